@@ -1,0 +1,11 @@
+namespace Serverless.Engine.Operations;
+
+/// <summary>Per-request facts an operation needs: the engine, the caller's region and the request id.</summary>
+public sealed class OperationContext(DynamoEngine engine, string region, string requestId)
+{
+    public DynamoEngine Engine { get; } = engine;
+
+    public string Region { get; } = region;
+
+    public string RequestId { get; } = requestId;
+}

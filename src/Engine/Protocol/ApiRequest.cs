@@ -1,0 +1,46 @@
+namespace Serverless.Engine.Protocol;
+
+/// <summary>What the engine needs of an HTTP request: the target header, the auth header and the body.</summary>
+public readonly record struct ApiRequest(
+    string? Target,
+    string? Authorization,
+    long? ContentLength,
+    Stream Body,
+    string? ContentType = null,
+    string? AmzDate = null);
+
+/// <summary>
+/// A complete response: status, the exact body bytes and their CRC32 (sent as <c>x-amz-crc32</c>; boto3 verifies it).
+/// The body may live in a pooled buffer: dispose the response once it has been written.
+/// </summary>
+public sealed class ApiResponse : IDisposable
+{
+    public const string JsonContentType = "application/x-amz-json-1.0";
+
+    private byte[]? _pooled;
+
+    internal ApiResponse(int statusCode, ReadOnlyMemory<byte> body, uint crc32, string requestId, byte[]? pooled)
+    {
+        StatusCode = statusCode;
+        Body = body;
+        Crc32 = crc32;
+        RequestId = requestId;
+        _pooled = pooled;
+    }
+
+    public int StatusCode { get; }
+
+    public ReadOnlyMemory<byte> Body { get; }
+
+    public uint Crc32 { get; }
+
+    public string RequestId { get; }
+
+    public string ContentType => JsonContentType;
+
+    public void Dispose()
+    {
+        var p = Interlocked.Exchange(ref _pooled, null);
+        if (p != null) System.Buffers.ArrayPool<byte>.Shared.Return(p);
+    }
+}

@@ -1,0 +1,39 @@
+namespace Serverless.Engine.Protocol;
+
+/// <summary>
+/// A DynamoDB error on its way to the client. Only <see cref="DynamoErrors"/> creates these, so each error type
+/// and message is built in exactly one place; the request handler serialises them in one place too.
+/// </summary>
+public sealed class DynamoException : Exception
+{
+    internal DynamoException(string errorType, string message, int statusCode = 400, bool includeTypePrefix = true)
+        : base(message)
+    {
+        ErrorType = errorType;
+        StatusCode = statusCode;
+        IncludeTypePrefix = includeTypePrefix;
+    }
+
+    /// <summary>Short error name, for example <c>ValidationException</c>.</summary>
+    public string ErrorType { get; }
+
+    public int StatusCode { get; }
+
+    /// <summary>The __type namespace: DynamoDB errors use com.amazonaws.dynamodb.v20120810, a few use com.amazon.coral.*.</summary>
+    public bool IncludeTypePrefix { get; }
+
+    /// <summary>Extra JSON members some errors carry (the item of a failed condition, cancellation reasons).</summary>
+    public Action<System.Text.Json.Utf8JsonWriter>? WriteExtraMembers { get; init; }
+
+    public string WireType => ErrorType switch
+    {
+        "SerializationException" => "com.amazon.coral.service#SerializationException",
+        "UnknownOperationException" => "com.amazon.coral.service#UnknownOperationException",
+        "MissingAuthenticationTokenException" => "com.amazon.coral.service#MissingAuthenticationTokenException",
+        "InternalFailure" => "com.amazon.coral.service#InternalFailure",
+        "AccessDeniedException" => "com.amazon.coral.service#AccessDeniedException",
+        "UnrecognizedClientException" => "com.amazon.coral.service#UnrecognizedClientException",
+        "InvalidSignatureException" => "com.amazon.coral.service#InvalidSignatureException",
+        _ => "com.amazonaws.dynamodb.v20120810#" + ErrorType,
+    };
+}

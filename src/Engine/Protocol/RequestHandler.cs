@@ -1,0 +1,146 @@
+using System.Buffers;
+using System.Text.Json;
+using Serverless.Engine.Operations;
+
+namespace Serverless.Engine.Protocol;
+
+/// <summary>
+/// The engine's single entry point for the DynamoDB JSON 1.0 protocol: checks size and target, parses the
+/// body once, dispatches through <see cref="OperationTable"/>, and turns every failure into DynamoDB's error
+/// shape. This is the only place that catches errors on the request path.
+/// </summary>
+public sealed class RequestHandler
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Indented = false };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+
+    private readonly DynamoEngine _engine;
+
+    internal RequestHandler(DynamoEngine engine)
+    {
+        _engine = engine;
+    }
+
+    /// <summary>Optional sink for internal faults (500s); hosts route it to their logger.</summary>
+    public Action<Exception>? OnInternalError { get; set; }
+
+    public async Task<ApiResponse> HandleAsync(ApiRequest request, CancellationToken cancellationToken = default)
+    {
+        var requestId = NewRequestId();
+        var output = new PooledBufferWriter(512);
+        byte[]? body = null;
+        try
+        {
+            var handler = OperationTable.Find(request.Target);
+            if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
+            int length;
+            (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+            if (handler is null) throw DynamoErrors.UnknownOperation();
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(body.AsMemory(0, length), DocumentOptions);
+            }
+            catch (JsonException)
+            {
+                throw DynamoErrors.Serialization("Start of structure or map found where not expected.");
+            }
+
+            using (document)
+            {
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
+                    throw DynamoErrors.Serialization("Start of list found where not expected");
+                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId);
+                await using var writer = new Utf8JsonWriter(output, WriterOptions);
+                await handler(context, document.RootElement, writer).ConfigureAwait(false);
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return Complete(200, output, requestId);
+        }
+        catch (DynamoException e)
+        {
+            output.Clear();
+            WriteError(output, e);
+            return Complete(e.StatusCode, output, requestId);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            output.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            OnInternalError?.Invoke(e);
+            output.Clear();
+            WriteError(output, DynamoErrors.InternalServerError());
+            return Complete(500, output, requestId);
+        }
+        finally
+        {
+            if (body != null) ArrayPool<byte>.Shared.Return(body);
+        }
+    }
+
+    internal static void WriteError(PooledBufferWriter output, DynamoException e)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        writer.WriteStartObject();
+        writer.WriteString("__type"u8, e.WireType);
+        writer.WriteString("message"u8, e.Message);
+        e.WriteExtraMembers?.Invoke(writer);
+        writer.WriteEndObject();
+    }
+
+    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId)
+    {
+        var crc = Crc32.Compute(output.WrittenSpan);
+        var length = output.WrittenCount;
+        var buffer = output.Detach();
+        return new ApiResponse(status, buffer.AsMemory(0, length), crc, requestId, buffer);
+    }
+
+    private static async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(Stream stream, long? contentLength, long max, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(contentLength is > 0 ? (int)contentLength.Value : 4096);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length >= max) throw DynamoErrors.RequestTooLarge();
+                    var next = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(next);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = next;
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                if (read == 0) break;
+                length += read;
+                if (length > max) throw DynamoErrors.RequestTooLarge();
+            }
+
+            return (buffer, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static string NewRequestId()
+    {
+        // AWS request ids are 52 upper-case alphanumerics; a GUID-derived id of that shape is enough here.
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        return string.Create(52, 0, (span, _) =>
+        {
+            Span<byte> r = stackalloc byte[52];
+            Random.Shared.NextBytes(r);
+            for (var i = 0; i < span.Length; i++) span[i] = alphabet[r[i] % alphabet.Length];
+        });
+    }
+}
