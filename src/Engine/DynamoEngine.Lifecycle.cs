@@ -1,15 +1,27 @@
+using Serverless.Engine.Storage;
+
 namespace Serverless.Engine;
 
 public sealed partial class DynamoEngine
 {
+    /// <summary>The tables and items of this engine.</summary>
+    public Database Database { get; private set; } = null!;
+
     /// <summary>Opens (or creates) the store described by <paramref name="options"/>, recovering it if it exists.</summary>
-    public static Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static async Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var engine = new DynamoEngine(options, time ?? TimeProvider.System);
-        return Task.FromResult(engine);
+        engine.Database = await Database.OpenAsync(options, engine.Time, cancellationToken).ConfigureAwait(false);
+        return engine;
     }
 
+    /// <summary>Current time as DynamoDB reports it: seconds since the Unix epoch, with a millisecond fraction.</summary>
+    public double NowSeconds() => Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+
     /// <summary>Flushes the change log, takes a final checkpoint and releases the store.</summary>
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);
+    }
 }

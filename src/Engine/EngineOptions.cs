@@ -21,8 +21,8 @@ public sealed class EngineOptions
     /// <summary>Memory given to FASTER's in-memory log, in bytes; colder items spill to disk. Default: 512 MiB.</summary>
     public long StoreMemoryBytes { get; set; } = 512L * 1024 * 1024;
 
-    /// <summary>Longest time a write waits for others to share its change-log flush. Default: 0 (flush as soon as the previous flush ends).</summary>
-    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.Zero;
+    /// <summary>Change-log commit settings: when writes are forced to disk, segment size, group-commit delay.</summary>
+    public Storage.ChangeLogOptions ChangeLog { get; set; } = new();
 
     /// <summary>Take a checkpoint after this many change-log bytes since the last one. Default: 64 MiB.</summary>
     public long CheckpointLogBytes { get; set; } = 64L * 1024 * 1024;
@@ -33,7 +33,9 @@ public sealed class EngineOptions
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
         if (StoreMemoryBytes < 16L * 1024 * 1024) throw new ArgumentException("StoreMemoryBytes must be at least 16 MiB.");
-        if (GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("GroupCommitDelay must not be negative.");
+        if (ChangeLog.GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("ChangeLog.GroupCommitDelay must not be negative.");
+        if (ChangeLog.SyncInterval <= TimeSpan.Zero) throw new ArgumentException("ChangeLog.SyncInterval must be positive.");
+        if (ChangeLog.SegmentBytes < 1024 * 1024) throw new ArgumentException("ChangeLog.SegmentBytes must be at least 1 MiB.");
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
     }

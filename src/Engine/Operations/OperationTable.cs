@@ -13,6 +13,16 @@ public static class OperationTable
 
     private static readonly FrozenDictionary<string, OperationHandler> Handlers = new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
     {
+        ["CreateTable"] = CreateTable.ExecuteAsync,
+        ["DescribeTable"] = DescribeTable.ExecuteAsync,
+        ["DeleteTable"] = DeleteTable.ExecuteAsync,
+        ["UpdateTable"] = UpdateTable.ExecuteAsync,
+        ["ListTables"] = ListTables.ExecuteAsync,
+        ["TagResource"] = TagResource.ExecuteAsync,
+        ["UntagResource"] = UntagResource.ExecuteAsync,
+        ["ListTagsOfResource"] = ListTagsOfResource.ExecuteAsync,
+        ["DescribeLimits"] = DescribeLimits.ExecuteAsync,
+        ["DescribeEndpoints"] = DescribeEndpoints.ExecuteAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operation names this build serves, for docs and tests.</summary>

@@ -25,8 +25,15 @@ public sealed class DynamoException : Exception
     /// <summary>Extra JSON members some errors carry (the item of a failed condition, cancellation reasons).</summary>
     public Action<System.Text.Json.Utf8JsonWriter>? WriteExtraMembers { get; init; }
 
+    /// <summary>Coral's own errors spell the member <c>Message</c>; DynamoDB's and validation errors use <c>message</c>.</summary>
+    public bool CapitalMessageKey => ErrorType == "SerializationException";
+
+    /// <summary>Some errors (unknown operation) carry no message member at all.</summary>
+    public bool HasMessage => Message.Length > 0;
+
     public string WireType => ErrorType switch
     {
+        "ValidationException" => "com.amazon.coral.validate#ValidationException",
         "SerializationException" => "com.amazon.coral.service#SerializationException",
         "UnknownOperationException" => "com.amazon.coral.service#UnknownOperationException",
         "MissingAuthenticationTokenException" => "com.amazon.coral.service#MissingAuthenticationTokenException",

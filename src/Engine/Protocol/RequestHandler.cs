@@ -31,11 +31,11 @@ public sealed class RequestHandler
         byte[]? body = null;
         try
         {
-            var handler = OperationTable.Find(request.Target);
             if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
-            if (handler is null) throw DynamoErrors.UnknownOperation();
+
+            // AWS checks, in order: the body parses as JSON, then the target names an operation.
             JsonDocument document;
             try
             {
@@ -43,13 +43,19 @@ public sealed class RequestHandler
             }
             catch (JsonException)
             {
-                throw DynamoErrors.Serialization("Start of structure or map found where not expected.");
+                throw DynamoErrors.Serialization("");
+            }
+
+            var handler = OperationTable.Find(request.Target);
+            if (handler is null)
+            {
+                document.Dispose();
+                throw DynamoErrors.UnknownOperation();
             }
 
             using (document)
             {
-                if (document.RootElement.ValueKind != JsonValueKind.Object)
-                    throw DynamoErrors.Serialization("Start of list found where not expected");
+                if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
                 var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId);
                 await using var writer = new Utf8JsonWriter(output, WriterOptions);
                 await handler(context, document.RootElement, writer).ConfigureAwait(false);
@@ -87,7 +93,7 @@ public sealed class RequestHandler
         using var writer = new Utf8JsonWriter(output, WriterOptions);
         writer.WriteStartObject();
         writer.WriteString("__type"u8, e.WireType);
-        writer.WriteString("message"u8, e.Message);
+        if (e.HasMessage) writer.WriteString(e.CapitalMessageKey ? "Message"u8 : "message"u8, e.Message);
         e.WriteExtraMembers?.Invoke(writer);
         writer.WriteEndObject();
     }

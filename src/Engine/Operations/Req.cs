@@ -1,0 +1,178 @@
+using System.Text.Json;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>
+/// Typed access to request members, failing as AWS's JSON binder does: a member of the wrong JSON kind is a
+/// SerializationException with the binder's text; absent and <c>null</c> members read as absent.
+/// </summary>
+internal static class Req
+{
+    public static bool Has(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    public static string? String(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Null => null,
+            _ => throw Mismatch(v, "String"),
+        };
+    }
+
+    public static bool? Bool(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Null => null,
+            JsonValueKind.String => throw DynamoErrors.Serialization("Unexpected token received from parser"),
+            _ => throw Mismatch(v, "Boolean"),
+        };
+    }
+
+    public static long? Long(JsonElement obj, string name, string javaType = "Long")
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        switch (v.ValueKind)
+        {
+            case JsonValueKind.Number:
+                if (v.TryGetInt64(out var l)) return l;
+                if (v.TryGetDouble(out var d)) return d > long.MaxValue ? long.MaxValue : d < long.MinValue ? long.MinValue : (long)d;
+                throw DynamoErrors.Serialization($"DECIMAL_VALUE cannot be converted to {javaType}");
+            case JsonValueKind.Null:
+                return null;
+            default:
+                throw Mismatch(v, javaType);
+        }
+    }
+
+    /// <summary>A structure member; null when absent.</summary>
+    public static JsonElement? Object(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Object => v,
+            JsonValueKind.Null => null,
+            JsonValueKind.Array => throw DynamoErrors.Serialization("Unrecognized collection type class com.amazonaws.dynamodb.v20120810." + name),
+            _ => throw DynamoErrors.Serialization("Unexpected field type"),
+        };
+    }
+
+    /// <summary>A map member (name → value); null when absent.</summary>
+    public static JsonElement? Map(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Object => v,
+            JsonValueKind.Null => null,
+            _ => throw DynamoErrors.Serialization("Unexpected field type"),
+        };
+    }
+
+    /// <summary>A list member; null when absent.</summary>
+    public static JsonElement? List(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Array => v,
+            JsonValueKind.Null => null,
+            JsonValueKind.Object => throw DynamoErrors.Serialization("Start of structure or map found where not expected"),
+            _ => throw DynamoErrors.Serialization("Unexpected field type"),
+        };
+    }
+
+    /// <summary>Reads a list of strings (e.g. AttributesToGet, TagKeys).</summary>
+    public static List<string>? StringList(JsonElement obj, string name)
+    {
+        if (List(obj, name) is not { } list) return null;
+        var result = new List<string>(list.GetArrayLength());
+        foreach (var e in list.EnumerateArray())
+        {
+            if (e.ValueKind == JsonValueKind.String) result.Add(e.GetString()!);
+            else if (e.ValueKind != JsonValueKind.Null) throw Mismatch(e, "String");
+        }
+
+        return result;
+    }
+
+    /// <summary>Requires a structure element of a list.</summary>
+    public static void RequireObject(JsonElement element, string typeName)
+    {
+        if (element.ValueKind == JsonValueKind.Object) return;
+        if (element.ValueKind == JsonValueKind.Array) throw DynamoErrors.Serialization("Unrecognized collection type class com.amazonaws.dynamodb.v20120810." + typeName);
+        throw DynamoErrors.Serialization("Unexpected value type in payload");
+    }
+
+    private static DynamoException Mismatch(JsonElement v, string javaType) => v.ValueKind switch
+    {
+        JsonValueKind.True => DynamoErrors.Serialization($"TRUE_VALUE cannot be converted to {javaType}"),
+        JsonValueKind.False => DynamoErrors.Serialization($"FALSE_VALUE cannot be converted to {javaType}"),
+        JsonValueKind.Number => DynamoErrors.Serialization(v.TryGetInt64(out _) ? $"NUMBER_VALUE cannot be converted to {javaType}" : $"DECIMAL_VALUE cannot be converted to {javaType}"),
+        JsonValueKind.String => DynamoErrors.Serialization($"STRING_VALUE cannot be converted to {javaType}"),
+        JsonValueKind.Array => DynamoErrors.Serialization($"Unrecognized collection type class java.lang.{javaType}"),
+        JsonValueKind.Object => DynamoErrors.Serialization("Start of structure or map found where not expected"),
+        _ => DynamoErrors.Serialization("Unexpected field type"),
+    };
+}
+
+/// <summary>Collects constraint violations and reports them in AWS's "N validation errors detected" form.</summary>
+internal sealed class ConstraintErrors
+{
+    private readonly List<string> _errors = [];
+
+    public bool Any => _errors.Count > 0;
+
+    public void Add(string path, string? value, string constraint)
+    {
+        if (_errors.Count >= 10) return;
+        _errors.Add($"Value {(value is null ? "null" : "'" + value + "'")} at '{path}' failed to satisfy constraint: {constraint}");
+    }
+
+    public void NotNull(string path, object? value)
+    {
+        if (value is null) Add(path, null, "Member must not be null");
+    }
+
+    /// <summary>AWS's constraints on table and index names: pattern, then length 3..255.</summary>
+    public void Name(string path, string? value, bool required = true)
+    {
+        if (value is null)
+        {
+            if (required) NotNull(path, value);
+            return;
+        }
+
+        if (!IsValidName(value)) Add(path, value, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+        if (value.Length < 3) Add(path, value, "Member must have length greater than or equal to 3");
+        if (value.Length > 255) Add(path, value, "Member must have length less than or equal to 255");
+    }
+
+    public void Enum(string path, string? value, string allowedList, params string[] allowed)
+    {
+        if (value is null || Array.IndexOf(allowed, value) >= 0) return;
+        Add(path, value, $"Member must satisfy enum value set: [{allowedList}]");
+    }
+
+    public void ThrowIfAny()
+    {
+        if (_errors.Count == 0) return;
+        var head = _errors.Count == 1 ? "1 validation error detected: " : $"{_errors.Count} validation errors detected: ";
+        throw DynamoErrors.Validation(head + string.Join("; ", _errors));
+    }
+
+    public static bool IsValidName(string value)
+    {
+        foreach (var c in value)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-')) return false;
+        return value.Length > 0;
+    }
+}

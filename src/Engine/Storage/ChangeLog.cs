@@ -1,0 +1,355 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>When the change log forces its writes to stable storage.</summary>
+public enum ChangeLogSync
+{
+    /// <summary>
+    /// A write is acknowledged once its record has been handed to the operating system, which survives a crash
+    /// or kill of the process; the file is fsynced in the background every <see cref="ChangeLogOptions.SyncInterval"/>,
+    /// which bounds what a machine crash can lose.
+    /// </summary>
+    Interval = 0,
+
+    /// <summary>A write is acknowledged only after its group commit has been fsynced: survives power loss.</summary>
+    Always = 1,
+}
+
+public sealed class ChangeLogOptions
+{
+    public ChangeLogSync Sync { get; set; } = ChangeLogSync.Interval;
+
+    /// <summary>Background fsync period in <see cref="ChangeLogSync.Interval"/> mode. Default: 100 ms.</summary>
+    public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Roll to a new segment file past this size. Default: 64 MiB.</summary>
+    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Extra wait before a flush so more writes can join it. Default: none.</summary>
+    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.Zero;
+}
+
+/// <summary>Replay callback: one record, in log order.</summary>
+public delegate void ChangeVisitor(in ChangeRecord record);
+
+/// <summary>
+/// The append-only change log, the spine of the engine: every mutation is appended here, and a write is
+/// acknowledged only once its record is committed. Appends are cheap (a copy into the open batch, under a short
+/// lock); one flusher writes each batch with a single system call, so concurrent writers share a commit
+/// (group commit). Records live in segment files named by the first sequence number they hold.
+/// </summary>
+public sealed class ChangeLog : IAsyncDisposable
+{
+    private const string SegmentSuffix = ".log";
+
+    private readonly string _directory;
+    private readonly ChangeLogOptions _options;
+    private readonly object _appendLock = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _flusher;
+    private readonly Timer? _syncTimer;
+
+    private PooledBufferWriter _open = new(64 * 1024);
+    private PooledBufferWriter _spare = new(64 * 1024);
+    private TaskCompletionSource _openBatch = NewBatch();
+    private bool _signalled;
+    private ulong _lastLsn;
+    private long _appendedBytes;
+    private ulong _durableLsn;
+    private Exception? _failure;
+
+    private SafeFileHandle _segment = null!;
+    private long _segmentLength;
+    private ulong _segmentFirstLsn;
+    private int _dirty;
+
+    private ChangeLog(string directory, ChangeLogOptions options, ulong lastLsn)
+    {
+        _directory = directory;
+        _options = options;
+        _lastLsn = lastLsn;
+        _durableLsn = lastLsn;
+        OpenSegment(lastLsn + 1);
+        _flusher = Task.Factory.StartNew(FlushLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        if (options.Sync == ChangeLogSync.Interval)
+            _syncTimer = new Timer(_ => SyncIfDirty(), null, options.SyncInterval, options.SyncInterval);
+    }
+
+    /// <summary>Sequence number of the last record appended.</summary>
+    public ulong LastLsn
+    {
+        get
+        {
+            lock (_appendLock) return _lastLsn;
+        }
+    }
+
+    /// <summary>Bytes appended since this log was opened; the engine checkpoints after enough of them.</summary>
+    public long AppendedBytes => Volatile.Read(ref _appendedBytes);
+
+    /// <summary>Sequence number up to which every record is committed.</summary>
+    public ulong DurableLsn => Volatile.Read(ref _durableLsn);
+
+    /// <summary>
+    /// Replays every intact record with a sequence number of at least <paramref name="fromLsn"/>, truncates a torn
+    /// tail left by a crash, and opens the log for appending after the last intact record.
+    /// </summary>
+    public static ChangeLog OpenAndReplay(string directory, ChangeLogOptions options, ulong fromLsn, ChangeVisitor visitor)
+    {
+        Directory.CreateDirectory(directory);
+        ulong last = fromLsn == 0 ? 0 : fromLsn - 1;
+        var segments = ListSegments(directory);
+        for (var s = 0; s < segments.Count; s++)
+        {
+            var (firstLsn, path) = segments[s];
+            if (s + 1 < segments.Count && segments[s + 1].FirstLsn <= fromLsn) continue; // wholly before the replay point
+            var data = File.ReadAllBytes(path);
+            var offset = 0;
+            while (offset < data.Length)
+            {
+                var n = ChangeRecord.TryRead(data.AsSpan(offset), out var record);
+                if (n <= 0) break;
+                if (record.Lsn >= fromLsn)
+                {
+                    visitor(in record);
+                }
+
+                if (record.Lsn > last) last = record.Lsn;
+                offset += n;
+            }
+
+            if (offset < data.Length)
+            {
+                // A torn tail: the crash interrupted a write that was therefore never acknowledged. Drop it and
+                // every later segment (there can be none from a correct run, but never replay past a gap).
+                using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
+                {
+                    fs.SetLength(offset);
+                    fs.Flush(flushToDisk: true);
+                }
+
+                for (var later = s + 1; later < segments.Count; later++) File.Delete(segments[later].Path);
+                break;
+            }
+
+            _ = firstLsn;
+        }
+
+        return new ChangeLog(directory, options, last);
+    }
+
+    /// <summary>Appends an item change; returns its sequence number and the task of its commit.</summary>
+    public CommitTicket AppendItemWrite(long timestampMicros, ChangeFlags flags, uint table, ReadOnlySpan<byte> key,
+        bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
+    {
+        lock (_appendLock)
+        {
+            ThrowIfFailed();
+            var lsn = ++_lastLsn;
+            var before = _open.WrittenCount;
+            ChangeRecord.WriteItemWrite(_open, lsn, timestampMicros, flags, table, key, hasOld, oldImage, hasNew, newImage);
+            _appendedBytes += _open.WrittenCount - before;
+            return Enlist(lsn);
+        }
+    }
+
+    public CommitTicket AppendCatalog(long timestampMicros, uint table, ReadOnlySpan<byte> body)
+    {
+        lock (_appendLock)
+        {
+            ThrowIfFailed();
+            var lsn = ++_lastLsn;
+            var before = _open.WrittenCount;
+            ChangeRecord.WriteCatalog(_open, lsn, timestampMicros, table, body);
+            _appendedBytes += _open.WrittenCount - before;
+            return Enlist(lsn);
+        }
+    }
+
+    /// <summary>Deletes segment files whose records all precede <paramref name="lsn"/> (covered by a checkpoint).</summary>
+    public void DeleteSegmentsBefore(ulong lsn)
+    {
+        var segments = ListSegments(_directory);
+        for (var i = 0; i + 1 < segments.Count; i++)
+        {
+            if (segments[i + 1].FirstLsn > lsn) break;
+            if (segments[i].FirstLsn == Volatile.Read(ref _segmentFirstLsn)) break;
+            File.Delete(segments[i].Path);
+        }
+    }
+
+    /// <summary>Waits until everything appended so far is committed.</summary>
+    public Task FlushAsync()
+    {
+        Task batch;
+        lock (_appendLock)
+        {
+            if (_open.WrittenCount == 0) return Volatile.Read(ref _durableLsn) >= _lastLsn ? Task.CompletedTask : WaitForLsnAsync(_lastLsn);
+            batch = _openBatch.Task;
+            Signal();
+        }
+
+        return batch;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await FlushAsync().ConfigureAwait(false);
+        _stop.Cancel();
+        _signal.Release();
+        try
+        {
+            await _flusher.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (_syncTimer != null) await _syncTimer.DisposeAsync().ConfigureAwait(false);
+        RandomAccess.FlushToDisk(_segment);
+        _segment.Dispose();
+        _open.Dispose();
+        _spare.Dispose();
+    }
+
+    private static List<(ulong FirstLsn, string Path)> ListSegments(string directory)
+    {
+        var list = new List<(ulong, string)>();
+        foreach (var path in Directory.EnumerateFiles(directory, "*" + SegmentSuffix))
+        {
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (ulong.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var first)) list.Add((first, path));
+        }
+
+        list.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return list;
+    }
+
+    private static TaskCompletionSource NewBatch() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private CommitTicket Enlist(ulong lsn)
+    {
+        var ticket = new CommitTicket(lsn, _openBatch.Task);
+        Signal();
+        return ticket;
+    }
+
+    private void Signal()
+    {
+        if (_signalled) return;
+        _signalled = true;
+        _signal.Release();
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure != null) throw DynamoErrors.ServiceUnavailable("The change log cannot be written; the service refuses writes until it is restarted.");
+    }
+
+    private async Task WaitForLsnAsync(ulong lsn)
+    {
+        while (Volatile.Read(ref _durableLsn) < lsn)
+        {
+            Task batch;
+            lock (_appendLock) batch = _openBatch.Task;
+            await batch.ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        while (true)
+        {
+            await _signal.WaitAsync().ConfigureAwait(false);
+            if (_options.GroupCommitDelay > TimeSpan.Zero) await Task.Delay(_options.GroupCommitDelay).ConfigureAwait(false);
+            PooledBufferWriter batchBytes;
+            TaskCompletionSource batch;
+            ulong batchLast;
+            lock (_appendLock)
+            {
+                _signalled = false;
+                if (_open.WrittenCount == 0)
+                {
+                    if (_stop.IsCancellationRequested) return;
+                    continue;
+                }
+
+                batchBytes = _open;
+                _open = _spare;
+                _spare = batchBytes;
+                batch = _openBatch;
+                _openBatch = NewBatch();
+                batchLast = _lastLsn;
+            }
+
+            try
+            {
+                if (_segmentLength >= _options.SegmentBytes) RollSegment(FirstLsnOf(batchBytes));
+                RandomAccess.Write(_segment, batchBytes.WrittenSpan, _segmentLength);
+                _segmentLength += batchBytes.WrittenCount;
+                if (_options.Sync == ChangeLogSync.Always) RandomAccess.FlushToDisk(_segment);
+                else Volatile.Write(ref _dirty, 1);
+                Volatile.Write(ref _durableLsn, batchLast);
+                batchBytes.Clear();
+                batch.SetResult();
+            }
+            catch (Exception e)
+            {
+                lock (_appendLock) _failure = e;
+                batchBytes.Clear();
+                batch.SetException(DynamoErrors.ServiceUnavailable("The change log cannot be written; the write was not applied durably."));
+            }
+        }
+    }
+
+    private static ulong FirstLsnOf(PooledBufferWriter batch)
+    {
+        ChangeRecord.TryRead(batch.WrittenSpan, out var r);
+        return r.Lsn;
+    }
+
+    private void SyncIfDirty()
+    {
+        if (Interlocked.Exchange(ref _dirty, 0) == 0) return;
+        try
+        {
+            RandomAccess.FlushToDisk(_segment);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private void RollSegment(ulong firstLsn)
+    {
+        RandomAccess.FlushToDisk(_segment);
+        _segment.Dispose();
+        OpenSegment(firstLsn);
+    }
+
+    private void OpenSegment(ulong firstLsn)
+    {
+        // Continue the newest segment if there is one; otherwise start a new one named by its first record.
+        var segments = ListSegments(_directory);
+        string path;
+        if (segments.Count > 0 && _segment == null)
+        {
+            (firstLsn, path) = segments[^1];
+        }
+        else
+        {
+            path = Path.Combine(_directory, firstLsn.ToString("D20", CultureInfo.InvariantCulture) + SegmentSuffix);
+        }
+
+        _segment = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        _segmentLength = RandomAccess.GetLength(_segment);
+        Volatile.Write(ref _segmentFirstLsn, firstLsn);
+    }
+}
+
+/// <summary>The sequence number of an appended record and the task that completes when it is committed.</summary>
+public readonly record struct CommitTicket(ulong Lsn, Task Committed);

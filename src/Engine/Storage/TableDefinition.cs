@@ -1,0 +1,93 @@
+using System.Text.Json.Serialization;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>
+/// A table's definition as persisted in the catalog (checkpoint manifest and catalog change records, as JSON).
+/// Add members only with defaults that read old records correctly; a golden test guards the field names.
+/// </summary>
+public sealed class TableDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary>Never reused: storage keys of a dropped table cannot collide with a re-created one.</summary>
+    public required uint TableNumber { get; init; }
+
+    public required string TableId { get; init; }
+
+    public required string Region { get; init; }
+
+    public required string AccountId { get; init; }
+
+    public required KeyAttribute HashKey { get; init; }
+
+    public KeyAttribute? RangeKey { get; init; }
+
+    public required List<KeyAttribute> AttributeDefinitions { get; init; }
+
+    /// <summary>PROVISIONED or PAY_PER_REQUEST.</summary>
+    public string BillingMode { get; set; } = "PROVISIONED";
+
+    public long ReadCapacityUnits { get; set; }
+
+    public long WriteCapacityUnits { get; set; }
+
+    public double? LastIncreaseDateTime { get; set; }
+
+    public double? LastDecreaseDateTime { get; set; }
+
+    public int NumberOfDecreasesToday { get; set; }
+
+    public double? LastUpdateToPayPerRequestDateTime { get; set; }
+
+    /// <summary>STANDARD or STANDARD_INFREQUENT_ACCESS.</summary>
+    public string TableClass { get; set; } = "STANDARD";
+
+    public bool DeletionProtectionEnabled { get; set; }
+
+    /// <summary>Seconds since the Unix epoch, with fraction.</summary>
+    public required double CreationDateTime { get; init; }
+
+    public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonIgnore]
+    public string Arn => $"arn:aws:dynamodb:{Region}:{AccountId}:table/{Name}";
+
+    public TableDefinition Clone() => new()
+    {
+        Name = Name, TableNumber = TableNumber, TableId = TableId, Region = Region, AccountId = AccountId,
+        HashKey = HashKey, RangeKey = RangeKey, AttributeDefinitions = [.. AttributeDefinitions],
+        BillingMode = BillingMode, ReadCapacityUnits = ReadCapacityUnits, WriteCapacityUnits = WriteCapacityUnits,
+        LastIncreaseDateTime = LastIncreaseDateTime, LastDecreaseDateTime = LastDecreaseDateTime,
+        NumberOfDecreasesToday = NumberOfDecreasesToday, LastUpdateToPayPerRequestDateTime = LastUpdateToPayPerRequestDateTime,
+        TableClass = TableClass, DeletionProtectionEnabled = DeletionProtectionEnabled, CreationDateTime = CreationDateTime,
+        Tags = new Dictionary<string, string>(Tags, StringComparer.Ordinal),
+    };
+}
+
+/// <summary>A key attribute: its name and scalar type (S, N or B).</summary>
+public sealed record KeyAttribute(string Name, string Type);
+
+/// <summary>The persisted checkpoint manifest: which FASTER checkpoint, where replay starts, and the catalog.</summary>
+public sealed class StoreManifest
+{
+    public const int CurrentFormat = 1;
+
+    public int Format { get; init; } = CurrentFormat;
+
+    public Guid FasterToken { get; init; }
+
+    /// <summary>Replay the change log from this sequence number; every earlier change is in the checkpoint.</summary>
+    public ulong ReplayFromLsn { get; init; }
+
+    public uint NextTableNumber { get; init; }
+
+    public List<TableDefinition> Tables { get; init; } = [];
+
+    public double CreatedAt { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(TableDefinition))]
+[JsonSerializable(typeof(StoreManifest))]
+internal sealed partial class StorageJsonContext : JsonSerializerContext;
