@@ -9,11 +9,12 @@ namespace Serverless.Engine.Model;
 /// </summary>
 public sealed class AttrValue : IEquatable<AttrValue>
 {
+    // The boxes must be declared first: static initialisers run in textual order.
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
     public static readonly AttrValue Null = new(AttrType.Null, null);
     public static readonly AttrValue True = new(AttrType.Bool, BoxedTrue);
     public static readonly AttrValue False = new(AttrType.Bool, BoxedFalse);
-    private static readonly object BoxedTrue = true;
-    private static readonly object BoxedFalse = false;
 
     private readonly object? _value;
 
