@@ -23,6 +23,10 @@ public static class OperationTable
         ["ListTagsOfResource"] = ListTagsOfResource.ExecuteAsync,
         ["DescribeLimits"] = DescribeLimits.ExecuteAsync,
         ["DescribeEndpoints"] = DescribeEndpoints.ExecuteAsync,
+        ["PutItem"] = PutItem.ExecuteAsync,
+        ["GetItem"] = GetItem.ExecuteAsync,
+        ["UpdateItem"] = UpdateItem.ExecuteAsync,
+        ["DeleteItem"] = DeleteItem.ExecuteAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operation names this build serves, for docs and tests.</summary>

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>GetItem: one item by key. Without a projection the stored bytes are written as JSON directly.</summary>
+internal static class GetItem
+{
+    private static readonly string[] LegacyNames = ["AttributesToGet"];
+    private static readonly string[] ExpressionNames = ["ProjectionExpression"];
+
+    [ThreadStatic]
+    private static PooledBufferWriter? t_buffer;
+
+    public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var tableName = Req.String(req, "TableName");
+        var keyJson = Req.Map(req, "Key");
+        var consistent = Req.Bool(req, "ConsistentRead") ?? false;
+        var errors = new ConstraintErrors();
+        var returnCapacity = Req.String(req, "ReturnConsumedCapacity");
+        errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
+        errors.Name("tableName", tableName);
+        errors.NotNull("key", keyJson);
+        var attributesToGet = Req.StringList(req, "AttributesToGet");
+        if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
+        errors.ThrowIfAny();
+
+        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ProjectionExpression is null");
+        var attributes = ItemRequest.ReadExpressionAttributes(req);
+        ProjectionExpression? projection = null;
+        if (Req.String(req, "ProjectionExpression") is { } text) projection = ExpressionParser.ParseProjection(text, attributes);
+        else if (attributesToGet != null)
+        {
+            var duplicate = attributesToGet.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+            if (duplicate != null) throw DynamoErrors.Validation($"One or more parameter values were invalid: Duplicate value in attribute name: {duplicate.Key}");
+            projection = LegacyParameters.FromAttributesToGet(attributesToGet);
+        }
+
+        attributes.ThrowIfUnused();
+
+        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var definition = table.Definition;
+        var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
+        Span<byte> scratch = stackalloc byte[256];
+        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+
+        var buffer = t_buffer ??= new PooledBufferWriter(4096);
+        buffer.Clear();
+        var found = ctx.Engine.Database.TryRead(key, buffer);
+        w.WriteStartObject();
+        var size = 0;
+        if (found)
+        {
+            var stored = buffer.WrittenSpan;
+            size = StoredValue.ItemSize(stored);
+            w.WritePropertyName("Item"u8);
+            if (projection == null)
+            {
+                ItemCodec.WriteJson(StoredValue.Item(stored), w);
+            }
+            else
+            {
+                AttrJson.WriteItem(w, projection.Apply(ItemCodec.Decode(StoredValue.Item(stored)), attributes));
+            }
+        }
+
+        Capacity.Write(w, returnCapacity, definition.Name, Capacity.ReadUnits(size, consistent), isRead: true);
+        w.WriteEndObject();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,206 @@
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>Request parts shared by the item operations: keys, placeholders, legacy parameters and option enums.</summary>
+internal static class ItemRequest
+{
+    public const string ReturnValuesEnum = "ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW";
+
+    /// <summary>Checks the option enums every item operation shares.</summary>
+    public static void CheckCommonEnums(ConstraintErrors errors, JsonElement req, out string? returnConsumedCapacity, out string? returnItemCollectionMetrics)
+    {
+        returnConsumedCapacity = Req.String(req, "ReturnConsumedCapacity");
+        returnItemCollectionMetrics = Req.String(req, "ReturnItemCollectionMetrics");
+        errors.Enum("returnConsumedCapacity", returnConsumedCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
+        errors.Enum("returnItemCollectionMetrics", returnItemCollectionMetrics, "SIZE, NONE", "SIZE", "NONE");
+    }
+
+    public static string? ReadReturnValuesOnConditionCheckFailure(ConstraintErrors errors, JsonElement req)
+    {
+        var v = Req.String(req, "ReturnValuesOnConditionCheckFailure");
+        errors.Enum("returnValuesOnConditionCheckFailure", v, "ALL_OLD, NONE", "ALL_OLD", "NONE");
+        return v;
+    }
+
+    /// <summary>
+    /// Rejects mixing the legacy parameters with expressions, and placeholders without expressions, with AWS's messages.
+    /// </summary>
+    public static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, string nullExpressionsText)
+    {
+        var legacy = legacyNames.Where(n => Req.Has(req, n)).ToList();
+        var expressions = expressionNames.Where(n => Req.Has(req, n)).ToList();
+        if (legacy.Count > 0 && expressions.Count > 0)
+            throw DynamoErrors.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {"
+                + string.Join(", ", legacy) + "} Expression parameters: {" + string.Join(", ", expressions) + "}");
+        if (expressions.Count == 0)
+        {
+            if (Req.Has(req, "ExpressionAttributeNames")) throw DynamoErrors.Validation("ExpressionAttributeNames can only be specified when using expressions");
+            if (Req.Has(req, "ExpressionAttributeValues"))
+                throw DynamoErrors.Validation("ExpressionAttributeValues can only be specified when using expressions: " + nullExpressionsText);
+        }
+    }
+
+    /// <summary>Reads ExpressionAttributeNames and ExpressionAttributeValues.</summary>
+    public static ExpressionAttributes ReadExpressionAttributes(JsonElement req)
+    {
+        Dictionary<string, string>? names = null;
+        Dictionary<string, AttrValue>? values = null;
+        if (Req.Map(req, "ExpressionAttributeNames") is { } n)
+        {
+            names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in n.EnumerateObject())
+            {
+                if (!IsPlaceholder(p.Name, '#')) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid key: Syntax error; key: \"{p.Name}\"");
+                if (p.Value.ValueKind != JsonValueKind.String) throw DynamoErrors.Serialization(p.Value.ValueKind == JsonValueKind.Object ? "Start of structure or map found where not expected" : "Unexpected field type");
+                var value = p.Value.GetString()!;
+                if (value.Length == 0) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid value: Empty attribute name for key {p.Name}");
+                names[p.Name] = value;
+            }
+
+            if (names.Count == 0) throw DynamoErrors.Validation("ExpressionAttributeNames must not be empty");
+        }
+
+        if (Req.Map(req, "ExpressionAttributeValues") is { } v)
+        {
+            values = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
+            foreach (var p in v.EnumerateObject())
+            {
+                if (!IsPlaceholder(p.Name, ':')) throw DynamoErrors.Validation($"ExpressionAttributeValues contains invalid key: Syntax error; key: \"{p.Name}\"");
+                if (!AttrJson.TryReadValue(p.Value, out var value, out var error))
+                    throw error.ToException(m => $"ExpressionAttributeValues contains invalid value: {m} for key {p.Name}");
+                values[p.Name] = value;
+            }
+
+            if (values.Count == 0) throw DynamoErrors.Validation("ExpressionAttributeValues must not be empty");
+        }
+
+        return names == null && values == null ? ExpressionAttributes.Empty : new ExpressionAttributes(names, values);
+    }
+
+    /// <summary>Compiles ConditionExpression, or the legacy Expected + ConditionalOperator, into one condition.</summary>
+    public static ConditionExpression? ReadCondition(JsonElement req, ExpressionAttributes attributes)
+    {
+        if (Req.String(req, "ConditionExpression") is { } text) return ExpressionParser.ParseCondition(text, attributes);
+        var op = Req.String(req, "ConditionalOperator");
+        var errors = new ConstraintErrors();
+        errors.Enum("conditionalOperator", op, "AND, OR", "AND", "OR");
+        errors.ThrowIfAny();
+        if (Req.Map(req, "Expected") is not { } expected) return null;
+        var list = new List<ExpectedCondition>();
+        foreach (var p in expected.EnumerateObject())
+        {
+            Req.RequireObject(p.Value, "ExpectedAttributeValue");
+            var exists = Req.Bool(p.Value, "Exists");
+            AttrValue? value = null;
+            if (p.Value.TryGetProperty("Value", out var vj) && vj.ValueKind != JsonValueKind.Null) value = AttrJson.ReadValue(vj);
+            var comparison = Req.String(p.Value, "ComparisonOperator");
+            List<AttrValue>? args = null;
+            if (Req.List(p.Value, "AttributeValueList") is { } al)
+            {
+                args = [];
+                foreach (var a in al.EnumerateArray()) args.Add(AttrJson.ReadValue(a));
+            }
+
+            list.Add(new ExpectedCondition(p.Name, exists, value, comparison, args));
+        }
+
+        return list.Count == 0 ? null : LegacyParameters.FromExpected(list, op);
+    }
+
+    /// <summary>Reads a Key map that must name exactly the table's key attributes, with the right types.</summary>
+    public static (AttrValue Hash, AttrValue? Range) ReadKey(JsonElement keyJson, TableDefinition table)
+    {
+        if (!AttrJson.TryReadItem(keyJson, out var key, out var error)) throw error.ToException();
+        var expected = table.RangeKey == null ? 1 : 2;
+        if (key.Count != expected
+            || !key.TryGetValue(table.HashKey.Name, out var hash) || AttrTypeNames.Name(hash.Type) != table.HashKey.Type
+            || (table.RangeKey != null && (!key.TryGetValue(table.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != table.RangeKey.Type)))
+            throw DynamoErrors.Validation("The provided key element does not match the schema");
+        var range = table.RangeKey == null ? null : key[table.RangeKey.Name];
+        CheckKeyValue(table.HashKey.Name, hash, isPartitionKey: true);
+        if (range != null) CheckKeyValue(table.RangeKey!.Name, range, isPartitionKey: false);
+        return (hash, range);
+    }
+
+    /// <summary>Extracts and checks the key attributes of a full item (PutItem).</summary>
+    public static (AttrValue Hash, AttrValue? Range) KeyOfItem(IReadOnlyDictionary<string, AttrValue> item, TableDefinition table)
+    {
+        var hash = KeyAttributeOfItem(item, table.HashKey, isPartitionKey: true);
+        var range = table.RangeKey == null ? null : KeyAttributeOfItem(item, table.RangeKey, isPartitionKey: false);
+        return (hash, range);
+    }
+
+    /// <summary>Encodes the storage key into <paramref name="scratch"/> when it fits, else into a new array.</summary>
+    public static ReadOnlySpan<byte> EncodeKey(uint tableNumber, AttrValue hash, AttrValue? range, Span<byte> scratch)
+    {
+        var length = KeyCodec.KeyLength(hash, range);
+        var destination = length <= scratch.Length ? scratch : new byte[length];
+        var written = KeyCodec.EncodeKey(tableNumber, hash, range, destination);
+        return destination[..written];
+    }
+
+    private static AttrValue KeyAttributeOfItem(IReadOnlyDictionary<string, AttrValue> item, KeyAttribute key, bool isPartitionKey)
+    {
+        if (!item.TryGetValue(key.Name, out var value))
+            throw DynamoErrors.Validation($"One or more parameter values were invalid: Missing the key {key.Name} in the item");
+        var actual = AttrTypeNames.Name(value.Type);
+        if (actual != key.Type)
+            throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for key {key.Name} expected: {key.Type} actual: {actual}");
+        CheckKeyValue(key.Name, value, isPartitionKey);
+        return value;
+    }
+
+    private static void CheckKeyValue(string name, AttrValue value, bool isPartitionKey)
+    {
+        if (value.Type == AttrType.S && value.S.Length == 0)
+            throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}");
+        if (value.Type == AttrType.B && value.B.Length == 0)
+            throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: {name}");
+        if (ItemSize.CheckKeySize(value, isPartitionKey) is { } message) throw DynamoErrors.Validation(message);
+    }
+
+    private static bool IsPlaceholder(string s, char sigil)
+    {
+        if (s.Length < 2 || s[0] != sigil) return false;
+        for (var i = 1; i < s.Length; i++)
+            if (!(char.IsAsciiLetterOrDigit(s[i]) || s[i] == '_')) return false;
+        return true;
+    }
+}
+
+/// <summary>Capacity units by AWS's rounding rules, and the ConsumedCapacity member.</summary>
+internal static class Capacity
+{
+    /// <summary>Read units: 4 KB units rounded up (at least one), halved for eventually consistent reads.</summary>
+    public static double ReadUnits(long bytes, bool consistent)
+    {
+        var units = Math.Max(1, (bytes + 4095) / 4096);
+        return consistent ? units : units / 2.0;
+    }
+
+    /// <summary>Write units: 1 KB units rounded up, at least one.</summary>
+    public static double WriteUnits(long bytes) => Math.Max(1, (bytes + 1023) / 1024);
+
+    public static void Write(Utf8JsonWriter w, string? mode, string tableName, double units, bool isRead)
+    {
+        if (mode is not ("TOTAL" or "INDEXES")) return;
+        w.WriteStartObject("ConsumedCapacity"u8);
+        w.WriteString("TableName"u8, tableName);
+        w.WriteNumber("CapacityUnits"u8, units);
+        w.WriteNumber(isRead ? "ReadCapacityUnits"u8 : "WriteCapacityUnits"u8, units);
+        if (mode == "INDEXES")
+        {
+            w.WriteStartObject("Table"u8);
+            w.WriteNumber("CapacityUnits"u8, units);
+            w.WriteNumber(isRead ? "ReadCapacityUnits"u8 : "WriteCapacityUnits"u8, units);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>UpdateItem: edits attributes of one item, creating it when absent, optionally under a condition.</summary>
+internal static class UpdateItem
+{
+    private static readonly string[] LegacyNames = ["AttributeUpdates", "Expected"];
+    private static readonly string[] ExpressionNames = ["UpdateExpression", "ConditionExpression"];
+
+    public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var tableName = Req.String(req, "TableName");
+        var keyJson = Req.Map(req, "Key");
+        var returnValues = Req.String(req, "ReturnValues");
+        var errors = new ConstraintErrors();
+        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
+        errors.Name("tableName", tableName);
+        errors.NotNull("key", keyJson);
+        errors.Enum("returnValues", returnValues, ItemRequest.ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
+        var onFailure = ItemRequest.ReadReturnValuesOnConditionCheckFailure(errors, req);
+        errors.ThrowIfAny();
+
+        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, NullExpressionsText(req));
+        var attributes = ItemRequest.ReadExpressionAttributes(req);
+        UpdateExpression? update = null;
+        if (Req.String(req, "UpdateExpression") is { } text) update = ExpressionParser.ParseUpdate(text, attributes);
+        else if (Req.Map(req, "AttributeUpdates") is { } legacy) update = ReadAttributeUpdates(legacy);
+        var condition = ItemRequest.ReadCondition(req, attributes);
+        attributes.ThrowIfUnused();
+
+        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var definition = table.Definition;
+        var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
+        var updated = update?.GetTopLevelAttributeNames(attributes) ?? [];
+        foreach (var name in updated)
+        {
+            if (name == definition.HashKey.Name || name == definition.RangeKey?.Name)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key");
+        }
+
+        Span<byte> scratch = stackalloc byte[256];
+        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+        var keyItem = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [definition.HashKey.Name] = hash };
+        if (range != null) keyItem[definition.RangeKey!.Name] = range;
+
+        var mode = returnValues ?? "NONE";
+        var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", onFailure == "ALL_OLD", update, keyItem);
+        var result = ctx.Engine.Database.Write(table, key, mutation);
+        if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
+        await result.Committed.ConfigureAwait(false);
+
+        w.WriteStartObject();
+        var returned = mode switch
+        {
+            "ALL_NEW" => mutation.NewItem,
+            "ALL_OLD" => mutation.OldStored is { } o ? ItemCodec.Decode(StoredValue.Item(o)) : null,
+            "UPDATED_NEW" => Pick(mutation.NewItem, updated),
+            "UPDATED_OLD" => mutation.OldStored is { } o2 ? Pick(ItemCodec.Decode(StoredValue.Item(o2)), updated) : null,
+            _ => null,
+        };
+        if (returned is { Count: > 0 })
+        {
+            w.WritePropertyName("Attributes"u8);
+            AttrJson.WriteItem(w, returned);
+        }
+
+        Capacity.Write(w, returnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
+        w.WriteEndObject();
+    }
+
+    private static string NullExpressionsText(JsonElement req)
+    {
+        var missing = new List<string>(2);
+        if (!Req.Has(req, "UpdateExpression")) missing.Add("UpdateExpression");
+        if (!Req.Has(req, "ConditionExpression")) missing.Add("ConditionExpression");
+        return string.Join(" and ", missing) + (missing.Count > 1 ? " are null" : " is null");
+    }
+
+    private static UpdateExpression? ReadAttributeUpdates(JsonElement map)
+    {
+        var list = new List<AttributeUpdate>();
+        foreach (var p in map.EnumerateObject())
+        {
+            Req.RequireObject(p.Value, "AttributeValueUpdate");
+            var action = Req.String(p.Value, "Action");
+            var errors = new ConstraintErrors();
+            errors.Enum($"attributeUpdates.{p.Name}.member.action", action, "ADD, PUT, DELETE", "ADD", "PUT", "DELETE");
+            errors.ThrowIfAny();
+            AttrValue? value = null;
+            if (p.Value.TryGetProperty("Value", out var v) && v.ValueKind != JsonValueKind.Null) value = AttrJson.ReadValue(v);
+            list.Add(new AttributeUpdate(p.Name, action, value));
+        }
+
+        return list.Count == 0 ? null : LegacyParameters.FromAttributeUpdates(list);
+    }
+
+    private static Dictionary<string, AttrValue>? Pick(Dictionary<string, AttrValue>? item, IReadOnlyList<string> names)
+    {
+        if (item == null) return null;
+        var result = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
+        foreach (var n in names)
+            if (item.TryGetValue(n, out var v)) result[n] = v;
+        return result;
+    }
+
+    private sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
+        UpdateExpression? update, Dictionary<string, AttrValue> keyItem)
+        : ConditionalMutation(condition, attributes, keepOld, keepOldOnFailure)
+    {
+        public Dictionary<string, AttrValue>? NewItem { get; private set; }
+
+        protected override bool NeedsCurrentItem => true;
+
+        protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, System.Buffers.IBufferWriter<byte> newValue)
+        {
+            var basis = current ?? keyItem;
+            var next = update?.Apply(basis, Attributes) ?? new Dictionary<string, AttrValue>(basis, StringComparer.Ordinal);
+            var size = ItemSize.Of(next);
+            if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size to update has exceeded the maximum allowed size");
+            WriteStored(newValue, next, size);
+            NewItem = next;
+            NewSize = size;
+            return MutationKind.Put;
+        }
+    }
+}
