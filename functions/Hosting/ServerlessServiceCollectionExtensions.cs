@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Serverless.Engine;
+
+namespace Serverless.Functions.Hosting;
+
+/// <summary>
+/// The one composition root of the engine, shared by the Azure Functions app and the local host: both call
+/// <see cref="AddServerlessEngine"/> and nothing else to get a <see cref="DynamoEngine"/>.
+/// </summary>
+public static class ServerlessServiceCollectionExtensions
+{
+    /// <summary>Configuration section bound to <see cref="EngineOptions"/> (env: <c>Engine__DataDirectory</c>, …).</summary>
+    public const string EngineSection = "Engine";
+
+    /// <summary>
+    /// Binds <see cref="EngineOptions"/> from the <c>Engine</c> section, validates it at start-up, opens one
+    /// <see cref="DynamoEngine"/> when the host starts and disposes it (flush + checkpoint) when the host stops.
+    /// A <see cref="TimeProvider"/> registered before start-up replaces the system clock.
+    /// </summary>
+    public static IServiceCollection AddServerlessEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<EngineOptions>()
+            .Bind(configuration.GetSection(EngineSection))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
+        services.AddSingleton<EngineLifetime>();
+        services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
+        services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Engine);
+        return services;
+    }
+
+    private sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, EngineOptions options)
+        {
+            try
+            {
+                options.Validate();
+                return ValidateOptionsResult.Success;
+            }
+            catch (ArgumentException e)
+            {
+                return ValidateOptionsResult.Fail($"Configuration section '{EngineSection}': {e.Message}");
+            }
+        }
+    }
+}

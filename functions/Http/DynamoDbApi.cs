@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Serverless.Engine;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Functions.Http;
+
+/// <summary>The DynamoDB JSON API: every request is <c>POST /</c>, told apart by its <c>X-Amz-Target</c> header.</summary>
+public sealed class DynamoDbApi(DynamoEngine engine)
+{
+    [Function("DynamoDbApi")]
+    public async Task RunAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "")] HttpRequest request)
+    {
+        var aborted = request.HttpContext.RequestAborted;
+        using var response = await engine.Handler.HandleAsync(ApiHttp.ToApiRequest(request), aborted);
+        await ApiHttp.WriteAsync(request.HttpContext.Response, response, aborted);
+    }
+}

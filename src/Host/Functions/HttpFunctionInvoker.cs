@@ -1,0 +1,104 @@
+using System.Linq.Expressions;
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Serverless.Host.Functions;
+
+/// <summary>Runs one HTTP-triggered function for one request.</summary>
+internal delegate Task HttpFunctionDelegate(HttpContext context);
+
+/// <summary>
+/// Compiles, once at start-up, a delegate that builds the function class through DI (a precompiled
+/// <see cref="ObjectFactory"/> over the request's services, as the Functions worker does per invocation),
+/// binds the parameters from the <see cref="HttpContext"/> and calls the method. Nothing is reflected per request.
+/// </summary>
+internal static class HttpFunctionInvoker
+{
+    private static readonly MethodInfo ValueTaskAsTask = typeof(ValueTask).GetMethod(nameof(ValueTask.AsTask))!;
+    private static readonly MethodInfo AwaitResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(AwaitResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo WriteResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(WriteResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    /// <summary>True when the function returns MVC action results, which need <c>AddMvcCore()</c>.</summary>
+    public static bool ReturnsActionResult(FunctionDescriptor function)
+    {
+        var type = UnwrapTask(function.Method.ReturnType);
+        return type is not null && typeof(IActionResult).IsAssignableFrom(type);
+    }
+
+    public static HttpFunctionDelegate Compile(FunctionDescriptor function)
+    {
+        var method = function.Method;
+        var context = Expression.Parameter(typeof(HttpContext), "context");
+
+        Expression? instance = null;
+        if (!method.IsStatic)
+        {
+            var factory = ActivatorUtilities.CreateFactory(method.DeclaringType!, Type.EmptyTypes);
+            instance = Expression.Convert(
+                Expression.Invoke(
+                    Expression.Constant(factory),
+                    Expression.Property(context, nameof(HttpContext.RequestServices)),
+                    Expression.Constant(null, typeof(object[]))),
+                method.DeclaringType!);
+        }
+
+        var definition = new LocalFunctionDefinition(function);
+        var arguments = method.GetParameters().Select(p => BindParameter(function, p, context, definition)).ToArray();
+        Expression call = Expression.Call(instance, method, arguments);
+
+        var returnType = method.ReturnType;
+        Expression body;
+        if (returnType == typeof(Task)) body = call;
+        else if (returnType == typeof(void)) body = Expression.Block(call, Expression.Constant(Task.CompletedTask));
+        else if (returnType == typeof(ValueTask)) body = Expression.Call(call, ValueTaskAsTask);
+        else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>))
+            body = Expression.Call(AwaitResultMethod.MakeGenericMethod(returnType.GetGenericArguments()), call, context);
+        else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(ValueTask<>))
+            body = Expression.Call(
+                AwaitResultMethod.MakeGenericMethod(returnType.GetGenericArguments()),
+                Expression.Call(call, returnType.GetMethod(nameof(ValueTask<int>.AsTask))!),
+                context);
+        else body = Expression.Call(WriteResultMethod, Expression.Convert(call, typeof(object)), context);
+
+        return Expression.Lambda<HttpFunctionDelegate>(body, $"Invoke_{function.Name}", [context]).Compile();
+    }
+
+    private static Expression BindParameter(FunctionDescriptor function, ParameterInfo parameter, ParameterExpression context, LocalFunctionDefinition definition)
+    {
+        var type = parameter.ParameterType;
+        if (type == typeof(HttpRequest)) return Expression.Property(context, nameof(HttpContext.Request));
+        if (type == typeof(CancellationToken)) return Expression.Property(context, nameof(HttpContext.RequestAborted));
+        if (type == typeof(FunctionContext))
+            return Expression.New(
+                typeof(LocalFunctionContext).GetConstructor([typeof(LocalFunctionDefinition), typeof(HttpContext)])!,
+                Expression.Constant(definition),
+                context);
+        throw new NotSupportedException(
+            $"Function '{function.Name}': the local host cannot bind parameter '{parameter.Name}' of type {type}. " +
+            "HTTP functions may take HttpRequest, FunctionContext and CancellationToken.");
+    }
+
+    private static Type? UnwrapTask(Type type)
+    {
+        if (type == typeof(void) || type == typeof(Task) || type == typeof(ValueTask)) return null;
+        if (type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Task<>) || type.GetGenericTypeDefinition() == typeof(ValueTask<>)))
+            return type.GetGenericArguments()[0];
+        return type;
+    }
+
+    private static async Task AwaitResultAsync<T>(Task<T> task, HttpContext context) => await WriteResultAsync(await task.ConfigureAwait(false), context).ConfigureAwait(false);
+
+    // What the Functions ASP.NET Core integration does with a returned value.
+    private static Task WriteResultAsync(object? result, HttpContext context) => result switch
+    {
+        null => Task.CompletedTask,
+        IActionResult action => action.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor())),
+        IResult http => http.ExecuteAsync(context),
+        _ => context.Response.WriteAsJsonAsync(result, result.GetType(), context.RequestAborted),
+    };
+}

@@ -1,0 +1,65 @@
+namespace Serverless.Host;
+
+/// <summary>Turns command-line flags into configuration keys, which override every other configuration source.</summary>
+internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Settings, bool ShowHelp, string? Error)
+{
+    public const string Usage = """
+        Serverless DynamoDB local function host: runs the Azure Functions app's functions on this machine.
+
+        usage: dotnet run --project src/Host -- [options]
+
+        options:
+          --port N          TCP port to listen on (default 8000; 0 picks a free one)
+          --host ADDR       IP address to bind (default 127.0.0.1, loopback only)
+          --data-dir DIR    folder holding the store (default ./data)
+          --in-memory       keep everything in memory; nothing survives a restart
+          --help            print this text and exit
+
+        Every option can also come from configuration: environment variables (LocalHost__Port, LocalHost__Address,
+        Engine__DataDirectory, Engine__InMemory, other Engine__* settings) or the Values of a local.settings.json in
+        the working directory. Flags win over environment variables, which win over local.settings.json.
+        """;
+
+    public static HostCommandLine Parse(IReadOnlyList<string> args)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string? inline = null;
+            var eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
+            {
+                inline = arg[(eq + 1)..];
+                arg = arg[..eq];
+            }
+
+            switch (arg)
+            {
+                case "--help" or "-h" or "-?":
+                    return new(settings, ShowHelp: true, Error: null);
+                case "--in-memory":
+                    settings[LocalHostOptions.InMemoryKey] = inline ?? "true";
+                    break;
+                case "--port" or "--host" or "--data-dir":
+                    var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
+                    if (string.IsNullOrEmpty(value)) return Fail($"{arg} needs a value");
+                    if (arg == "--port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
+                        return Fail($"--port must be a number from 0 to 65535, not '{value}'");
+                    settings[arg switch
+                    {
+                        "--port" => LocalHostOptions.PortKey,
+                        "--host" => LocalHostOptions.AddressKey,
+                        _ => LocalHostOptions.DataDirectoryKey,
+                    }] = value;
+                    break;
+                default:
+                    return Fail($"unknown argument '{args[i]}'");
+            }
+        }
+
+        return new(settings, ShowHelp: false, Error: null);
+
+        HostCommandLine Fail(string error) => new(settings, ShowHelp: false, Error: error);
+    }
+}

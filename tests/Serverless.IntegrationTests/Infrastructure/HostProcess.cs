@@ -1,0 +1,316 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+
+namespace Serverless.IntegrationTests.Infrastructure;
+
+/// <summary>How to start a <see cref="HostProcess"/>.</summary>
+public sealed record HostProcessOptions
+{
+    /// <summary>Run the engine in memory (no data directory).</summary>
+    public bool InMemory { get; init; }
+
+    /// <summary>Extra environment variables for the host, e.g. <c>Engine__MaxRequestBytes</c>.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>How long start-up may take before the test fails with the host's output.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>The outcome of running the host to completion (e.g. <c>--help</c>).</summary>
+public sealed record HostRunResult(int ExitCode, string StandardOutput, string StandardError);
+
+/// <summary>
+/// The local function host (src/Host) running as a separate OS process on a free loopback port with its own
+/// temporary data directory. Tests can talk to it over HTTP or the AWS SDK, kill it, stop it gracefully and
+/// restart it on the same port and data. Disposing kills it and deletes the directory.
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private const string ListeningPrefix = "Now listening on: ";
+    private static readonly ConcurrentDictionary<HostProcess, byte> Live = new();
+
+    private readonly HostProcessOptions _options;
+    private readonly string _workDirectory;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+    private TaskCompletionSource<string> _listening = NewSignal();
+
+    static HostProcess()
+    {
+        // A crashed or aborted test run must not leave hosts behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var host in Live.Keys) host.KillNow();
+        };
+    }
+
+    private HostProcess(HostProcessOptions options)
+    {
+        _options = options;
+        _workDirectory = Directory.CreateTempSubdirectory("serverless-host-").FullName;
+        DataDirectory = Path.Combine(_workDirectory, "data");
+    }
+
+    /// <summary>The store's folder; it survives <see cref="KillAsync"/>, <see cref="StopAsync"/> and restarts.</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>The loopback port; fixed after the first start so restarts keep the same URL.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>Base URL of the DynamoDB endpoint, e.g. <c>http://127.0.0.1:43121</c>.</summary>
+    public string ServiceUrl => $"http://127.0.0.1:{Port}";
+
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("The host has not started.");
+
+    public bool HasExited => _process is null || _process.HasExited;
+
+    /// <summary>Everything the host printed so far, stdout and stderr interleaved (stderr lines start with "!").</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output) return _output.ToString();
+        }
+    }
+
+    public static async Task<HostProcess> StartAsync(HostProcessOptions? options = null)
+    {
+        var host = new HostProcess(options ?? new HostProcessOptions());
+        try
+        {
+            await host.LaunchAsync();
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the host with <paramref name="arguments"/> until it exits on its own (for --help, bad flags).</summary>
+    public static async Task<HostRunResult> RunToExitAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    {
+        var work = Directory.CreateTempSubdirectory("serverless-host-").FullName;
+        try
+        {
+            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, new Dictionary<string, string>()) };
+            process.Start();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"The host did not exit: {await stdout}{await stderr}");
+            }
+
+            return new HostRunResult(process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            TryDeleteDirectory(work);
+        }
+    }
+
+    /// <summary>An SDK client for this host: fake credentials, us-east-1, short timeouts, one retry.</summary>
+    public AmazonDynamoDBClient CreateClient(Action<AmazonDynamoDBConfig>? configure = null)
+    {
+        var config = new AmazonDynamoDBConfig
+        {
+            ServiceURL = ServiceUrl,
+            AuthenticationRegion = "us-east-1",
+            Timeout = TimeSpan.FromSeconds(10),
+            MaxErrorRetry = 1,
+        };
+        configure?.Invoke(config);
+        return new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), config);
+    }
+
+    /// <summary>A plain HTTP client whose base address is <see cref="ServiceUrl"/>.</summary>
+    public HttpClient CreateHttpClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
+    {
+        BaseAddress = new Uri(ServiceUrl),
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    /// <summary>Kills the host at once (SIGKILL): no flush, no checkpoint, as in a crash.</summary>
+    public async Task KillAsync()
+    {
+        var process = _process ?? throw new InvalidOperationException("The host has not started.");
+        if (!process.HasExited) process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        Live.TryRemove(this, out _);
+    }
+
+    /// <summary>Stops the host gracefully (SIGTERM) and returns its exit code; kills it if it does not stop in time.</summary>
+    public async Task<int> StopAsync(TimeSpan? timeout = null)
+    {
+        var process = _process ?? throw new InvalidOperationException("The host has not started.");
+        if (!process.HasExited)
+        {
+            if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+                throw new PlatformNotSupportedException("Graceful stop needs SIGTERM (Linux or macOS).");
+            if (SendSignal(process.Id, SigTerm) != 0 && !process.HasExited)
+                throw new Win32Exception(Marshal.GetLastPInvokeError(), $"kill -TERM {process.Id} failed");
+
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"The host did not stop within {timeout ?? TimeSpan.FromSeconds(30)} of SIGTERM.\n{Output}");
+            }
+        }
+
+        Live.TryRemove(this, out _);
+        return process.ExitCode;
+    }
+
+    /// <summary>Starts the host again on the same port and data directory (after a kill or stop).</summary>
+    public async Task RestartAsync()
+    {
+        if (!HasExited) await StopAsync();
+        Append("---- restart ----");
+        await LaunchAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { } process)
+        {
+            KillNow();
+            await process.WaitForExitAsync();
+            process.Dispose();
+            _process = null;
+        }
+
+        Live.TryRemove(this, out _);
+        TryDeleteDirectory(_workDirectory);
+    }
+
+    public override string ToString() => $"host pid {_process?.Id} at {ServiceUrl}";
+
+    private async Task LaunchAsync()
+    {
+        _listening = NewSignal();
+        var arguments = new List<string> { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (_options.InMemory) arguments.Add("--in-memory");
+        else arguments.AddRange(["--data-dir", DataDirectory]);
+
+        var process = new Process { StartInfo = CreateStartInfo(arguments, _workDirectory, _options.Environment), EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, error: false);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, error: true);
+        process.Exited += (_, _) => _listening.TrySetException(new InvalidOperationException("The host exited during start-up."));
+        _process?.Dispose();
+        _process = process;
+        process.Start();
+        Live.TryAdd(this, 0);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        string url;
+        try
+        {
+            url = await _listening.Task.WaitAsync(_options.StartTimeout);
+        }
+        catch (Exception e)
+        {
+            KillNow();
+            await process.WaitForExitAsync();
+            throw new InvalidOperationException($"The host did not start ({e.Message}). Its output:\n{Output}", e);
+        }
+
+        Port = new Uri(url).Port;
+        await WaitUntilAcceptingAsync();
+    }
+
+    private async Task WaitUntilAcceptingAsync()
+    {
+        // The banner is printed once Kestrel listens; one successful connect proves it from the outside.
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, Port)).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private void OnLine(string? line, bool error)
+    {
+        if (line is null) return;
+        Append(error ? "! " + line : line);
+        if (!error && line.StartsWith(ListeningPrefix, StringComparison.Ordinal))
+            _listening.TrySetResult(line[ListeningPrefix.Length..].Trim());
+    }
+
+    private void Append(string line)
+    {
+        lock (_output) _output.AppendLine(line);
+    }
+
+    private void KillNow()
+    {
+        try
+        {
+            if (_process is { HasExited: false } p) p.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+    }
+
+    private static ProcessStartInfo CreateStartInfo(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet")
+        {
+            WorkingDirectory = workingDirectory, // no stray local.settings.json from the repository
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(RepositoryLayout.HostDll);
+        foreach (var argument in arguments) info.ArgumentList.Add(argument);
+
+        foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS" }) info.Environment.Remove(name);
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Engine__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("LocalHost__", StringComparison.OrdinalIgnoreCase)).ToList())
+            info.Environment.Remove(key);
+        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["Engine__StoreMemoryBytes"] = (64L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        return info;
+    }
+
+    private static TaskCompletionSource<string> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a leftover temp folder must not fail a test
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+}

@@ -1,0 +1,30 @@
+namespace Serverless.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the checksum boto3 checks against <c>x-amz-crc32</c>.
+/// Written here independently of the engine's, so a shared bug cannot hide.
+/// </summary>
+public static class TestCrc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    public static uint Compute(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return ~crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (var n = 0u; n < 256; n++)
+        {
+            var c = n;
+            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+
+        return table;
+    }
+}
