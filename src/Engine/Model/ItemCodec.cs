@@ -32,7 +32,7 @@ namespace Serverless.Engine.Model;
  */
 
 /// <summary>Compact binary encoding of items for storage; see the format comment at the top of this file.</summary>
-public static class ItemCodec
+public static partial class ItemCodec
 {
     public const byte Version = 1;
 
@@ -87,24 +87,6 @@ public static class ItemCodec
 
         if (pos != encoded.Length) throw Corrupt();
         return item;
-    }
-
-    /// <summary>
-    /// Writes the DynamoDB JSON object of an encoded item (<c>{"a":{"S":"x"},...}</c>) straight from its bytes,
-    /// without building values. Allocation-free apart from what the writer itself does.
-    /// </summary>
-    public static void WriteJson(ReadOnlySpan<byte> encoded, Utf8JsonWriter writer)
-    {
-        var pos = ReadHeader(encoded, out var count);
-        writer.WriteStartObject();
-        for (var i = 0; i < count; i++)
-        {
-            var name = ReadSpan(encoded, ref pos);
-            writer.WritePropertyName(name);
-            WriteValueJson(encoded, ref pos, writer);
-        }
-
-        writer.WriteEndObject();
     }
 
     /// <summary>Item size (<see cref="ItemSize"/> rule) computed from the encoded bytes, without decoding.</summary>
@@ -321,7 +303,7 @@ public static class ItemCodec
         throw Corrupt();
     }
 
-    private static ReadOnlySpan<byte> ReadSpan(ReadOnlySpan<byte> data, ref int pos)
+    private static ReadOnlySpan<byte> ReadSpan(ReadOnlySpan<byte> data, scoped ref int pos)
     {
         var n = (int)ReadVarint(data, ref pos);
         if ((uint)n > (uint)(data.Length - pos)) throw Corrupt();
@@ -416,80 +398,6 @@ public static class ItemCodec
             default:
                 throw Corrupt();
         }
-    }
-
-    private static void WriteValueJson(ReadOnlySpan<byte> data, ref int pos, Utf8JsonWriter writer)
-    {
-        var type = (AttrType)ReadByte(data, ref pos);
-        writer.WriteStartObject();
-        switch (type)
-        {
-            case AttrType.S:
-                writer.WriteString("S"u8, ReadSpan(data, ref pos));
-                break;
-            case AttrType.N:
-                writer.WriteString("N"u8, ReadSpan(data, ref pos));
-                break;
-            case AttrType.B:
-                writer.WriteBase64String("B"u8, ReadSpan(data, ref pos));
-                break;
-            case AttrType.Bool:
-                writer.WriteBoolean("BOOL"u8, ReadByte(data, ref pos) != 0);
-                break;
-            case AttrType.Null:
-                writer.WriteBoolean("NULL"u8, true);
-                break;
-            case AttrType.L:
-                {
-                    var end = ReadContainerEnd(data, ref pos);
-                    var count = (int)ReadVarint(data, ref pos);
-                    writer.WriteStartArray("L"u8);
-                    for (var i = 0; i < count; i++) WriteValueJson(data, ref pos, writer);
-                    writer.WriteEndArray();
-                    if (pos != end) throw Corrupt();
-                    break;
-                }
-
-            case AttrType.M:
-                {
-                    var end = ReadContainerEnd(data, ref pos);
-                    var count = (int)ReadVarint(data, ref pos);
-                    writer.WriteStartObject("M"u8);
-                    for (var i = 0; i < count; i++)
-                    {
-                        writer.WritePropertyName(ReadSpan(data, ref pos));
-                        WriteValueJson(data, ref pos, writer);
-                    }
-
-                    writer.WriteEndObject();
-                    if (pos != end) throw Corrupt();
-                    break;
-                }
-
-            case AttrType.SS:
-            case AttrType.NS:
-                {
-                    var count = (int)ReadVarint(data, ref pos);
-                    writer.WriteStartArray(type == AttrType.SS ? "SS"u8 : "NS"u8);
-                    for (var i = 0; i < count; i++) writer.WriteStringValue(ReadSpan(data, ref pos));
-                    writer.WriteEndArray();
-                    break;
-                }
-
-            case AttrType.BS:
-                {
-                    var count = (int)ReadVarint(data, ref pos);
-                    writer.WriteStartArray("BS"u8);
-                    for (var i = 0; i < count; i++) writer.WriteBase64StringValue(ReadSpan(data, ref pos));
-                    writer.WriteEndArray();
-                    break;
-                }
-
-            default:
-                throw Corrupt();
-        }
-
-        writer.WriteEndObject();
     }
 
     private static int ValueSize(ReadOnlySpan<byte> data, ref int pos)

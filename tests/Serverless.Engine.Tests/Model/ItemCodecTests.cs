@@ -78,7 +78,7 @@ public class ItemCodecTests
     private static string JsonOf(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             write(writer);
         }
@@ -118,5 +118,51 @@ public class ItemCodecTests
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void WriteJson_RawOutput_EscapesAndNests()
+    {
+        var item = new Dictionary<string, AttrValue>(StringComparer.Ordinal)
+        {
+            ["q\"k"] = AttrValue.FromS("a\"b\\c\n\u0001é😀"),
+            ["w"] = AttrValue.FromL([AttrValue.FromM(new Dictionary<string, AttrValue>(StringComparer.Ordinal) { ["x"] = AttrValue.FromSS(["\t"]) })]),
+        };
+        var buffer = new ArrayBufferWriter<byte>();
+        var n = ItemCodec.WriteJson(ItemCodec.Encode(item), buffer);
+        Assert.Equal(buffer.WrittenCount, n);
+        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.Equal("{\"q\\\"k\":{\"S\":\"a\\\"b\\\\c\\n\\u0001é😀\"},\"w\":{\"L\":[{\"M\":{\"x\":{\"SS\":[\"\\t\"]}}}]}}", json);
+        using var doc = JsonDocument.Parse(json);
+        Assert.True(ModelTestData.ItemsEqual(item, AttrJson.ReadItem(doc.RootElement)));
+    }
+
+    [Fact]
+    public void WriteJson_LargeValues_SpanChunks()
+    {
+        var item = new Dictionary<string, AttrValue>(StringComparer.Ordinal)
+        {
+            ["s"] = AttrValue.FromS(new string('"', 10_000)),
+            ["b"] = AttrValue.FromB(new byte[30_000]),
+        };
+        var buffer = new ArrayBufferWriter<byte>(16);
+        ItemCodec.WriteJson(ItemCodec.Encode(item), buffer);
+        using var doc = JsonDocument.Parse(buffer.WrittenMemory);
+        Assert.True(ModelTestData.ItemsEqual(item, AttrJson.ReadItem(doc.RootElement)));
+    }
+
+    [Fact]
+    public void WriteJson_AsPropertyValueOfWriter()
+    {
+        var encoded = ItemCodec.Encode(new Dictionary<string, AttrValue>(StringComparer.Ordinal) { ["a"] = AttrValue.FromS("x") });
+        var json = JsonOf(w =>
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("Item"u8);
+            ItemCodec.WriteJson(encoded, w);
+            w.WriteString("Next"u8, "y");
+            w.WriteEndObject();
+        });
+        Assert.Equal("{\"Item\":{\"a\":{\"S\":\"x\"}},\"Next\":\"y\"}", json);
     }
 }
