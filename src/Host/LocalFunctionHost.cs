@@ -27,8 +27,7 @@ internal static class LocalFunctionHost
         try
         {
             functions = FunctionCatalog.Discover(FunctionsAssembly);
-            router = HttpFunctionRouter.Create(functions, ReadRoutePrefix(FunctionsAssembly));
-            app = Build(commandLine, router, functions);
+            (app, router) = Build(commandLine, functions);
         }
         catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or JsonException or IOException)
         {
@@ -57,7 +56,7 @@ internal static class LocalFunctionHost
         return 0;
     }
 
-    private static WebApplication Build(IReadOnlyDictionary<string, string?> commandLine, HttpFunctionRouter router, IReadOnlyList<FunctionDescriptor> functions)
+    private static (WebApplication App, HttpFunctionRouter Router) Build(IReadOnlyDictionary<string, string?> commandLine, IReadOnlyList<FunctionDescriptor> functions)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = Directory.GetCurrentDirectory() });
 
@@ -92,9 +91,14 @@ internal static class LocalFunctionHost
         builder.Services.AddServerlessEngine(configuration);
         if (functions.Any(HttpFunctionInvoker.ReturnsActionResult)) builder.Services.AddMvcCore();
 
+        // Invokers are compiled once, here, against the final service registrations.
+        var root = new RootServices();
+        var router = HttpFunctionRouter.Create(functions, ReadRoutePrefix(FunctionsAssembly), builder.Services, root);
+
         var app = builder.Build();
+        root.Provider = app.Services;
         app.Run(router.DispatchAsync);
-        return app;
+        return (app, router);
     }
 
     /// <summary>The <c>extensions.http.routePrefix</c> of the functions app's host.json; Functions' default is "api".</summary>

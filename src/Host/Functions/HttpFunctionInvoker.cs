@@ -9,6 +9,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Serverless.Host.Functions;
 
+/// <summary>Holds the host's root service provider, which exists only after the invokers are compiled.</summary>
+internal sealed class RootServices
+{
+    public IServiceProvider? Provider { get; set; }
+}
+
 /// <summary>Runs one HTTP-triggered function for one request.</summary>
 internal delegate Task HttpFunctionDelegate(HttpContext context);
 
@@ -30,7 +36,10 @@ internal static class HttpFunctionInvoker
         return type is not null && typeof(IActionResult).IsAssignableFrom(type);
     }
 
-    public static HttpFunctionDelegate Compile(FunctionDescriptor function)
+    /// <param name="function">The function to call.</param>
+    /// <param name="registrations">The host's service registrations, to tell whether the class needs a request scope.</param>
+    /// <param name="root">The root provider, filled in once the host is built.</param>
+    public static HttpFunctionDelegate Compile(FunctionDescriptor function, IServiceCollection registrations, RootServices root)
     {
         var method = function.Method;
         var context = Expression.Parameter(typeof(HttpContext), "context");
@@ -38,13 +47,17 @@ internal static class HttpFunctionInvoker
         Expression? instance = null;
         if (!method.IsStatic)
         {
-            var factory = ActivatorUtilities.CreateFactory(method.DeclaringType!, Type.EmptyTypes);
+            var type = method.DeclaringType!;
+            var factory = ActivatorUtilities.CreateFactory(type, Type.EmptyTypes);
+
+            // A class built only from singletons gets them from the root provider: creating and disposing a
+            // request scope would be pure per-request overhead. Otherwise it gets the request's scope, as in Azure.
+            Expression provider = NeedsOnlySingletons(type, registrations)
+                ? Expression.Property(Expression.Constant(root), nameof(RootServices.Provider))
+                : Expression.Property(context, nameof(HttpContext.RequestServices));
             instance = Expression.Convert(
-                Expression.Invoke(
-                    Expression.Constant(factory),
-                    Expression.Property(context, nameof(HttpContext.RequestServices)),
-                    Expression.Constant(null, typeof(object[]))),
-                method.DeclaringType!);
+                Expression.Invoke(Expression.Constant(factory), provider, Expression.Constant(null, typeof(object[]))),
+                type);
         }
 
         var definition = new LocalFunctionDefinition(function);
@@ -66,6 +79,26 @@ internal static class HttpFunctionInvoker
         else body = Expression.Call(WriteResultMethod, Expression.Convert(call, typeof(object)), context);
 
         return Expression.Lambda<HttpFunctionDelegate>(body, $"Invoke_{function.Name}", [context]).Compile();
+    }
+
+    private static bool NeedsOnlySingletons(Type type, IServiceCollection registrations)
+    {
+        var constructors = type.GetConstructors();
+        if (constructors.Length != 1) return false;
+        foreach (var parameter in constructors[0].GetParameters())
+        {
+            var wanted = parameter.ParameterType;
+            var open = wanted.IsConstructedGenericType ? wanted.GetGenericTypeDefinition() : null;
+            ServiceDescriptor? match = null;
+            foreach (var descriptor in registrations)
+            {
+                if (descriptor.ServiceType == wanted || (open is not null && descriptor.ServiceType == open)) match = descriptor;
+            }
+
+            if (match is null ? !parameter.HasDefaultValue : match.Lifetime != ServiceLifetime.Singleton) return false;
+        }
+
+        return true;
     }
 
     private static Expression BindParameter(FunctionDescriptor function, ParameterInfo parameter, ParameterExpression context, LocalFunctionDefinition definition)

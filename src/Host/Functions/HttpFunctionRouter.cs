@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Serverless.Host.Functions;
 
@@ -48,14 +49,14 @@ internal sealed class HttpFunctionRouter
     public IReadOnlyList<HttpFunctionRoute> Routes { get; }
 
     /// <summary>Builds the routes of every HTTP-triggered function; <paramref name="routePrefix"/> comes from host.json.</summary>
-    public static HttpFunctionRouter Create(IEnumerable<FunctionDescriptor> functions, string routePrefix)
+    public static HttpFunctionRouter Create(IEnumerable<FunctionDescriptor> functions, string routePrefix, IServiceCollection registrations, RootServices root)
     {
         var routes = new List<HttpFunctionRoute>();
         foreach (var function in functions)
         {
             if (function.Trigger is not HttpTriggerAttribute http) continue;
             var route = string.Join('/', new[] { routePrefix.Trim('/'), (http.Route ?? function.Name).Trim('/') }.Where(s => s.Length > 0));
-            routes.Add(new HttpFunctionRoute(function, route, http.Methods is { Length: > 0 } m ? m : null, HttpFunctionInvoker.Compile(function)));
+            routes.Add(new HttpFunctionRoute(function, route, http.Methods is { Length: > 0 } m ? m : null, HttpFunctionInvoker.Compile(function, registrations, root)));
         }
 
         return new HttpFunctionRouter(routes);

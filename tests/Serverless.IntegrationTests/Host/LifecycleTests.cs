@@ -80,4 +80,20 @@ public sealed class LifecycleTests
 
         Assert.Contains("AccountId", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task LocalSettingsJsonValues_AreRead_AndEnvironmentWinsOverThem()
+    {
+        const string settings = """{ "IsEncrypted": false, "Values": { "Engine__AccountId": "bad" } }""";
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => HostProcess.StartAsync(new HostProcessOptions { LocalSettingsJson = settings }));
+        Assert.Contains("AccountId", error.Message, StringComparison.Ordinal);
+
+        await using var host = await HostProcess.StartAsync(new HostProcessOptions
+        {
+            LocalSettingsJson = settings,
+            Environment = new Dictionary<string, string> { ["Engine__AccountId"] = "123456789012" },
+        });
+        await ProtocolTests.AssertServesAsync(host);
+    }
 }

@@ -19,6 +19,9 @@ public sealed record HostProcessOptions
     /// <summary>Extra environment variables for the host, e.g. <c>Engine__MaxRequestBytes</c>.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Content of a local.settings.json placed in the host's working directory, if any.</summary>
+    public string? LocalSettingsJson { get; init; }
+
     /// <summary>How long start-up may take before the test fails with the host's output.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -56,6 +59,7 @@ public sealed class HostProcess : IAsyncDisposable
         _options = options;
         _workDirectory = Directory.CreateTempSubdirectory("serverless-host-").FullName;
         DataDirectory = Path.Combine(_workDirectory, "data");
+        if (options.LocalSettingsJson is not null) File.WriteAllText(Path.Combine(_workDirectory, "local.settings.json"), options.LocalSettingsJson);
     }
 
     /// <summary>The store's folder; it survives <see cref="KillAsync"/>, <see cref="StopAsync"/> and restarts.</summary>
