@@ -20,6 +20,7 @@ public sealed partial class DynamoEngine
     public double NowSeconds() => Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
 
     /// <summary>Flushes the change log, takes a final checkpoint and releases the store.</summary>
+    /// <remarks>Safe to call more than once: hosts may dispose both the lifetime owner and the service provider.</remarks>
     public async ValueTask DisposeAsync()
     {
         if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);

@@ -76,6 +76,7 @@ public sealed class Database : IAsyncDisposable
     private uint _nextTableNumber;
     private long _logBytesAtCheckpoint;
     private int _checkpointRunning;
+    private int _disposed;
 
     [ThreadStatic]
     private static PooledBufferWriter? t_current;
@@ -275,6 +276,7 @@ public sealed class Database : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_log != null)
         {
             await _log.FlushAsync().ConfigureAwait(false);
