@@ -26,13 +26,7 @@ internal static class CreateTable
         errors.Name("tableName", name);
         errors.NotNull("attributeDefinitions", attributeDefs);
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
-        long? rcu = null, wcu = null;
-        if (throughput is { } pt)
-        {
-            rcu = Req.Long(pt, "ReadCapacityUnits");
-            wcu = Req.Long(pt, "WriteCapacityUnits");
-            ThroughputRules.CheckPresentAndPositive(errors, "provisionedThroughput", rcu, wcu);
-        }
+        var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
 
         errors.ThrowIfAny();
 
@@ -173,6 +167,16 @@ internal static class KeySchemaReader
 
 internal static class ThroughputRules
 {
+    /// <summary>Reads a ProvisionedThroughput structure (absent → nulls) and checks both units are present and positive.</summary>
+    public static (long? Read, long? Write) Read(JsonElement? throughput, ConstraintErrors errors, string path)
+    {
+        if (throughput is not { } pt) return (null, null);
+        var rcu = Req.Long(pt, "ReadCapacityUnits");
+        var wcu = Req.Long(pt, "WriteCapacityUnits");
+        CheckPresentAndPositive(errors, path, rcu, wcu);
+        return (rcu, wcu);
+    }
+
     public static void CheckPresentAndPositive(ConstraintErrors errors, string path, long? rcu, long? wcu)
     {
         errors.NotNull(path + ".readCapacityUnits", rcu);

@@ -14,42 +14,24 @@ internal static class DeleteItem
 
     public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName");
-        var keyJson = Req.Map(req, "Key");
-        var returnValues = Req.String(req, "ReturnValues");
-        var errors = new ConstraintErrors();
-        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
-        errors.Name("tableName", tableName);
-        errors.NotNull("key", keyJson);
-        errors.Enum("returnValues", returnValues, ItemRequest.ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
-        var onFailure = ItemRequest.ReadReturnValuesOnConditionCheckFailure(errors, req);
-        errors.ThrowIfAny();
-
+        var request = ItemRequest.ReadWriteRequest(req, "Key");
+        var returnValues = request.ReturnValues;
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ConditionExpression is null");
         if (returnValues is not (null or "NONE" or "ALL_OLD")) throw DynamoErrors.Validation("ReturnValues can only be ALL_OLD or NONE");
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         var condition = ItemRequest.ReadCondition(req, attributes);
         attributes.ThrowIfUnused();
 
-        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var table = Tables.RequireForDataPlane(ctx, request.TableName);
         var definition = table.Definition;
-        var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
-        Span<byte> scratch = stackalloc byte[256];
-        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
-
-        var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", onFailure == "ALL_OLD");
-        var result = ctx.Engine.Database.Write(table, key, mutation);
-        if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
-        await result.Committed.ConfigureAwait(false);
+        var (hash, range) = ItemRequest.ReadKey(request.Target, definition);
+        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
+        var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", request.OldOnFailure);
+        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
-        if (mutation.OldStored is { } old)
-        {
-            w.WritePropertyName("Attributes"u8);
-            ItemCodec.WriteJson(StoredValue.Item(old), w);
-        }
-
-        Capacity.Write(w, returnCapacity, definition.Name, Capacity.WriteUnits(mutation.OldSize), isRead: false);
+        ItemRequest.WriteOldAttributes(w, mutation.OldStored);
+        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(mutation.OldSize), isRead: false);
         w.WriteEndObject();
     }
 

@@ -11,6 +11,44 @@ internal static class ItemRequest
 {
     public const string ReturnValuesEnum = "ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW";
 
+    /// <summary>The members PutItem, UpdateItem and DeleteItem share, after their constraint checks.</summary>
+    public readonly record struct WriteRequest(string TableName, JsonElement Target, string? ReturnValues, string? ReturnCapacity, bool OldOnFailure);
+
+    /// <summary>
+    /// Reads and checks the members every single-item write has: TableName, the item or key (<paramref name="targetMember"/>),
+    /// ReturnValues and the option enums.
+    /// </summary>
+    public static WriteRequest ReadWriteRequest(JsonElement req, string targetMember)
+    {
+        var tableName = Req.String(req, "TableName");
+        var target = Req.Map(req, targetMember);
+        var returnValues = Req.String(req, "ReturnValues");
+        var errors = new ConstraintErrors();
+        CheckCommonEnums(errors, req, out var returnCapacity, out _);
+        errors.Name("tableName", tableName);
+        errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], target);
+        errors.Enum("returnValues", returnValues, ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
+        var onFailure = ReadReturnValuesOnConditionCheckFailure(errors, req);
+        errors.ThrowIfAny();
+        return new WriteRequest(tableName!, target!.Value, returnValues, returnCapacity, onFailure == "ALL_OLD");
+    }
+
+    /// <summary>Runs a single-item write under its lock and waits for its commit; a failed condition throws.</summary>
+    public static async ValueTask CommitAsync(OperationContext ctx, TableState table, ReadOnlyMemory<byte> key, ConditionalMutation mutation)
+    {
+        var result = ctx.Engine.Database.Write(table, key.Span, mutation);
+        if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
+        await result.Committed.ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <c>Attributes</c> from a stored value, when there is one.</summary>
+    public static void WriteOldAttributes(Utf8JsonWriter w, byte[]? oldStored)
+    {
+        if (oldStored is null) return;
+        w.WritePropertyName("Attributes"u8);
+        ItemCodec.WriteJson(StoredValue.Item(oldStored), w);
+    }
+
     /// <summary>Checks the option enums every item operation shares.</summary>
     public static void CheckCommonEnums(ConstraintErrors errors, JsonElement req, out string? returnConsumedCapacity, out string? returnItemCollectionMetrics)
     {
@@ -143,6 +181,9 @@ internal static class ItemRequest
         var written = KeyCodec.EncodeKey(tableNumber, hash, range, destination);
         return destination[..written];
     }
+
+    /// <summary>Encodes the storage key into a new array (write paths, which await and so cannot hold a span).</summary>
+    public static byte[] EncodeKey(uint tableNumber, AttrValue hash, AttrValue? range) => KeyCodec.EncodeKey(tableNumber, hash, range);
 
     private static AttrValue KeyAttributeOfItem(IReadOnlyDictionary<string, AttrValue> item, KeyAttribute key, bool isPartitionKey)
     {

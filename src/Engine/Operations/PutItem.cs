@@ -14,19 +14,10 @@ internal static class PutItem
 
     public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName");
-        var itemJson = Req.Map(req, "Item");
-        var returnValues = Req.String(req, "ReturnValues");
-        var errors = new ConstraintErrors();
-        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
-        errors.Name("tableName", tableName);
-        errors.NotNull("item", itemJson);
-        errors.Enum("returnValues", returnValues, ItemRequest.ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
-        var onFailure = ItemRequest.ReadReturnValuesOnConditionCheckFailure(errors, req);
-        errors.ThrowIfAny();
-
+        var request = ItemRequest.ReadWriteRequest(req, "Item");
+        var returnValues = request.ReturnValues;
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ConditionExpression is null");
-        if (!AttrJson.TryReadItem(itemJson!.Value, out var item, out var itemError)) throw itemError.ToException();
+        if (!AttrJson.TryReadItem(request.Target, out var item, out var itemError)) throw itemError.ToException();
         if (returnValues is not (null or "NONE" or "ALL_OLD")) throw DynamoErrors.Validation("ReturnValues can only be ALL_OLD or NONE");
         var size = ItemSize.Of(item);
         if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size has exceeded the maximum allowed size");
@@ -34,25 +25,16 @@ internal static class PutItem
         var condition = ItemRequest.ReadCondition(req, attributes);
         attributes.ThrowIfUnused();
 
-        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var table = Tables.RequireForDataPlane(ctx, request.TableName);
         var definition = table.Definition;
         var (hash, range) = ItemRequest.KeyOfItem(item, definition);
-        Span<byte> scratch = stackalloc byte[256];
-        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
-
-        var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", onFailure == "ALL_OLD", item, size);
-        var result = ctx.Engine.Database.Write(table, key, mutation);
-        if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
-        await result.Committed.ConfigureAwait(false);
+        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
+        var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", request.OldOnFailure, item, size);
+        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
-        if (mutation.OldStored is { } old)
-        {
-            w.WritePropertyName("Attributes"u8);
-            ItemCodec.WriteJson(StoredValue.Item(old), w);
-        }
-
-        Capacity.Write(w, returnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
+        ItemRequest.WriteOldAttributes(w, mutation.OldStored);
+        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
         w.WriteEndObject();
     }
 

@@ -14,17 +14,7 @@ internal static class UpdateItem
 
     public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName");
-        var keyJson = Req.Map(req, "Key");
-        var returnValues = Req.String(req, "ReturnValues");
-        var errors = new ConstraintErrors();
-        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
-        errors.Name("tableName", tableName);
-        errors.NotNull("key", keyJson);
-        errors.Enum("returnValues", returnValues, ItemRequest.ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
-        var onFailure = ItemRequest.ReadReturnValuesOnConditionCheckFailure(errors, req);
-        errors.ThrowIfAny();
-
+        var request = ItemRequest.ReadWriteRequest(req, "Key");
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, NullExpressionsText(req));
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         UpdateExpression? update = null;
@@ -33,9 +23,9 @@ internal static class UpdateItem
         var condition = ItemRequest.ReadCondition(req, attributes);
         attributes.ThrowIfUnused();
 
-        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var table = Tables.RequireForDataPlane(ctx, request.TableName);
         var definition = table.Definition;
-        var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
+        var (hash, range) = ItemRequest.ReadKey(request.Target, definition);
         var updated = update?.GetTopLevelAttributeNames(attributes) ?? [];
         foreach (var name in updated)
         {
@@ -43,16 +33,13 @@ internal static class UpdateItem
                 throw DynamoErrors.Validation($"One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key");
         }
 
-        Span<byte> scratch = stackalloc byte[256];
-        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
         var keyItem = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [definition.HashKey.Name] = hash };
         if (range != null) keyItem[definition.RangeKey!.Name] = range;
 
-        var mode = returnValues ?? "NONE";
-        var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", onFailure == "ALL_OLD", update, keyItem);
-        var result = ctx.Engine.Database.Write(table, key, mutation);
-        if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
-        await result.Committed.ConfigureAwait(false);
+        var mode = request.ReturnValues ?? "NONE";
+        var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, keyItem);
+        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
         var returned = mode switch
@@ -69,7 +56,7 @@ internal static class UpdateItem
             AttrJson.WriteItem(w, returned);
         }
 
-        Capacity.Write(w, returnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
         w.WriteEndObject();
     }
 

@@ -14,13 +14,7 @@ internal static class UpdateTable
         var deletionProtection = Req.Bool(req, "DeletionProtectionEnabled");
         var errors = new ConstraintErrors();
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
-        long? rcu = null, wcu = null;
-        if (throughput is { } pt)
-        {
-            rcu = Req.Long(pt, "ReadCapacityUnits");
-            wcu = Req.Long(pt, "WriteCapacityUnits");
-            ThroughputRules.CheckPresentAndPositive(errors, "provisionedThroughput", rcu, wcu);
-        }
+        var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);
