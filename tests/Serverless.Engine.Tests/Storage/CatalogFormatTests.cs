@@ -1,0 +1,63 @@
+using System.Text;
+using System.Text.Json;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Tests.Storage;
+
+/// <summary>
+/// The catalog is persisted as JSON in catalog change records and in the checkpoint manifest. These golden strings
+/// guard the member names and shapes: a change that breaks them breaks every existing data directory.
+/// </summary>
+public class CatalogFormatTests
+{
+    private const string GoldenTable =
+        "{\"Name\":\"Music\",\"TableNumber\":7,\"TableId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"Region\":\"eu-west-1\",\"AccountId\":\"123456789012\",\"HashKey\":{\"Name\":\"Artist\",\"Type\":\"S\"},\"RangeKey\":{\"Name\":\"Year\",\"Type\":\"N\"},\"AttributeDefinitions\":[{\"Name\":\"Artist\",\"Type\":\"S\"},{\"Name\":\"Year\",\"Type\":\"N\"}],\"BillingMode\":\"PROVISIONED\",\"ReadCapacityUnits\":5,\"WriteCapacityUnits\":10,\"LastIncreaseDateTime\":1700000100.5,\"NumberOfDecreasesToday\":0,\"TableClass\":\"STANDARD_INFREQUENT_ACCESS\",\"DeletionProtectionEnabled\":true,\"CreationDateTime\":1700000000.25,\"Tags\":{\"team\":\"audio\"}}";
+
+    [Fact]
+    public void TableDefinition_SerialisesToGoldenJson()
+    {
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(Sample(), StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(GoldenTable, json);
+    }
+
+    [Fact]
+    public void TableDefinition_ReadsGoldenJson()
+    {
+        var t = JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal("Music", t.Name);
+        Assert.Equal(7u, t.TableNumber);
+        Assert.Equal(new KeyAttribute("Year", "N"), t.RangeKey);
+        Assert.Equal(10, t.WriteCapacityUnits);
+        Assert.Equal(1700000100.5, t.LastIncreaseDateTime);
+        Assert.True(t.DeletionProtectionEnabled);
+        Assert.Equal("audio", t.Tags["team"]);
+        Assert.Equal("arn:aws:dynamodb:eu-west-1:123456789012:table/Music", t.Arn);
+    }
+
+    [Fact]
+    public void Manifest_RoundTripsAndKeepsMemberNames()
+    {
+        var manifest = new StoreManifest
+        {
+            FasterToken = Guid.Parse("11111111-2222-3333-4444-555555555555"), ReplayFromLsn = 42, NextTableNumber = 8,
+            Tables = [Sample()], CreatedAt = 1700000200,
+        };
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest));
+        Assert.Equal(
+            "{\"Format\":1,\"FasterToken\":\"11111111-2222-3333-4444-555555555555\",\"ReplayFromLsn\":42,\"NextTableNumber\":8,\"Tables\":[" + GoldenTable + "],\"CreatedAt\":1700000200}",
+            json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoreManifest)!;
+        Assert.Equal(42UL, back.ReplayFromLsn);
+        Assert.Single(back.Tables);
+    }
+
+    private static TableDefinition Sample() => new()
+    {
+        Name = "Music", TableNumber = 7, TableId = "0f8fad5b-d9cb-469f-a165-70867728950e", Region = "eu-west-1", AccountId = "123456789012",
+        HashKey = new KeyAttribute("Artist", "S"), RangeKey = new KeyAttribute("Year", "N"),
+        AttributeDefinitions = [new KeyAttribute("Artist", "S"), new KeyAttribute("Year", "N")],
+        BillingMode = "PROVISIONED", ReadCapacityUnits = 5, WriteCapacityUnits = 10, LastIncreaseDateTime = 1700000100.5,
+        TableClass = "STANDARD_INFREQUENT_ACCESS", DeletionProtectionEnabled = true, CreationDateTime = 1700000000.25,
+        Tags = new Dictionary<string, string> { ["team"] = "audio" },
+    };
+}
