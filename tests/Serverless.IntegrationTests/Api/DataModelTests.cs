@@ -68,6 +68,7 @@ public sealed class DataModelTests(SharedHostFixture fixture)
             {
                 c.TableNamePrefix = prefix;
                 c.RetrieveDateTimeInUtc = true;
+                c.Conversion = DynamoDBEntryConversion.V2; // lists as L, HashSet as SS (V1 would store List<string> as a set)
             })
             .Build();
         return (client, context, table);

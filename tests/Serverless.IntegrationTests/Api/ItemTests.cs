@@ -127,7 +127,7 @@ public sealed class ItemTests(SharedHostFixture fixture)
         {
             TableName = table,
             Key = Key("proj"),
-            ProjectionExpression = "a, m.y.z, l[2].q, l[0], #n, missing.path",
+            ProjectionExpression = "a, m.y.z, l[2].q, l[0], #n, absent.spot",
             ExpressionAttributeNames = new() { ["#n"] = "name" },
         })).Item;
 

@@ -24,7 +24,7 @@ public sealed class UpdateItemTests(SharedHostFixture fixture)
             ["list"] = new() { L = [S("a"), S("b"), S("c")] },
             ["ss"] = new() { SS = ["x", "y", "z"] },
             ["ns"] = new() { NS = ["1", "2"] },
-            ["m"] = new() { M = new() { ["inner"] = N("1"), ["other"] = S("o") } },
+            ["m"] = new() { M = new() { ["nested"] = N("1"), ["spare"] = S("o") } },
         });
         return (client, table, pk);
     }
@@ -40,10 +40,10 @@ public sealed class UpdateItemTests(SharedHostFixture fixture)
             TableName = table,
             Key = Key(pk),
             UpdateExpression =
-                "SET n = n + :five, minus = :ten - n, fresh = if_not_exists(fresh, :one), s = if_not_exists(s, :ignored), " +
-                "#l = list_append(:front, #l), m.inner = m.inner - :one, m.added = :one " +
-                "REMOVE m.other " +
-                "ADD counter :five, ns :moreNs " +
+                "SET n = n + :five, diff = :ten - n, fresh = if_not_exists(fresh, :one), s = if_not_exists(s, :ignored), " +
+                "#l = list_append(:front, #l), m.nested = m.nested - :one, m.added = :one " +
+                "REMOVE m.spare " +
+                "ADD hits :five, ns :moreNs " +
                 "DELETE ss :lessSs",
             ExpressionAttributeNames = new() { ["#l"] = "list" },
             ExpressionAttributeValues = new()
@@ -57,14 +57,14 @@ public sealed class UpdateItemTests(SharedHostFixture fixture)
         var item = (await client.GetItemAsync(new GetItemRequest { TableName = table, Key = Key(pk), ConsistentRead = true })).Item;
 
         Assert.Equal("15", item["n"].N);
-        Assert.Equal("-5", item["minus"].N); // evaluated against the old n (10)
+        Assert.Equal("0", item["diff"].N); // 10 - old n (10), not the new 15
         Assert.Equal("1", item["fresh"].N);
         Assert.Equal("keep", item["s"].S);
         Assert.Equal(["0", "a", "b", "c"], item["list"].L.Select(v => v.S));
-        Assert.Equal("0", item["m"].M["inner"].N);
+        Assert.Equal("0", item["m"].M["nested"].N);
         Assert.Equal("1", item["m"].M["added"].N);
-        Assert.False(item["m"].M.ContainsKey("other"));
-        Assert.Equal("5", item["counter"].N);
+        Assert.False(item["m"].M.ContainsKey("spare"));
+        Assert.Equal("5", item["hits"].N);
         Assert.Equal(["1", "2", "3"], item["ns"].NS.Order());
         Assert.Equal(["y", "z"], item["ss"].SS.Order());
     }
@@ -113,7 +113,7 @@ public sealed class UpdateItemTests(SharedHostFixture fixture)
     [InlineData("NONE", new string[0])]
     [InlineData("ALL_OLD", new[] { "list", "m", "n", "ns", "pk", "s", "ss" })]
     [InlineData("UPDATED_OLD", new[] { "n", "s" })]
-    [InlineData("ALL_NEW", new[] { "extra", "list", "m", "n", "ns", "pk", "s", "ss" })]
+    [InlineData("ALL_NEW", new[] { "extra", "list", "m", "n", "ns", "pk", "ss" })]
     [InlineData("UPDATED_NEW", new[] { "extra", "n" })]
     public async Task UpdateItem_ReturnValues_ReturnsTheRequestedAttributes(string mode, string[] expected)
     {
@@ -140,23 +140,37 @@ public sealed class UpdateItemTests(SharedHostFixture fixture)
     }
 
     [Fact]
-    public async Task UpdateItem_UpdatedNewWithNestedPath_ReturnsOnlyThatPath()
+    public async Task UpdateItem_UpdatedOldAndNewWithNestedPaths_ReturnOnlyThosePaths()
     {
         var (client, table, pk) = await SeedAsync();
         using var _ = (IDisposable)client;
 
-        var response = await client.UpdateItemAsync(new UpdateItemRequest
-        {
-            TableName = table,
-            Key = Key(pk),
-            UpdateExpression = "SET m.inner = :v",
-            ExpressionAttributeValues = new() { [":v"] = N("2") },
-            ReturnValues = ReturnValue.UPDATED_NEW,
-        });
+        Task<UpdateItemResponse> UpdateAsync(string expression, ReturnValue mode, Dictionary<string, AttributeValue>? values = null) =>
+            client.UpdateItemAsync(new UpdateItemRequest
+            {
+                TableName = table,
+                Key = Key(pk),
+                UpdateExpression = expression,
+                ExpressionAttributeNames = expression.Contains("#l", StringComparison.Ordinal) ? new() { ["#l"] = "list" } : null,
+                ExpressionAttributeValues = values,
+                ReturnValues = mode,
+            });
 
-        var m = Assert.Single(response.Attributes);
-        Assert.Equal("m", m.Key);
-        Assert.Equal("2", Assert.Single(m.Value.M).Value.N);
+        var newNested = await UpdateAsync("SET m.nested = :v, #l[1] = :s", ReturnValue.UPDATED_NEW, new() { [":v"] = N("2"), [":s"] = S("B") });
+        var oldNested = await UpdateAsync("SET m.nested = :v REMOVE #l[0]", ReturnValue.UPDATED_OLD, new() { [":v"] = N("3") });
+        var oldOfNewAttribute = await UpdateAsync("SET m.brandNew = :v", ReturnValue.UPDATED_OLD, new() { [":v"] = N("4") });
+        var beyondEnd = await UpdateAsync("SET #l[100] = :v", ReturnValue.UPDATED_NEW, new() { [":v"] = S("end") });
+
+        // Only the targeted paths come back, inside their enclosing maps and (compacted) lists.
+        Assert.Equal(["m", "list"], newNested.Attributes.Keys.Order().Reverse());
+        Assert.Equal("2", Assert.Single(newNested.Attributes["m"].M).Value.N);
+        Assert.Equal("B", Assert.Single(newNested.Attributes["list"].L).S);
+        Assert.Equal("2", Assert.Single(oldNested.Attributes["m"].M).Value.N);
+        Assert.Equal("a", Assert.Single(oldNested.Attributes["list"].L).S);
+        Assert.True(oldOfNewAttribute.Attributes is null || oldOfNewAttribute.Attributes.Count == 0);
+        Assert.True(beyondEnd.Attributes is null || beyondEnd.Attributes.Count == 0);
+        var item = (await client.GetItemAsync(table, Key(pk))).Item;
+        Assert.Equal(["B", "c", "end"], item["list"].L.Select(v => v.S));
     }
 
     [Fact]

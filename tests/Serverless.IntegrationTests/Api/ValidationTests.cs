@@ -166,8 +166,8 @@ public sealed class ValidationTests(SharedHostFixture fixture)
                 TableName = table, Item = Key("k"), ConditionExpression = "a = = :v",
                 ExpressionAttributeValues = new() { [":v"] = N("1") },
             }));
-        await AssertValidationAsync("Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"= \"",
-            () => client.UpdateItemAsync(new UpdateItemRequest { TableName = table, Key = Key("k"), UpdateExpression = "SET a = " }));
+        await AssertValidationAsync("Invalid UpdateExpression: Syntax error; token: \"<EOF>\", near: \"=\"",
+            () => client.UpdateItemAsync(new UpdateItemRequest { TableName = table, Key = Key("k"), UpdateExpression = "SET a =" }));
         await AssertValidationAsync("Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [m], path two: [m, x]",
             () => client.UpdateItemAsync(new UpdateItemRequest
             {
