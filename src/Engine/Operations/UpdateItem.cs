@@ -46,8 +46,8 @@ internal static class UpdateItem
         {
             "ALL_NEW" => mutation.NewItem,
             "ALL_OLD" => mutation.OldStored is { } o ? ItemCodec.Decode(StoredValue.Item(o)) : null,
-            "UPDATED_NEW" => Pick(mutation.NewItem, updated),
-            "UPDATED_OLD" => mutation.OldStored is { } o2 ? Pick(ItemCodec.Decode(StoredValue.Item(o2)), updated) : null,
+            "UPDATED_NEW" => PickUpdated(mutation.NewItem, updated, req, attributes),
+            "UPDATED_OLD" => mutation.OldStored is { } o2 ? PickUpdated(ItemCodec.Decode(StoredValue.Item(o2)), updated, req, attributes) : null,
             _ => null,
         };
         if (returned is { Count: > 0 })
@@ -84,6 +84,20 @@ internal static class UpdateItem
         }
 
         return list.Count == 0 ? null : LegacyParameters.FromAttributeUpdates(list);
+    }
+
+    /// <summary>
+    /// UPDATED_OLD / UPDATED_NEW: DynamoDB returns only the paths the update targets (SET a.b returns {a:{b:..}}, not all of a),
+    /// i.e. the item projected on those paths. Legacy AttributeUpdates only name top-level attributes.
+    /// </summary>
+    private static Dictionary<string, AttrValue>? PickUpdated(Dictionary<string, AttrValue>? item, IReadOnlyList<string> names,
+        JsonElement req, ExpressionAttributes attributes)
+    {
+        if (item == null) return null;
+        if (Req.String(req, "UpdateExpression") is not { } text) return Pick(item, names);
+        // The expression already compiled, so this parse cannot fail; it only recovers the target paths.
+        var paths = new Parser(text, "UpdateExpression", update: true).ParseUpdateRoot().Select(a => a.Path).ToList();
+        return new ProjectionExpression(paths).Apply(item, attributes);
     }
 
     private static Dictionary<string, AttrValue>? Pick(Dictionary<string, AttrValue>? item, IReadOnlyList<string> names)
