@@ -321,6 +321,12 @@ public sealed class ChangeLog : IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
+            // The segment rolled or the log closed between the check and the flush; both fsync on their own.
+        }
+        catch (IOException e)
+        {
+            // An exception escaping a timer callback would end the process: record it, and let writes fail instead.
+            lock (_appendLock) _failure ??= e;
         }
     }
 
