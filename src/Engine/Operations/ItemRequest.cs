@@ -230,7 +230,14 @@ internal static class Capacity
     public static void Write(Utf8JsonWriter w, string? mode, string tableName, double units, bool isRead)
     {
         if (mode is not ("TOTAL" or "INDEXES")) return;
-        w.WriteStartObject("ConsumedCapacity"u8);
+        w.WritePropertyName("ConsumedCapacity"u8);
+        WriteEntry(w, mode, tableName, units, isRead);
+    }
+
+    /// <summary>One ConsumedCapacity object (batch operations write a list of them, one per table).</summary>
+    public static void WriteEntry(Utf8JsonWriter w, string mode, string tableName, double units, bool isRead)
+    {
+        w.WriteStartObject();
         w.WriteString("TableName"u8, tableName);
         w.WriteNumber("CapacityUnits"u8, units);
         w.WriteNumber(isRead ? "ReadCapacityUnits"u8 : "WriteCapacityUnits"u8, units);

@@ -1,0 +1,128 @@
+using System.Buffers;
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>
+/// BatchWriteItem: up to 25 puts and deletes over several tables. The whole request is validated first (any
+/// error rejects it all, as on AWS); each write is then atomic on its own and goes through the change log like a
+/// single write, and all of them share group commits. Nothing is ever left unprocessed.
+/// </summary>
+internal static class BatchWriteItem
+{
+    public const int MaxRequests = 25;
+
+    public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var requestItems = Req.Map(req, "RequestItems");
+        var errors = new ConstraintErrors();
+        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
+        if (requestItems is null) errors.NotNull("requestItems", null);
+        else if (!requestItems.Value.EnumerateObject().Any()) errors.Add("requestItems", "{}", "Member must have length greater than or equal to 1");
+        errors.ThrowIfAny();
+
+        var writes = new List<(TableState Table, byte[] Key, ConditionalMutation Mutation)>();
+        var total = 0;
+        foreach (var entry in requestItems!.Value.EnumerateObject())
+        {
+            if (entry.Value.ValueKind != JsonValueKind.Array) throw DynamoErrors.Serialization("Unexpected field type");
+            var count = entry.Value.GetArrayLength();
+            total += count;
+            if (count == 0 || count > MaxRequests)
+                throw DynamoErrors.Validation("1 validation error detected: Value '{" + entry.Name + "=[...]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+        }
+
+        if (total > MaxRequests)
+            throw DynamoErrors.Validation("1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]");
+
+        foreach (var entry in requestItems.Value.EnumerateObject())
+        {
+            var tableErrors = new ConstraintErrors();
+            tableErrors.Name("requestItems.key", entry.Name);
+            tableErrors.ThrowIfAny();
+            var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
+            var pending = new List<(byte[] Key, ConditionalMutation Mutation)>();
+            foreach (var request in entry.Value.EnumerateArray())
+            {
+                Req.RequireObject(request, "WriteRequest");
+                var put = Req.Object(request, "PutRequest");
+                var delete = Req.Object(request, "DeleteRequest");
+                if ((put is null) == (delete is null))
+                    throw DynamoErrors.Validation("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes");
+                pending.Add(put is { } p ? PreparePut(ctx, entry.Name, p, seen) : PrepareDelete(ctx, entry.Name, delete!.Value, seen));
+            }
+
+            var table = Tables.RequireForDataPlane(ctx, entry.Name);
+            foreach (var (key, mutation) in pending) writes.Add((table, key, mutation));
+        }
+
+        var commits = new Task[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var (table, key, mutation) = writes[i];
+            commits[i] = ctx.Engine.Database.Write(table, key, mutation).Committed;
+        }
+
+        await Task.WhenAll(commits).ConfigureAwait(false);
+
+        w.WriteStartObject();
+        w.WriteStartObject("UnprocessedItems"u8);
+        w.WriteEndObject();
+        if (returnCapacity is "TOTAL" or "INDEXES")
+        {
+            w.WriteStartArray("ConsumedCapacity"u8);
+            foreach (var group in writes.GroupBy(x => x.Table.Definition.Name, StringComparer.Ordinal))
+            {
+                double units = 0;
+                foreach (var x in group) units += Capacity.WriteUnits(Math.Max(x.Mutation.OldSize, x.Mutation.NewSize));
+                Capacity.WriteEntry(w, returnCapacity, group.Key, units, isRead: false);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static (byte[] Key, ConditionalMutation Mutation) PreparePut(OperationContext ctx, string tableName, JsonElement put, HashSet<byte[]> seen)
+    {
+        if (Req.Map(put, "Item") is not { } itemJson) throw DynamoErrors.Validation("1 validation error detected: Value null at 'requestItems." + tableName + ".member.putRequest.item' failed to satisfy constraint: Member must not be null");
+        if (!AttrJson.TryReadItem(itemJson, out var item, out var error)) throw error.ToException();
+        var size = ItemSize.Of(item);
+        if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size has exceeded the maximum allowed size");
+        var table = Tables.RequireForDataPlane(ctx, tableName).Definition;
+        var (hash, range) = ItemRequest.KeyOfItem(item, table);
+        var key = ItemRequest.EncodeKey(table.TableNumber, hash, range);
+        if (!seen.Add(key)) throw DynamoErrors.Validation("Provided list of item keys contains duplicates");
+        return (key, new Put(item, size));
+    }
+
+    private static (byte[] Key, ConditionalMutation Mutation) PrepareDelete(OperationContext ctx, string tableName, JsonElement delete, HashSet<byte[]> seen)
+    {
+        if (Req.Map(delete, "Key") is not { } keyJson) throw DynamoErrors.Validation("1 validation error detected: Value null at 'requestItems." + tableName + ".member.deleteRequest.key' failed to satisfy constraint: Member must not be null");
+        var table = Tables.RequireForDataPlane(ctx, tableName).Definition;
+        var (hash, range) = ItemRequest.ReadKey(keyJson, table);
+        var key = ItemRequest.EncodeKey(table.TableNumber, hash, range);
+        if (!seen.Add(key)) throw DynamoErrors.Validation("Provided list of item keys contains duplicates");
+        return (key, new Delete());
+    }
+
+    private sealed class Put(Dictionary<string, AttrValue> item, int size) : ConditionalMutation(null, ExpressionAttributes.Empty, false, false)
+    {
+        protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, IBufferWriter<byte> newValue)
+        {
+            WriteStored(newValue, item, size);
+            NewSize = size;
+            return MutationKind.Put;
+        }
+    }
+
+    private sealed class Delete() : ConditionalMutation(null, ExpressionAttributes.Empty, false, false)
+    {
+        protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, IBufferWriter<byte> newValue) => MutationKind.Delete;
+    }
+}
