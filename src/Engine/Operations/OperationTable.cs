@@ -27,6 +27,8 @@ public static class OperationTable
         ["GetItem"] = GetItem.ExecuteAsync,
         ["UpdateItem"] = UpdateItem.ExecuteAsync,
         ["DeleteItem"] = DeleteItem.ExecuteAsync,
+        ["Query"] = Query.ExecuteAsync,
+        ["Scan"] = Scan.ExecuteAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operation names this build serves, for docs and tests.</summary>
