@@ -12,7 +12,8 @@ namespace Serverless.Engine.Operations;
 /// </summary>
 internal static class Query
 {
-    private static readonly string[] LegacyNames = ["AttributesToGet", "QueryFilter", "ConditionalOperator", "KeyConditions"];
+    // KeyConditions on its own does not count as a non-expression parameter (AWS accepts it with FilterExpression).
+    private static readonly string[] LegacyNames = ["AttributesToGet", "QueryFilter", "ConditionalOperator"];
     private static readonly string[] ExpressionNames = ["ProjectionExpression", "FilterExpression", "KeyConditionExpression"];
 
     /// <summary>Longer than any encoded sort-key component: appended to a prefix, it bounds every key that extends it.</summary>
@@ -40,7 +41,9 @@ internal static class Query
         errors.ThrowIfAny();
         if (Req.Has(req, "IndexName")) throw IndexesNotSupported();
 
-        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "KeyConditionExpression is null");
+        if (Req.Has(req, "KeyConditions") && Req.Has(req, "KeyConditionExpression"))
+            throw DynamoErrors.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}");
+        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "KeyConditionExpression and FilterExpression are null");
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         var (projection, countOnly) = PageReader.ReadSelect(req, attributes);
         ConditionExpression? filter = null;

@@ -150,6 +150,16 @@ public sealed class QueryTests(SharedHostFixture fixture)
         Assert.All(response.Items, i => Assert.False(i.ContainsKey("x")));
         Assert.Equal(2, response.Count);
         Assert.Equal(7, response.ScannedCount);
+
+        // KeyConditions alone does not count as a non-expression parameter: it combines with FilterExpression.
+        var mixed = await client.QueryAsync(new QueryRequest
+        {
+            TableName = table,
+            KeyConditions = new() { ["pk"] = new Condition { ComparisonOperator = ComparisonOperator.EQ, AttributeValueList = [S("p")] } },
+            FilterExpression = "v = :one",
+            ExpressionAttributeValues = new() { [":one"] = N("1") },
+        });
+        Assert.Equal(["1", "4", "7"], mixed.Items.Select(i => i["sk"].N));
     }
 
     [Fact]
@@ -255,6 +265,15 @@ public sealed class QueryTests(SharedHostFixture fixture)
                 q.ExclusiveStartKey = new() { ["pk"] = S("1") };
                 return client.QueryAsync(q);
             });
+        await AssertValidationAsync("The provided starting key is outside query boundaries based on provided conditions",
+            () =>
+            {
+                var q = Q(table, "pk = :a", new() { [":a"] = S("1") });
+                q.ExclusiveStartKey = new() { ["pk"] = S("2"), ["sk"] = N("1") };
+                return client.QueryAsync(q);
+            });
+        await AssertValidationAsync("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+            () => client.QueryAsync(new QueryRequest { TableName = table }));
         await AssertValidationAsync("Conditions can be of length 1 or 2 only",
             () => client.QueryAsync(new QueryRequest
             {
