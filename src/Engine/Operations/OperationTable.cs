@@ -29,6 +29,8 @@ public static class OperationTable
         ["DeleteItem"] = DeleteItem.ExecuteAsync,
         ["BatchGetItem"] = BatchGetItem.ExecuteAsync,
         ["BatchWriteItem"] = BatchWriteItem.ExecuteAsync,
+        ["Query"] = Query.ExecuteAsync,
+        ["Scan"] = Scan.ExecuteAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operation names this build serves, for docs and tests.</summary>

@@ -47,6 +47,9 @@ public sealed class TableState(TableDefinition definition)
 
     public long SizeBytes => Interlocked.Read(ref _sizeBytes);
 
+    /// <summary>The table's storage keys in order; changed under each key's stripe lock together with the store.</summary>
+    public OrderedKeyIndex Keys { get; } = new();
+
     internal void Replace(TableDefinition definition) => Volatile.Write(ref _definition, definition);
 
     internal void Account(long items, long bytes)
@@ -185,7 +188,7 @@ public sealed class Database : IAsyncDisposable
         }
 
         await ticket.Committed.ConfigureAwait(false);
-        _ = Task.Run(() => PurgeTable(table.Number));
+        _ = Task.Run(() => PurgeTable(table));
     }
 
     /// <summary>Copies the stored value of an item (<see cref="StoredValue"/> layout) into <paramref name="destination"/>.</summary>
@@ -213,6 +216,7 @@ public sealed class Database : IAsyncDisposable
                     {
                         if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)) return new WriteResult(kind, Task.CompletedTask);
                         _store.Upsert(key, next.WrittenSpan);
+                        if (!exists) table.Keys.Add(key.ToArray());
                         var oldSize = exists ? StoredValue.ItemSize(current.WrittenSpan) : 0;
                         table.Account(exists ? 0 : 1, StoredValue.ItemSize(next.WrittenSpan) - oldSize);
                         return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan));
@@ -220,6 +224,7 @@ public sealed class Database : IAsyncDisposable
 
                 case MutationKind.Delete when exists:
                     _store.Delete(key);
+                    table.Keys.Remove(key);
                     table.Account(-1, -StoredValue.ItemSize(current.WrittenSpan));
                     return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default));
                 case MutationKind.Delete:
@@ -287,13 +292,20 @@ public sealed class Database : IAsyncDisposable
         _store.Dispose();
     }
 
-    /// <summary>Counts items and sizes per table, and drops leftovers of tables dropped before a crash.</summary>
+    /// <summary>
+    /// Counts items and sizes per table, fills the tables' ordered key indexes (after replay, so replayed writes are
+    /// included), and drops leftovers of tables dropped before a crash.
+    /// </summary>
     private void RebuildStatistics()
     {
         var orphans = new List<byte[]>();
         _store.ForEach((key, value) =>
         {
-            if (_byNumber.TryGetValue(StoredKey.TableNumber(key), out var table)) table.Account(1, StoredValue.ItemSize(value));
+            if (_byNumber.TryGetValue(StoredKey.TableNumber(key), out var table))
+            {
+                table.Account(1, StoredValue.ItemSize(value));
+                table.Keys.Add(key.ToArray());
+            }
             else orphans.Add(key.ToArray());
         });
         foreach (var k in orphans) _store.Delete(k);
@@ -367,15 +379,34 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
-    private void PurgeTable(uint tableNumber)
+    /// <summary>
+    /// Deletes a dropped table's items, found through its ordered key index. Takes every stripe once first: writes
+    /// that began before the table was marked deleting have then finished (and indexed their keys); later ones
+    /// see the mark and fail.
+    /// </summary>
+    private void PurgeTable(TableState table)
     {
-        var keys = new List<byte[]>();
-        _store.ForEach((key, _) =>
+        for (var s = 0; s < _locks.Count; s++)
         {
-            if (StoredKey.TableNumber(key) == tableNumber) keys.Add(key.ToArray());
-        });
-        foreach (var k in keys) _store.Delete(k);
+            lock (_locks[s])
+            {
+            }
+        }
+
+        var batch = new List<byte[]>(1024);
+        while (true)
+        {
+            batch.Clear();
+            if (table.Keys.Read([], true, MaxKey, true, true, 1024, batch) == 0) break;
+            foreach (var k in batch)
+            {
+                _store.Delete(k);
+                table.Keys.Remove(k);
+            }
+        }
     }
+
+    private static readonly byte[] MaxKey = Enumerable.Repeat((byte)0xFF, 8).ToArray();
 }
 
 /// <summary>Result of <see cref="Database.Write"/>: what happened, and the commit to await before acknowledging.</summary>

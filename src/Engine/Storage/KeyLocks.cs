@@ -27,5 +27,7 @@ public sealed class KeyLocks
         return (int)(h & (uint)_mask);
     }
 
+    public int Count => _stripes.Length;
+
     public object this[int stripe] => _stripes[stripe];
 }

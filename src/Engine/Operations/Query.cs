@@ -1,0 +1,268 @@
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Operations;
+
+/// <summary>
+/// Query: one partition of a table, a range of its sort keys, forward or backward. The key conditions become
+/// storage-key bounds over the table's ordered key index.
+/// </summary>
+internal static class Query
+{
+    // KeyConditions on its own does not count as a non-expression parameter (AWS accepts it with FilterExpression).
+    private static readonly string[] LegacyNames = ["AttributesToGet", "QueryFilter", "ConditionalOperator"];
+    private static readonly string[] ExpressionNames = ["ProjectionExpression", "FilterExpression", "KeyConditionExpression"];
+
+    /// <summary>Longer than any encoded sort-key component: appended to a prefix, it bounds every key that extends it.</summary>
+    private static readonly byte[] HighRun = Enumerable.Repeat((byte)0xFF, 2100).ToArray();
+
+    public static DynamoException IndexesNotSupported() =>
+        DynamoErrors.Validation("Secondary indexes are not supported yet: IndexName cannot be used");
+
+    public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var tableName = Req.String(req, "TableName");
+        var errors = new ConstraintErrors();
+        var returnCapacity = Req.String(req, "ReturnConsumedCapacity");
+        var select = Req.String(req, "Select");
+        var consistent = Req.Bool(req, "ConsistentRead") ?? false;
+        var forward = Req.Bool(req, "ScanIndexForward") ?? true;
+        errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
+        errors.Name("tableName", tableName);
+        errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
+        errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
+        var limit = PageReader.ReadLimit(req, errors);
+        var attributesToGet = Req.StringList(req, "AttributesToGet");
+        if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
+        if (Req.String(req, "IndexName") is { } indexName) errors.Name("indexName", indexName);
+        errors.ThrowIfAny();
+        if (Req.Has(req, "IndexName")) throw IndexesNotSupported();
+
+        if (Req.Has(req, "KeyConditions") && Req.Has(req, "KeyConditionExpression"))
+            throw DynamoErrors.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}");
+        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "KeyConditionExpression and FilterExpression are null");
+        var attributes = ItemRequest.ReadExpressionAttributes(req);
+        var (projection, countOnly) = PageReader.ReadSelect(req, attributes);
+        ConditionExpression? filter = null;
+        var legacyFilter = false;
+        if (Req.String(req, "FilterExpression") is { } filterText) filter = ExpressionParser.ParseFilter(filterText, attributes);
+        IReadOnlyList<KeyCondition> conditions;
+        var legacyKeys = false;
+        if (Req.String(req, "KeyConditionExpression") is { } keyText) conditions = ExpressionParser.ParseKeyCondition(keyText, attributes);
+        else if (Req.Map(req, "KeyConditions") is { } keyConditions)
+        {
+            conditions = ReadKeyConditions(keyConditions);
+            legacyKeys = true;
+        }
+        else throw DynamoErrors.Validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.");
+
+        attributes.ThrowIfUnused();
+        if (filter == null)
+        {
+            filter = PageReader.ReadLegacyFilter(req, "QueryFilter");
+            legacyFilter = filter != null;
+        }
+
+        var table = Tables.RequireForDataPlane(ctx, tableName!);
+        var definition = table.Definition;
+        var (hash, sort) = MatchSchema(conditions, definition, legacyKeys);
+        if (filter != null)
+        {
+            var names = legacyFilter
+                ? Req.Map(req, "QueryFilter")!.Value.EnumerateObject().Select(p => p.Name)
+                : PageReader.AttributeNames(filter, attributes);
+            foreach (var name in names)
+            {
+                if (name == definition.HashKey.Name || name == definition.RangeKey?.Name)
+                    throw DynamoErrors.Validation((legacyFilter ? "QueryFilter" : "Filter Expression") + " can only contain non-primary key attributes: Primary key attribute: " + name);
+            }
+        }
+
+        var start = PageReader.ReadExclusiveStartKey(req, definition);
+
+        var prefix = new byte[KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash)];
+        KeyCodec.EncodePartitionPrefix(definition.TableNumber, hash, prefix);
+        byte[] lower = prefix, upper = Concat(prefix, HighRun);
+        bool lowerInclusive = true, upperInclusive = true;
+        if (sort != null)
+        {
+            var v = sort.Values;
+            switch (sort.Operator)
+            {
+                case KeyConditionOperator.EQ:
+                    lower = upper = Concat(prefix, Component(v[0]));
+                    break;
+                case KeyConditionOperator.LT:
+                    upper = Concat(prefix, Component(v[0]));
+                    upperInclusive = false;
+                    break;
+                case KeyConditionOperator.LE:
+                    upper = Concat(prefix, Component(v[0]));
+                    break;
+                case KeyConditionOperator.GT:
+                    lower = Concat(prefix, Component(v[0]));
+                    lowerInclusive = false;
+                    break;
+                case KeyConditionOperator.GE:
+                    lower = Concat(prefix, Component(v[0]));
+                    break;
+                case KeyConditionOperator.BETWEEN:
+                    lower = Concat(prefix, Component(v[0]));
+                    upper = Concat(prefix, Component(v[1]));
+                    break;
+                case KeyConditionOperator.BEGINS_WITH:
+                    lower = Concat(prefix, Component(v[0], terminated: false));
+                    upper = Concat(lower, HighRun);
+                    break;
+            }
+        }
+
+        if (start != null)
+        {
+            if (!start.AsSpan().StartsWith(prefix))
+                throw DynamoErrors.Validation("The provided starting key is outside query boundaries based on provided conditions");
+            if (forward && start.AsSpan().SequenceCompareTo(lower) >= 0)
+            {
+                lower = start;
+                lowerInclusive = false;
+            }
+            else if (!forward && start.AsSpan().SequenceCompareTo(upper) <= 0)
+            {
+                upper = start;
+                upperInclusive = false;
+            }
+        }
+
+        PageReader.Run(ctx, new PageRequest
+        {
+            Table = table, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = upperInclusive,
+            Forward = forward, Limit = limit, Filter = filter, Projection = projection, Attributes = attributes,
+            CountOnly = countOnly, Consistent = consistent, ReturnCapacity = returnCapacity,
+        }, w);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Checks the key conditions against the key schema; returns the partition value and the sort condition.</summary>
+    private static (AttrValue Hash, KeyCondition? Sort) MatchSchema(IReadOnlyList<KeyCondition> conditions, TableDefinition table, bool legacy)
+    {
+        if (legacy && conditions.Count is not (1 or 2)) throw DynamoErrors.Validation("Conditions can be of length 1 or 2 only");
+        var hashCondition = conditions.FirstOrDefault(c => c.AttributeName == table.HashKey.Name)
+            ?? throw DynamoErrors.Validation("Query condition missed key schema element: " + table.HashKey.Name);
+        if (hashCondition.Operator != KeyConditionOperator.EQ) throw DynamoErrors.Validation("Query key condition not supported");
+        KeyCondition? sort = null;
+        foreach (var c in conditions)
+        {
+            if (ReferenceEquals(c, hashCondition)) continue;
+            if (table.RangeKey == null || c.AttributeName != table.RangeKey.Name)
+            {
+                if (table.RangeKey != null && !conditions.Any(x => x.AttributeName == table.RangeKey.Name) && conditions.Count <= 2)
+                    throw DynamoErrors.Validation("Query condition missed key schema element: " + table.RangeKey.Name);
+                throw DynamoErrors.Validation("Query key condition not supported");
+            }
+
+            sort = c;
+        }
+
+        var hash = hashCondition.Values[0];
+        if (AttrTypeNames.Name(hash.Type) != table.HashKey.Type)
+            throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
+        CheckNotEmpty(table.HashKey.Name, hash);
+        if (sort != null)
+        {
+            foreach (var v in sort.Values)
+            {
+                if (AttrTypeNames.Name(v.Type) != table.RangeKey!.Type)
+                    throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
+            }
+
+            if (sort.Operator == KeyConditionOperator.BEGINS_WITH && sort.Values[0].Type == AttrType.N)
+            {
+                throw DynamoErrors.Validation(legacy
+                    ? "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
+                    : "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N");
+            }
+
+            if (sort.Operator == KeyConditionOperator.BETWEEN
+                && Component(sort.Values[0]).AsSpan().SequenceCompareTo(Component(sort.Values[1])) > 0)
+            {
+                throw DynamoErrors.Validation(legacy
+                    ? "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
+                    : "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+                      + $"lower bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[0].Type)}:{Show(sort.Values[0])}}}, "
+                      + $"upper bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[1].Type)}:{Show(sort.Values[1])}}}");
+            }
+        }
+
+        return (hash, sort);
+    }
+
+    private static string Show(AttrValue v) => v.Type switch
+    {
+        AttrType.S => v.S,
+        AttrType.N => v.N,
+        _ => Convert.ToBase64String(v.B),
+    };
+
+    private static void CheckNotEmpty(string name, AttrValue value)
+    {
+        if (value.Type == AttrType.S && value.S.Length == 0)
+            throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}");
+        if (value.Type == AttrType.B && value.B.Length == 0)
+            throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: {name}");
+    }
+
+    /// <summary>Reads the legacy KeyConditions map.</summary>
+    private static List<KeyCondition> ReadKeyConditions(JsonElement map)
+    {
+        var result = new List<KeyCondition>();
+        foreach (var p in map.EnumerateObject())
+        {
+            Req.RequireObject(p.Value, "Condition");
+            var op = Req.String(p.Value, "ComparisonOperator");
+            var errors = new ConstraintErrors();
+            errors.NotNull($"keyConditions.{p.Name}.member.comparisonOperator", op);
+            errors.Enum($"keyConditions.{p.Name}.member.comparisonOperator", op, PageReader.ComparisonOperators, PageReader.ComparisonOperatorList);
+            errors.ThrowIfAny();
+            var values = new List<AttrValue>();
+            if (Req.List(p.Value, "AttributeValueList") is { } list)
+                foreach (var e in list.EnumerateArray()) values.Add(AttrJson.ReadValue(e));
+            KeyConditionOperator kop;
+            int arity;
+            switch (op)
+            {
+                case "EQ": kop = KeyConditionOperator.EQ; arity = 1; break;
+                case "LT": kop = KeyConditionOperator.LT; arity = 1; break;
+                case "LE": kop = KeyConditionOperator.LE; arity = 1; break;
+                case "GT": kop = KeyConditionOperator.GT; arity = 1; break;
+                case "GE": kop = KeyConditionOperator.GE; arity = 1; break;
+                case "BEGINS_WITH": kop = KeyConditionOperator.BEGINS_WITH; arity = 1; break;
+                case "BETWEEN": kop = KeyConditionOperator.BETWEEN; arity = 2; break;
+                default: throw DynamoErrors.Validation("Attempted conditional constraint is not an indexable operation");
+            }
+
+            if (values.Count != arity)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Invalid number of argument(s) for the {op} ComparisonOperator");
+            result.Add(new KeyCondition(p.Name, kop, values));
+        }
+
+        return result;
+    }
+
+    private static byte[] Component(AttrValue v, bool terminated = true)
+    {
+        var b = new byte[KeyCodec.ComponentLength(v)];
+        var n = KeyCodec.EncodeComponent(v, b, terminated);
+        return n == b.Length ? b : b[..n];
+    }
+
+    private static byte[] Concat(byte[] a, byte[] b)
+    {
+        var r = new byte[a.Length + b.Length];
+        a.CopyTo(r, 0);
+        b.CopyTo(r, a.Length);
+        return r;
+    }
+}
