@@ -213,19 +213,11 @@ public sealed class Database : IAsyncDisposable
             switch (kind)
             {
                 case MutationKind.Put:
-                    {
-                        if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)) return new WriteResult(kind, Task.CompletedTask);
-                        _store.Upsert(key, next.WrittenSpan);
-                        if (!exists) table.Keys.Add(key.ToArray());
-                        var oldSize = exists ? StoredValue.ItemSize(current.WrittenSpan) : 0;
-                        table.Account(exists ? 0 : 1, StoredValue.ItemSize(next.WrittenSpan) - oldSize);
-                        return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan));
-                    }
-
+                    if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)) return new WriteResult(kind, Task.CompletedTask);
+                    ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
+                    return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan));
                 case MutationKind.Delete when exists:
-                    _store.Delete(key);
-                    table.Keys.Remove(key);
-                    table.Account(-1, -StoredValue.ItemSize(current.WrittenSpan));
+                    ApplyLocked(table, key, true, current.WrittenSpan, false, default);
                     return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default));
                 case MutationKind.Delete:
                     return new WriteResult(MutationKind.None, Task.CompletedTask);
@@ -233,6 +225,27 @@ public sealed class Database : IAsyncDisposable
                     return new WriteResult(kind, Task.CompletedTask);
             }
         }
+    }
+
+    /// <summary>
+    /// Applies one item's change to the store and to everything derived from it (the ordered key index, the table's
+    /// statistics, secondary indexes). The caller holds the key's stripe lock; <paramref name="old"/> and
+    /// <paramref name="new"/> are stored values (<see cref="StoredValue"/> layout).
+    /// </summary>
+    private void ApplyLocked(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    {
+        if (hasNew)
+        {
+            _store.Upsert(key, @new);
+            if (!hasOld) table.Keys.Add(key.ToArray());
+        }
+        else
+        {
+            _store.Delete(key);
+            if (hasOld) table.Keys.Remove(key);
+        }
+
+        table.Account((hasNew ? 1 : 0) - (hasOld ? 1 : 0), (hasNew ? StoredValue.ItemSize(@new) : 0) - (hasOld ? StoredValue.ItemSize(old) : 0));
     }
 
     /// <summary>Takes a checkpoint: FASTER snapshot plus manifest, then drops log segments it covers.</summary>
