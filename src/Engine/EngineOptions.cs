@@ -27,6 +27,12 @@ public sealed class EngineOptions
     /// <summary>Take a checkpoint after this many change-log bytes since the last one. Default: 64 MiB.</summary>
     public long CheckpointLogBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Largest item collection (items sharing a partition key, plus their local-index entries) in a table with local
+    /// secondary indexes. Default: 10 GiB, DynamoDB's limit.
+    /// </summary>
+    public long ItemCollectionSizeLimitBytes { get; set; } = 10L * 1024 * 1024 * 1024;
+
     public void Validate()
     {
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
@@ -36,6 +42,7 @@ public sealed class EngineOptions
         if (ChangeLog.GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("ChangeLog.GroupCommitDelay must not be negative.");
         if (ChangeLog.SyncInterval <= TimeSpan.Zero) throw new ArgumentException("ChangeLog.SyncInterval must be positive.");
         if (ChangeLog.SegmentBytes < 1024 * 1024) throw new ArgumentException("ChangeLog.SegmentBytes must be at least 1 MiB.");
+        if (ItemCollectionSizeLimitBytes < 1024) throw new ArgumentException("ItemCollectionSizeLimitBytes must be at least 1024.");
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
     }

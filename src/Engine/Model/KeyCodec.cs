@@ -214,6 +214,47 @@ public static class KeyCodec
         }
     }
 
+    /// <summary>Moves <paramref name="pos"/> past one encoded (terminated) component without decoding it.</summary>
+    public static void SkipComponent(ReadOnlySpan<byte> data, ref int pos)
+    {
+        if (pos >= data.Length) throw Corrupt();
+        var tag = (AttrType)data[pos++];
+        switch (tag)
+        {
+            case AttrType.S:
+            case AttrType.B:
+                while (true)
+                {
+                    if (pos + 1 >= data.Length) throw Corrupt();
+                    if (data[pos] != 0)
+                    {
+                        pos++;
+                        continue;
+                    }
+
+                    pos += 2;
+                    if (data[pos - 1] == 0x01) return;
+                }
+
+            case AttrType.N:
+                {
+                    if (pos >= data.Length) throw Corrupt();
+                    var sign = data[pos++];
+                    if (sign == SignZero) return;
+                    var terminator = sign == SignNegative ? NegativeTerminator : PositiveTerminator;
+                    pos++; // exponent
+                    while (true)
+                    {
+                        if (pos >= data.Length) throw Corrupt();
+                        if (data[pos++] == terminator) return;
+                    }
+                }
+
+            default:
+                throw Corrupt();
+        }
+    }
+
     private static InvalidDataException Corrupt() => new("Corrupt key encoding.");
 
     /// <summary>Escapes <paramref name="length"/> raw bytes at the start of <paramref name="span"/> in place, back to front.</summary>

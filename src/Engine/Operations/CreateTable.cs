@@ -27,6 +27,8 @@ internal static class CreateTable
         errors.NotNull("attributeDefinitions", attributeDefs);
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
+        var locals = IndexSchema.ReadList(Req.List(req, "LocalSecondaryIndexes"), "localSecondaryIndexes", global: false, errors);
+        var globals = IndexSchema.ReadList(Req.List(req, "GlobalSecondaryIndexes"), "globalSecondaryIndexes", global: true, errors);
 
         errors.ThrowIfAny();
 
@@ -34,11 +36,15 @@ internal static class CreateTable
         if (wcu > MaxThroughput) throw DynamoErrors.Validation($"Given value {wcu} for WriteCapacityUnits is out of bounds");
 
         var (hash, range) = KeySchemaReader.Resolve(keys!, attributes!);
-        if (Req.Has(req, "LocalSecondaryIndexes") || Req.Has(req, "GlobalSecondaryIndexes"))
-            throw DynamoErrors.Validation("Secondary indexes are not supported by this server yet (see the README's table of supported operations).");
-        KeySchemaReader.CheckAllDefinitionsUsed(attributes!, hash, range);
-
         var mode = billingMode ?? BillingModes.Provisioned;
+        List<IndexRequest> indexes = [];
+        if (locals == null && globals == null) KeySchemaReader.CheckAllDefinitionsUsed(attributes!, hash, range);
+        else
+        {
+            indexes = IndexSchema.Check(locals, globals, attributes!, hash, range, mode, []);
+            IndexSchema.CheckDefinitionsUsed(attributes!, hash, range, indexes);
+        }
+
         if (mode == BillingModes.PayPerRequest && throughput != null)
             throw DynamoErrors.Validation("One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST");
         if (mode == BillingModes.Provisioned && throughput == null)
@@ -52,16 +58,16 @@ internal static class CreateTable
 
         var engine = ctx.Engine;
         var now = engine.NowSeconds();
-        var table = await engine.Database.CreateTableAsync(name!, number => new TableDefinition
+        var table = await engine.Database.CreateTableAsync(name!, nextNumber => new TableDefinition
         {
             Name = name!,
-            TableNumber = number,
+            TableNumber = nextNumber(),
             TableId = Guid.NewGuid().ToString(),
             Region = ctx.Region,
             AccountId = engine.Options.AccountId,
             HashKey = hash,
             RangeKey = range,
-            AttributeDefinitions = range == null ? [hash] : [hash, range],
+            AttributeDefinitions = indexes.Count == 0 ? (range == null ? [hash] : [hash, range]) : attributes!,
             BillingMode = mode,
             ReadCapacityUnits = mode == BillingModes.PayPerRequest ? 0 : rcu!.Value,
             WriteCapacityUnits = mode == BillingModes.PayPerRequest ? 0 : wcu!.Value,
@@ -70,6 +76,8 @@ internal static class CreateTable
             DeletionProtectionEnabled = deletionProtection,
             CreationDateTime = now,
             Tags = tags ?? new Dictionary<string, string>(StringComparer.Ordinal),
+            Indexes = indexes.Count == 0 ? null
+                : [.. indexes.Select(i => IndexSchema.Build(i, attributes!, nextNumber(), mode, IndexStatus.Active))],
         }).ConfigureAwait(false);
 
         w.WriteStartObject();
@@ -78,7 +86,7 @@ internal static class CreateTable
         w.WriteEndObject();
     }
 
-    private static List<KeyAttribute>? ReadAttributeDefinitions(JsonElement? list, ConstraintErrors errors)
+    public static List<KeyAttribute>? ReadAttributeDefinitions(JsonElement? list, ConstraintErrors errors)
     {
         if (list is not { } defs) return null;
         var result = new List<KeyAttribute>();

@@ -27,11 +27,12 @@ internal static class DeleteItem
         var (hash, range) = ItemRequest.ReadKey(request.Target, definition);
         var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
         var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", request.OldOnFailure);
-        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
+        var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
         ItemRequest.WriteOldAttributes(w, mutation.OldStored);
         Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(mutation.OldSize), isRead: false);
+        if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }
 

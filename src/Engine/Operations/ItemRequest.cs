@@ -12,7 +12,8 @@ internal static class ItemRequest
     public const string ReturnValuesEnum = "ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW";
 
     /// <summary>The members PutItem, UpdateItem and DeleteItem share, after their constraint checks.</summary>
-    public readonly record struct WriteRequest(string TableName, JsonElement Target, string? ReturnValues, string? ReturnCapacity, bool OldOnFailure);
+    public readonly record struct WriteRequest(
+        string TableName, JsonElement Target, string? ReturnValues, string? ReturnCapacity, bool OldOnFailure, bool ReturnCollectionMetrics);
 
     /// <summary>
     /// Reads and checks the members every single-item write has: TableName, the item or key (<paramref name="targetMember"/>),
@@ -24,21 +25,25 @@ internal static class ItemRequest
         var target = Req.Map(req, targetMember);
         var returnValues = Req.String(req, "ReturnValues");
         var errors = new ConstraintErrors();
-        CheckCommonEnums(errors, req, out var returnCapacity, out _);
+        CheckCommonEnums(errors, req, out var returnCapacity, out var returnMetrics);
         errors.Name("tableName", tableName);
         errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], target);
         errors.Enum("returnValues", returnValues, ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
         var onFailure = ReadReturnValuesOnConditionCheckFailure(errors, req);
         errors.ThrowIfAny();
-        return new WriteRequest(tableName!, target!.Value, returnValues, returnCapacity, onFailure == "ALL_OLD");
+        return new WriteRequest(tableName!, target!.Value, returnValues, returnCapacity, onFailure == "ALL_OLD", returnMetrics == "SIZE");
     }
 
-    /// <summary>Runs a single-item write under its lock and waits for its commit; a failed condition throws.</summary>
-    public static async ValueTask CommitAsync(OperationContext ctx, TableState table, ReadOnlyMemory<byte> key, ConditionalMutation mutation)
+    /// <summary>
+    /// Runs a single-item write under its lock and waits for its commit; a failed condition throws. Returns the size
+    /// of the item's collection for tables with local secondary indexes, else -1.
+    /// </summary>
+    public static async ValueTask<long> CommitAsync(OperationContext ctx, TableState table, ReadOnlyMemory<byte> key, ConditionalMutation mutation)
     {
         var result = ctx.Engine.Database.Write(table, key.Span, mutation);
         if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
         await result.Committed.ConfigureAwait(false);
+        return result.ItemCollectionBytes;
     }
 
     /// <summary>Writes <c>Attributes</c> from a stored value, when there is one.</summary>

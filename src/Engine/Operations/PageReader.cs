@@ -11,6 +11,12 @@ internal sealed class PageRequest
 {
     public required TableState Table { get; init; }
 
+    /// <summary>The index read instead of the table, if any.</summary>
+    public SecondaryIndex? Index { get; init; }
+
+    /// <summary>Reduce each item to the index's projected attributes (false when a local index fetches from the table).</summary>
+    public bool ProjectIndex { get; init; }
+
     public required byte[] Lower { get; init; }
 
     public bool LowerInclusive { get; init; } = true;
@@ -37,9 +43,10 @@ internal sealed class PageRequest
 }
 
 /// <summary>
-/// The paging engine Query and Scan share: walks the ordered key index over a range, reads each item, stops after
-/// Limit items or once the sizes read reach 1 MB (the item that crosses is included, before the filter), filters,
-/// projects, and writes Items, Count, ScannedCount, LastEvaluatedKey and ConsumedCapacity.
+/// The paging engine Query and Scan share: walks the ordered key index of the table or of a secondary index over a
+/// range, reads each item, stops after Limit items or once the sizes read reach 1 MB (the item that crosses is
+/// included, before the filter), filters, projects, and writes Items, Count, ScannedCount, LastEvaluatedKey and
+/// ConsumedCapacity.
 /// </summary>
 internal static class PageReader
 {
@@ -61,22 +68,42 @@ internal static class PageReader
         int scanned = 0, count = 0;
         byte[]? lastKey = null;
         var stoppedEarly = false;
+        var index = p.Index;
+        var source = index?.Entries ?? p.Table.Keys;
 
         w.WriteStartObject();
         if (!p.CountOnly) w.WriteStartArray("Items"u8);
         while (!stoppedEarly)
         {
             keys.Clear();
-            var n = p.Table.Keys.Read(lower, lowerInclusive, upper, upperInclusive, p.Forward, Batch, keys);
+            var n = source.Read(lower, lowerInclusive, upper, upperInclusive, p.Forward, Batch, keys);
             foreach (var key in keys)
             {
                 buffer.Clear();
-                if (!db.TryRead(key, buffer)) continue; // deleted since the index was read
-                var stored = buffer.WrittenSpan;
-                scanned++;
-                bytes += StoredValue.ItemSize(stored);
-                lastKey = key;
-                if (Emit(p, StoredValue.Item(stored), w)) count++;
+                if (index == null)
+                {
+                    if (!db.TryRead(key, buffer)) continue; // deleted since the index was read
+                    var stored = buffer.WrittenSpan;
+                    scanned++;
+                    bytes += StoredValue.ItemSize(stored);
+                    lastKey = key;
+                    if (Emit(p, StoredValue.Item(stored), w)) count++;
+                }
+                else
+                {
+                    if (!db.TryRead(index.StorageKeyOf(key), buffer)) continue;
+                    var item = ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan));
+
+                    // The item may have changed since the entry was read; it belongs on this page only if it still
+                    // has this entry.
+                    if (index.EntryFor(item, index.StorageKeyOf(key)) is not { } entry || !entry.AsSpan().SequenceEqual(key)) continue;
+                    var view = p.ProjectIndex ? index.Project(item, definition) : item;
+                    scanned++;
+                    bytes += ReferenceEquals(view, item) ? StoredValue.ItemSize(buffer.WrittenSpan) : ItemSize.Of(view);
+                    lastKey = key;
+                    if (Emit(p, view, w)) count++;
+                }
+
                 if ((p.Limit is { } limit && scanned >= limit) || bytes >= MaxPageBytes)
                 {
                     stoppedEarly = true;
@@ -102,21 +129,34 @@ internal static class PageReader
         w.WriteNumber("ScannedCount"u8, scanned);
         if (stoppedEarly && lastKey != null)
         {
-            KeyCodec.DecodeKey(lastKey, out _, out var hash, out var range);
-            w.WriteStartObject("LastEvaluatedKey"u8);
-            w.WritePropertyName(definition.HashKey.Name);
-            AttrJson.WriteValue(w, hash);
-            if (definition.RangeKey != null && range is not null)
-            {
-                w.WritePropertyName(definition.RangeKey.Name);
-                AttrJson.WriteValue(w, range);
-            }
-
-            w.WriteEndObject();
+            w.WritePropertyName("LastEvaluatedKey"u8);
+            AttrJson.WriteItem(w, KeyOfPosition(lastKey, definition, index));
         }
 
-        Capacity.Write(w, p.ReturnCapacity, definition.Name, Capacity.ReadUnits(bytes, p.Consistent), isRead: true);
+        var units = Capacity.ReadUnits(bytes, p.Consistent);
+        if (index == null) Capacity.Write(w, p.ReturnCapacity, definition.Name, units, isRead: true);
+        else IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
         w.WriteEndObject();
+    }
+
+    /// <summary>The key attributes a page position stands for: the table's keys, plus the index's for an index entry.</summary>
+    private static Dictionary<string, AttrValue> KeyOfPosition(byte[] position, TableDefinition table, SecondaryIndex? index)
+    {
+        var key = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
+        var storageKey = position.AsSpan();
+        if (index != null)
+        {
+            var d = index.Definition;
+            var pos = KeyCodec.HeaderLength;
+            key[d.HashKey.Name] = KeyCodec.DecodeComponent(position, ref pos);
+            if (d.RangeKey != null) key[d.RangeKey.Name] = KeyCodec.DecodeComponent(position, ref pos);
+            storageKey = storageKey[pos..];
+        }
+
+        KeyCodec.DecodeKey(storageKey, out _, out var hash, out var range);
+        key[table.HashKey.Name] = hash;
+        if (table.RangeKey != null && range is not null) key[table.RangeKey.Name] = range;
+        return key;
     }
 
     /// <summary>Filters one item and, unless counting only, writes it; true when it passed the filter.</summary>
@@ -128,7 +168,11 @@ internal static class PageReader
             return true;
         }
 
-        var decoded = ItemCodec.Decode(item);
+        return Emit(p, ItemCodec.Decode(item), w);
+    }
+
+    private static bool Emit(PageRequest p, IReadOnlyDictionary<string, AttrValue> decoded, Utf8JsonWriter w)
+    {
         if (p.Filter != null && !p.Filter.Evaluate(decoded, p.Attributes)) return false;
         if (p.CountOnly) return true;
         AttrJson.WriteItem(w, p.Projection == null ? decoded : p.Projection.Apply(decoded, p.Attributes));
@@ -136,20 +180,68 @@ internal static class PageReader
     }
 
     /// <summary>
-    /// Reads ExclusiveStartKey: exactly the table's key attributes with the right types. Returns its storage key.
+    /// Reads ExclusiveStartKey: exactly the table's key attributes with the right types, plus the index's when reading
+    /// an index. Returns the page position it stands for: a storage key, or an index entry.
     /// </summary>
-    public static byte[]? ReadExclusiveStartKey(JsonElement req, TableDefinition table)
+    public static byte[]? ReadExclusiveStartKey(JsonElement req, TableDefinition table, SecondaryIndex? index)
     {
         if (Req.Map(req, "ExclusiveStartKey") is not { } json) return null;
         if (!AttrJson.TryReadItem(json, out var key, out var error))
             throw error.ToException(m => "The provided starting key is invalid: " + m);
-        var expected = table.RangeKey == null ? 1 : 2;
-        if (key.Count != expected
-            || !key.TryGetValue(table.HashKey.Name, out var hash) || AttrTypeNames.Name(hash.Type) != table.HashKey.Type
-            || (table.RangeKey != null && (!key.TryGetValue(table.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != table.RangeKey.Type)))
+        var names = new HashSet<string>(StringComparer.Ordinal) { table.HashKey.Name };
+        if (table.RangeKey != null) names.Add(table.RangeKey.Name);
+        if (index != null)
+        {
+            var d = index.Definition;
+            names.Add(d.HashKey.Name);
+            if (d.RangeKey != null) names.Add(d.RangeKey.Name);
+            if (key.Count != names.Count || !Matches(key, d.HashKey) || (d.RangeKey != null && !Matches(key, d.RangeKey)))
+                throw DynamoErrors.Validation("The provided starting key is invalid");
+        }
+
+        if (key.Count != names.Count || !Matches(key, table.HashKey) || (table.RangeKey != null && !Matches(key, table.RangeKey)))
             throw DynamoErrors.Validation("The provided starting key is invalid: The provided key element does not match the schema");
         var range = table.RangeKey == null ? null : key[table.RangeKey.Name];
-        return KeyCodec.EncodeKey(table.TableNumber, hash, range);
+        var storageKey = KeyCodec.EncodeKey(table.TableNumber, key[table.HashKey.Name], range);
+        return index == null ? storageKey : index.EntryFor(key, storageKey);
+
+        static bool Matches(Dictionary<string, AttrValue> key, KeyAttribute attribute) =>
+            key.TryGetValue(attribute.Name, out var v) && AttrTypeNames.Name(v.Type) == attribute.Type;
+    }
+
+    /// <summary>
+    /// Resolves IndexName for a Query or Scan: the index must exist, be readable (not backfilling) and, when global,
+    /// be read eventually consistently. Null when the request names no index.
+    /// </summary>
+    public static SecondaryIndex? ReadIndex(JsonElement req, TableState table, bool consistent)
+    {
+        if (Req.String(req, "IndexName") is not { } name) return null;
+        var index = table.FindIndex(name) ?? throw DynamoErrors.Validation("The table does not have the specified index: " + name);
+        var d = index.Definition;
+        if (d.Global && consistent) throw DynamoErrors.Validation("Consistent reads are not supported on global secondary indexes");
+        if (d.Status == IndexStatus.Creating) throw DynamoErrors.Validation("Cannot read from backfilling global secondary index: " + name);
+        return index;
+    }
+
+    /// <summary>
+    /// Whether items read through <paramref name="index"/> are cut down to its projection: always for a global index
+    /// (Select ALL_ATTRIBUTES needs projection ALL); for a local one unless the request asks for attributes it may
+    /// fetch from the table.
+    /// </summary>
+    public static bool ProjectsIndex(JsonElement req, SecondaryIndex? index, ProjectionExpression? projection)
+    {
+        if (index == null) return false;
+        var d = index.Definition;
+        var select = Req.String(req, "Select");
+        if (select == "ALL_ATTRIBUTES" && d.ProjectionType != "ALL")
+        {
+            if (d.Global)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {d.Name} because its projection type is not ALL");
+            return false;
+        }
+
+        if (d.ProjectionType == "ALL") return false;
+        return d.Global || projection == null;
     }
 
     /// <summary>
@@ -161,7 +253,12 @@ internal static class PageReader
         var select = Req.String(req, "Select");
         var attributesToGet = Req.StringList(req, "AttributesToGet");
         var projectionText = Req.String(req, "ProjectionExpression");
-        if (select == "ALL_PROJECTED_ATTRIBUTES")
+        if (select == "ALL_PROJECTED_ATTRIBUTES" && Req.Has(req, "IndexName"))
+        {
+            if (projectionText != null) throw DynamoErrors.Validation("Cannot specify the ProjectionExpression when choosing to get ALL_PROJECTED_ATTRIBUTES");
+            if (attributesToGet != null) throw DynamoErrors.Validation("Cannot specify the AttributesToGet when choosing to get ALL_PROJECTED_ATTRIBUTES");
+        }
+        else if (select == "ALL_PROJECTED_ATTRIBUTES")
             throw DynamoErrors.Validation("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName");
         if (select is "ALL_ATTRIBUTES" or "COUNT")
         {
@@ -268,5 +365,35 @@ internal static class PageReader
         var limit = Req.Long(req, "Limit", "Integer");
         if (limit is < 1) errors.Add("limit", limit.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1");
         return limit is null ? null : (int)Math.Min(limit.Value, int.MaxValue);
+    }
+}
+
+/// <summary>ConsumedCapacity of a read through a secondary index: with INDEXES, the units are the index's, not the table's.</summary>
+internal static class IndexCapacity
+{
+    public static void Write(Utf8JsonWriter w, string? mode, string tableName, IndexDefinition index, double units, bool isRead)
+    {
+        if (mode != "INDEXES")
+        {
+            Capacity.Write(w, mode, tableName, units, isRead);
+            return;
+        }
+
+        var kind = isRead ? "ReadCapacityUnits"u8 : "WriteCapacityUnits"u8;
+        w.WriteStartObject("ConsumedCapacity"u8);
+        w.WriteString("TableName"u8, tableName);
+        w.WriteNumber("CapacityUnits"u8, units);
+        w.WriteNumber(kind, units);
+        w.WriteStartObject("Table"u8);
+        w.WriteNumber("CapacityUnits"u8, 0);
+        w.WriteNumber(kind, 0);
+        w.WriteEndObject();
+        w.WriteStartObject(index.Global ? "GlobalSecondaryIndexes"u8 : "LocalSecondaryIndexes"u8);
+        w.WriteStartObject(index.Name);
+        w.WriteNumber("CapacityUnits"u8, units);
+        w.WriteNumber(kind, units);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
     }
 }

@@ -30,11 +30,12 @@ internal static class PutItem
         var (hash, range) = ItemRequest.KeyOfItem(item, definition);
         var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
         var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", request.OldOnFailure, item, size);
-        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
+        var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
         ItemRequest.WriteOldAttributes(w, mutation.OldStored);
         Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
+        if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }
 

@@ -19,9 +19,6 @@ internal static class Query
     /// <summary>Longer than any encoded sort-key component: appended to a prefix, it bounds every key that extends it.</summary>
     private static readonly byte[] HighRun = Enumerable.Repeat((byte)0xFF, 2100).ToArray();
 
-    public static DynamoException IndexesNotSupported() =>
-        DynamoErrors.Validation("Secondary indexes are not supported yet: IndexName cannot be used");
-
     public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var tableName = Req.String(req, "TableName");
@@ -39,7 +36,6 @@ internal static class Query
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
         if (Req.String(req, "IndexName") is { } indexName) errors.Name("indexName", indexName);
         errors.ThrowIfAny();
-        if (Req.Has(req, "IndexName")) throw IndexesNotSupported();
 
         if (Req.Has(req, "KeyConditions") && Req.Has(req, "KeyConditionExpression"))
             throw DynamoErrors.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {KeyConditions} Expression parameters: {KeyConditionExpression}");
@@ -68,7 +64,11 @@ internal static class Query
 
         var table = Tables.RequireForDataPlane(ctx, tableName!);
         var definition = table.Definition;
-        var (hash, sort) = MatchSchema(conditions, definition, legacyKeys);
+        var index = PageReader.ReadIndex(req, table, consistent);
+        var projectIndex = PageReader.ProjectsIndex(req, index, projection);
+        var hashKey = index?.Definition.HashKey ?? definition.HashKey;
+        var rangeKey = index == null ? definition.RangeKey : index.Definition.RangeKey;
+        var (hash, sort) = MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
         if (filter != null)
         {
             var names = legacyFilter
@@ -76,15 +76,17 @@ internal static class Query
                 : PageReader.AttributeNames(filter, attributes);
             foreach (var name in names)
             {
-                if (name == definition.HashKey.Name || name == definition.RangeKey?.Name)
+                if (name == hashKey.Name || name == rangeKey?.Name)
                     throw DynamoErrors.Validation((legacyFilter ? "QueryFilter" : "Filter Expression") + " can only contain non-primary key attributes: Primary key attribute: " + name);
             }
         }
 
-        var start = PageReader.ReadExclusiveStartKey(req, definition);
+        var start = PageReader.ReadExclusiveStartKey(req, definition, index);
 
+        // Bounds over storage keys, or over index entries (an index key followed by a storage key): an upper bound
+        // "at value v" is v's component followed by a run of 0xFF, above every key or entry that extends it.
         var prefix = new byte[KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash)];
-        KeyCodec.EncodePartitionPrefix(definition.TableNumber, hash, prefix);
+        KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix);
         byte[] lower = prefix, upper = Concat(prefix, HighRun);
         bool lowerInclusive = true, upperInclusive = true;
         if (sort != null)
@@ -93,17 +95,18 @@ internal static class Query
             switch (sort.Operator)
             {
                 case KeyConditionOperator.EQ:
-                    lower = upper = Concat(prefix, Component(v[0]));
+                    lower = Concat(prefix, Component(v[0]));
+                    upper = Concat(lower, HighRun);
                     break;
                 case KeyConditionOperator.LT:
                     upper = Concat(prefix, Component(v[0]));
                     upperInclusive = false;
                     break;
                 case KeyConditionOperator.LE:
-                    upper = Concat(prefix, Component(v[0]));
+                    upper = Concat(Concat(prefix, Component(v[0])), HighRun);
                     break;
                 case KeyConditionOperator.GT:
-                    lower = Concat(prefix, Component(v[0]));
+                    lower = Concat(Concat(prefix, Component(v[0])), HighRun);
                     lowerInclusive = false;
                     break;
                 case KeyConditionOperator.GE:
@@ -111,7 +114,7 @@ internal static class Query
                     break;
                 case KeyConditionOperator.BETWEEN:
                     lower = Concat(prefix, Component(v[0]));
-                    upper = Concat(prefix, Component(v[1]));
+                    upper = Concat(Concat(prefix, Component(v[1])), HighRun);
                     break;
                 case KeyConditionOperator.BEGINS_WITH:
                     lower = Concat(prefix, Component(v[0], terminated: false));
@@ -138,7 +141,7 @@ internal static class Query
 
         PageReader.Run(ctx, new PageRequest
         {
-            Table = table, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = upperInclusive,
+            Table = table, Index = index, ProjectIndex = projectIndex, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = upperInclusive,
             Forward = forward, Limit = limit, Filter = filter, Projection = projection, Attributes = attributes,
             CountOnly = countOnly, Consistent = consistent, ReturnCapacity = returnCapacity,
         }, w);
@@ -146,20 +149,20 @@ internal static class Query
     }
 
     /// <summary>Checks the key conditions against the key schema; returns the partition value and the sort condition.</summary>
-    private static (AttrValue Hash, KeyCondition? Sort) MatchSchema(IReadOnlyList<KeyCondition> conditions, TableDefinition table, bool legacy)
+    private static (AttrValue Hash, KeyCondition? Sort) MatchSchema(IReadOnlyList<KeyCondition> conditions, KeyAttribute hashKey, KeyAttribute? rangeKey, bool legacy)
     {
         if (legacy && conditions.Count is not (1 or 2)) throw DynamoErrors.Validation("Conditions can be of length 1 or 2 only");
-        var hashCondition = conditions.FirstOrDefault(c => c.AttributeName == table.HashKey.Name)
-            ?? throw DynamoErrors.Validation("Query condition missed key schema element: " + table.HashKey.Name);
+        var hashCondition = conditions.FirstOrDefault(c => c.AttributeName == hashKey.Name)
+            ?? throw DynamoErrors.Validation("Query condition missed key schema element: " + hashKey.Name);
         if (hashCondition.Operator != KeyConditionOperator.EQ) throw DynamoErrors.Validation("Query key condition not supported");
         KeyCondition? sort = null;
         foreach (var c in conditions)
         {
             if (ReferenceEquals(c, hashCondition)) continue;
-            if (table.RangeKey == null || c.AttributeName != table.RangeKey.Name)
+            if (rangeKey == null || c.AttributeName != rangeKey.Name)
             {
-                if (table.RangeKey != null && !conditions.Any(x => x.AttributeName == table.RangeKey.Name) && conditions.Count <= 2)
-                    throw DynamoErrors.Validation("Query condition missed key schema element: " + table.RangeKey.Name);
+                if (rangeKey != null && !conditions.Any(x => x.AttributeName == rangeKey.Name) && conditions.Count <= 2)
+                    throw DynamoErrors.Validation("Query condition missed key schema element: " + rangeKey.Name);
                 throw DynamoErrors.Validation("Query key condition not supported");
             }
 
@@ -167,14 +170,14 @@ internal static class Query
         }
 
         var hash = hashCondition.Values[0];
-        if (AttrTypeNames.Name(hash.Type) != table.HashKey.Type)
+        if (AttrTypeNames.Name(hash.Type) != hashKey.Type)
             throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
-        CheckNotEmpty(table.HashKey.Name, hash);
+        CheckNotEmpty(hashKey.Name, hash);
         if (sort != null)
         {
             foreach (var v in sort.Values)
             {
-                if (AttrTypeNames.Name(v.Type) != table.RangeKey!.Type)
+                if (AttrTypeNames.Name(v.Type) != rangeKey!.Type)
                     throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
             }
 

@@ -41,7 +41,6 @@ internal static class Scan
             throw DynamoErrors.Validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present");
         if (segment >= totalSegments)
             throw DynamoErrors.Validation($"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {totalSegments}");
-        if (Req.Has(req, "IndexName")) throw Query.IndexesNotSupported();
 
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "FilterExpression is null");
         var attributes = ItemRequest.ReadExpressionAttributes(req);
@@ -53,18 +52,21 @@ internal static class Scan
 
         var table = Tables.RequireForDataPlane(ctx, tableName!);
         var definition = table.Definition;
-        var start = PageReader.ReadExclusiveStartKey(req, definition);
+        var index = PageReader.ReadIndex(req, table, consistent);
+        var projectIndex = PageReader.ProjectsIndex(req, index, projection);
+        var start = PageReader.ReadExclusiveStartKey(req, definition, index);
+        var number = index?.Number ?? definition.TableNumber;
 
         byte[] lower, upper;
         if (segment is { } seg && totalSegments is { } total)
         {
-            lower = Bound(definition.TableNumber, (ulong)seg * 0x1_0000_0000UL / (ulong)total);
-            upper = Bound(definition.TableNumber, ((ulong)seg + 1) * 0x1_0000_0000UL / (ulong)total);
+            lower = Bound(number, (ulong)seg * 0x1_0000_0000UL / (ulong)total);
+            upper = Bound(number, ((ulong)seg + 1) * 0x1_0000_0000UL / (ulong)total);
         }
         else
         {
-            lower = Bound(definition.TableNumber, 0);
-            upper = Bound(definition.TableNumber, 0x1_0000_0000UL);
+            lower = Bound(number, 0);
+            upper = Bound(number, 0x1_0000_0000UL);
         }
 
         var lowerInclusive = true;
@@ -76,7 +78,7 @@ internal static class Scan
 
         PageReader.Run(ctx, new PageRequest
         {
-            Table = table, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = false,
+            Table = table, Index = index, ProjectIndex = projectIndex, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = false,
             Limit = limit, Filter = filter, Projection = projection, Attributes = attributes, CountOnly = countOnly,
             Consistent = consistent, ReturnCapacity = returnCapacity,
         }, w);

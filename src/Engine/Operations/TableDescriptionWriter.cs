@@ -6,7 +6,8 @@ namespace Serverless.Engine.Operations;
 /// <summary>Writes DynamoDB's TableDescription for a table, in the shapes CreateTable, DescribeTable and DeleteTable use.</summary>
 internal static class TableDescriptionWriter
 {
-    public static void Write(Utf8JsonWriter w, TableState table, string status, bool deleted = false)
+    /// <param name="deletingIndex">An index UpdateTable has just dropped: reported once more, as DELETING.</param>
+    public static void Write(Utf8JsonWriter w, TableState table, string status, bool deleted = false, IndexDefinition? deletingIndex = null)
     {
         var d = table.Definition;
         w.WriteStartObject();
@@ -54,6 +55,61 @@ internal static class TableDescriptionWriter
         w.WriteNumber("TableSizeBytes"u8, table.SizeBytes);
         w.WriteNumber("ItemCount"u8, table.ItemCount);
         w.WriteBoolean("DeletionProtectionEnabled"u8, d.DeletionProtectionEnabled);
+        if (!deleted) WriteIndexes(w, table, d, deletingIndex);
+        w.WriteEndObject();
+    }
+
+    private static void WriteIndexes(Utf8JsonWriter w, TableState table, TableDefinition d, IndexDefinition? deletingIndex)
+    {
+        var indexes = table.Indexes;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var global = pass == 1;
+            var any = indexes.Any(i => i.Definition.Global == global) || deletingIndex?.Global == global;
+            if (!any) continue;
+            w.WriteStartArray(global ? "GlobalSecondaryIndexes"u8 : "LocalSecondaryIndexes"u8);
+            foreach (var index in indexes)
+            {
+                if (index.Definition.Global == global) WriteIndex(w, d, index.Definition, index.Definition.Status, index.SizeBytes, index.ItemCount);
+            }
+
+            if (deletingIndex?.Global == global) WriteIndex(w, d, deletingIndex, IndexStatus.Deleting, 0, 0);
+            w.WriteEndArray();
+        }
+    }
+
+    private static void WriteIndex(Utf8JsonWriter w, TableDefinition table, IndexDefinition index, string status, long sizeBytes, long itemCount)
+    {
+        w.WriteStartObject();
+        w.WriteString("IndexName"u8, index.Name);
+        w.WriteStartArray("KeySchema"u8);
+        WriteKey(w, index.HashKey.Name, "HASH");
+        if (index.RangeKey != null) WriteKey(w, index.RangeKey.Name, "RANGE");
+        w.WriteEndArray();
+        w.WriteStartObject("Projection"u8);
+        w.WriteString("ProjectionType"u8, index.ProjectionType);
+        if (index.NonKeyAttributes != null)
+        {
+            w.WriteStartArray("NonKeyAttributes"u8);
+            foreach (var a in index.NonKeyAttributes) w.WriteStringValue(a);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+        if (index.Global)
+        {
+            w.WriteString("IndexStatus"u8, status);
+            if (status == IndexStatus.Creating) w.WriteBoolean("Backfilling"u8, true);
+            w.WriteStartObject("ProvisionedThroughput"u8);
+            w.WriteNumber("NumberOfDecreasesToday"u8, 0);
+            w.WriteNumber("ReadCapacityUnits"u8, table.BillingMode == BillingModes.PayPerRequest ? 0 : index.ReadCapacityUnits);
+            w.WriteNumber("WriteCapacityUnits"u8, table.BillingMode == BillingModes.PayPerRequest ? 0 : index.WriteCapacityUnits);
+            w.WriteEndObject();
+        }
+
+        w.WriteNumber("IndexSizeBytes"u8, sizeBytes);
+        w.WriteNumber("ItemCount"u8, itemCount);
+        w.WriteString("IndexArn"u8, table.Arn + "/index/" + index.Name);
         w.WriteEndObject();
     }
 

@@ -39,7 +39,7 @@ internal static class UpdateItem
 
         var mode = request.ReturnValues ?? "NONE";
         var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, keyItem);
-        await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
+        var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
         var returned = mode switch
@@ -57,6 +57,7 @@ internal static class UpdateItem
         }
 
         Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
+        if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Engine.Protocol;
+using Serverless.Engine.Storage;
 
 namespace Serverless.Engine.Operations;
 
@@ -15,17 +16,15 @@ internal static class UpdateTable
         var errors = new ConstraintErrors();
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
+        var indexUpdates = ReadIndexUpdates(req, errors);
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);
-
-        if (Req.Has(req, "GlobalSecondaryIndexUpdates"))
-            throw DynamoErrors.Validation("Secondary indexes are not supported by this server yet (see the README's table of supported operations).");
         if (Req.Has(req, "StreamSpecification"))
             throw DynamoErrors.Validation("Streams are not supported by this server yet (see the README's table of supported operations).");
         if (Req.Has(req, "ReplicaUpdates"))
             throw DynamoErrors.Validation("Global tables are not supported by this server yet (see the README's table of supported operations).");
-        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification"))
+        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null)
             throw DynamoErrors.Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
         if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
             throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
@@ -45,6 +44,12 @@ internal static class UpdateTable
         if (throughput != null && current.BillingMode == BillingModes.Provisioned && rcu == current.ReadCapacityUnits && wcu == current.WriteCapacityUnits)
             throw DynamoErrors.Validation(
                 $"The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {current.ReadCapacityUnits}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the table: {current.WriteCapacityUnits}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.");
+
+        if (indexUpdates != null)
+        {
+            await UpdateIndexesAsync(ctx, req, table, indexUpdates, w).ConfigureAwait(false);
+            if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null) return;
+        }
 
         var now = ctx.Engine.NowSeconds();
         await ctx.Engine.Database.UpdateTableAsync(table, d =>
@@ -77,6 +82,132 @@ internal static class UpdateTable
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
         TableDescriptionWriter.Write(w, table, "ACTIVE");
+        w.WriteEndObject();
+    }
+
+    private sealed record IndexUpdate(IndexRequest? Create, string? Delete, string? Update, long? ReadCapacityUnits, long? WriteCapacityUnits);
+
+    private static List<IndexUpdate>? ReadIndexUpdates(JsonElement req, ConstraintErrors errors)
+    {
+        if (Req.List(req, "GlobalSecondaryIndexUpdates") is not { } list) return null;
+        var result = new List<IndexUpdate>();
+        var i = 0;
+        foreach (var e in list.EnumerateArray())
+        {
+            i++;
+            Req.RequireObject(e, "GlobalSecondaryIndexUpdate");
+            var path = $"globalSecondaryIndexUpdates.{i}.member";
+            if (Req.Object(e, "Create") is { } create)
+            {
+                if (IndexSchema.Read(create, path + ".create", global: true, errors) is { } index) result.Add(new IndexUpdate(index, null, null, null, null));
+            }
+            else if (Req.Object(e, "Delete") is { } delete)
+            {
+                var name = Req.String(delete, "IndexName");
+                errors.Name(path + ".delete.indexName", name);
+                if (name != null) result.Add(new IndexUpdate(null, name, null, null, null));
+            }
+            else if (Req.Object(e, "Update") is { } update)
+            {
+                var name = Req.String(update, "IndexName");
+                errors.Name(path + ".update.indexName", name);
+                var pt = Req.Object(update, "ProvisionedThroughput");
+                errors.NotNull(path + ".update.provisionedThroughput", pt);
+                var (r, wc) = ThroughputRules.Read(pt, errors, path + ".update.provisionedThroughput");
+                if (name != null) result.Add(new IndexUpdate(null, null, name, r, wc));
+            }
+        }
+
+        if (result.Count == 0 && list.GetArrayLength() == 0)
+            throw DynamoErrors.Validation("One or more parameter values were invalid: GlobalSecondaryIndexUpdates cannot be empty");
+        return result;
+    }
+
+    /// <summary>
+    /// Creates (then backfills in the background), deletes or re-provisions global secondary indexes. Like AWS, one
+    /// index can be created or deleted at a time per table.
+    /// </summary>
+    private static async Task UpdateIndexesAsync(OperationContext ctx, JsonElement req, TableState table, List<IndexUpdate> updates, Utf8JsonWriter w)
+    {
+        var current = table.Definition;
+        var onlineChanges = updates.Count(u => u.Create != null || u.Delete != null);
+        if (onlineChanges > 1 || (onlineChanges == 1 && table.Indexes.Any(i => i.Definition.Status == IndexStatus.Creating)))
+            throw DynamoErrors.LimitExceeded("Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table");
+
+        var definitions = new List<KeyAttribute>(current.AttributeDefinitions);
+        var errors = new ConstraintErrors();
+        var requestDefinitions = CreateTable.ReadAttributeDefinitions(Req.List(req, "AttributeDefinitions"), errors);
+        errors.ThrowIfAny();
+        foreach (var a in requestDefinitions ?? [])
+        {
+            var existing = definitions.Find(d => d.Name == a.Name);
+            if (existing == null) definitions.Add(a);
+            else if (existing.Type != a.Type)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Attribute {a.Name} is already defined with type {existing.Type}; it cannot be redefined as {a.Type}");
+        }
+
+        IndexDefinition? deleted = null;
+        IndexRequest? created = null;
+        foreach (var u in updates)
+        {
+            if (u.Create is { } create)
+            {
+                if (current.FindIndex(create.Name) != null) throw DynamoErrors.Validation("Attempting to create an index which already exists");
+                if ((current.Indexes?.Count(i => i.Global) ?? 0) >= IndexSchema.MaxGlobalIndexes)
+                    throw DynamoErrors.LimitExceeded($"One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {IndexSchema.MaxGlobalIndexes}");
+                IndexSchema.Check(null, [create], definitions, current.HashKey, current.RangeKey, current.BillingMode,
+                    current.Indexes?.Select(i => i.Name) ?? []);
+                created = create;
+            }
+            else
+            {
+                var name = u.Delete ?? u.Update!;
+                var index = current.FindIndex(name);
+                if (index == null || !index.Global) throw DynamoErrors.ResourceNotFound($"Requested resource not found: Index: {name} not found for table: {current.Name}");
+                if (u.Delete != null) deleted = index;
+                else if (current.BillingMode == BillingModes.PayPerRequest)
+                    throw DynamoErrors.Validation($"One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST");
+            }
+        }
+
+        uint createdNumber = 0;
+        await ctx.Engine.Database.UpdateTableAsync(table, (d, nextNumber) =>
+        {
+            d.Indexes ??= [];
+            if (created != null)
+            {
+                createdNumber = nextNumber();
+                d.Indexes.Add(IndexSchema.Build(created, definitions, createdNumber, d.BillingMode, IndexStatus.Creating));
+            }
+
+            if (deleted != null) d.Indexes.RemoveAll(i => i.Number == deleted.Number);
+            foreach (var u in updates)
+            {
+                if (u.Update != null && d.FindIndex(u.Update) is { } index)
+                {
+                    index.ReadCapacityUnits = u.ReadCapacityUnits ?? index.ReadCapacityUnits;
+                    index.WriteCapacityUnits = u.WriteCapacityUnits ?? index.WriteCapacityUnits;
+                }
+            }
+
+            // Keep only the attribute definitions some key still uses.
+            var used = new HashSet<string>(StringComparer.Ordinal) { d.HashKey.Name };
+            if (d.RangeKey != null) used.Add(d.RangeKey.Name);
+            foreach (var i in d.Indexes)
+            {
+                used.Add(i.HashKey.Name);
+                if (i.RangeKey != null) used.Add(i.RangeKey.Name);
+            }
+
+            d.AttributeDefinitions.Clear();
+            d.AttributeDefinitions.AddRange(definitions.Where(a => used.Contains(a.Name)));
+            if (d.Indexes.Count == 0) d.Indexes = null;
+        }).ConfigureAwait(false);
+
+        if (created != null) ctx.Engine.Database.StartBackfill(table, createdNumber);
+        w.WriteStartObject();
+        w.WritePropertyName("TableDescription"u8);
+        TableDescriptionWriter.Write(w, table, "UPDATING", deletingIndex: deleted);
         w.WriteEndObject();
     }
 }

@@ -31,13 +31,29 @@ public interface IItemMutation
 }
 
 /// <summary>A table as the engine holds it at run time: its definition and its live statistics.</summary>
-public sealed class TableState(TableDefinition definition)
+public sealed class TableState
 {
-    private TableDefinition _definition = definition;
+    private TableDefinition _definition;
+    private SecondaryIndex[] _indexes;
     private long _itemCount;
     private long _sizeBytes;
 
+    public TableState(TableDefinition definition)
+    {
+        _definition = definition;
+        _indexes = definition.Indexes?.Select(i => new SecondaryIndex(i)).ToArray() ?? [];
+        if (_indexes.Any(i => !i.Definition.Global)) Collections = new ItemCollections();
+    }
+
     public TableDefinition Definition => Volatile.Read(ref _definition);
+
+    /// <summary>The table's secondary indexes, in definition order; replaced as a whole when the definition changes.</summary>
+    public SecondaryIndex[] Indexes => Volatile.Read(ref _indexes);
+
+    public SecondaryIndex? FindIndex(string name) => Array.Find(Indexes, i => i.Definition.Name == name);
+
+    /// <summary>Sizes of the item collections (items sharing a partition key), kept for tables with local indexes.</summary>
+    public ItemCollections? Collections { get; }
 
     public uint Number => _definition.TableNumber;
 
@@ -50,7 +66,22 @@ public sealed class TableState(TableDefinition definition)
     /// <summary>The table's storage keys in order; changed under each key's stripe lock together with the store.</summary>
     public OrderedKeyIndex Keys { get; } = new();
 
-    internal void Replace(TableDefinition definition) => Volatile.Write(ref _definition, definition);
+    internal void Replace(TableDefinition definition)
+    {
+        // Keep the entries of indexes that still exist (matched by number); new indexes start empty.
+        var current = Indexes;
+        var next = new SecondaryIndex[definition.Indexes?.Count ?? 0];
+        for (var i = 0; i < next.Length; i++)
+        {
+            var d = definition.Indexes![i];
+            var existing = Array.Find(current, x => x.Number == d.Number);
+            if (existing != null) existing.Replace(d);
+            next[i] = existing ?? new SecondaryIndex(d);
+        }
+
+        Volatile.Write(ref _definition, definition);
+        Volatile.Write(ref _indexes, next);
+    }
 
     internal void Account(long items, long bytes)
     {
@@ -118,6 +149,7 @@ public sealed class Database : IAsyncDisposable
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, manifest?.ReplayFromLsn ?? 1, db.Replay);
             db.RebuildStatistics();
+            await db.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }
         catch
@@ -140,15 +172,18 @@ public sealed class Database : IAsyncDisposable
         lock (_catalogLock) return _byName.GetValueOrDefault(name);
     }
 
-    /// <summary>Creates a table; <paramref name="build"/> gets the new table number. Throws ResourceInUse if the name is taken.</summary>
-    public async Task<TableState> CreateTableAsync(string name, Func<uint, TableDefinition> build)
+    /// <summary>
+    /// Creates a table; <paramref name="build"/> draws the table's number, then its indexes' numbers, from the function
+    /// it is given. Throws ResourceInUse if the name is taken.
+    /// </summary>
+    public async Task<TableState> CreateTableAsync(string name, Func<Func<uint>, TableDefinition> build)
     {
         TableState state;
         CommitTicket ticket;
         lock (_catalogLock)
         {
             if (_byName.ContainsKey(name)) throw DynamoErrors.ResourceInUse($"Table already exists: {name}");
-            var definition = build(_nextTableNumber++);
+            var definition = build(() => _nextTableNumber++);
             state = AddTable(definition);
             ticket = AppendCatalog(definition.TableNumber, definition);
         }
@@ -158,14 +193,21 @@ public sealed class Database : IAsyncDisposable
     }
 
     /// <summary>Applies <paramref name="change"/> to a copy of the definition and commits it.</summary>
-    public async Task<TableState> UpdateTableAsync(TableState table, Action<TableDefinition> change)
+    public Task<TableState> UpdateTableAsync(TableState table, Action<TableDefinition> change) =>
+        UpdateTableAsync(table, (d, _) => change(d));
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to a copy of the definition and commits it; the change may draw numbers for
+    /// new indexes from the function it is given.
+    /// </summary>
+    public async Task<TableState> UpdateTableAsync(TableState table, Action<TableDefinition, Func<uint>> change)
     {
         CommitTicket ticket;
         lock (_catalogLock)
         {
             if (!_byNumber.ContainsKey(table.Number) || table.Deleting) throw DynamoErrors.TableNotFound();
             var copy = table.Definition.Clone();
-            change(copy);
+            change(copy, () => _nextTableNumber++);
             table.Replace(copy);
             ticket = AppendCatalog(copy.TableNumber, copy);
         }
@@ -213,12 +255,21 @@ public sealed class Database : IAsyncDisposable
             switch (kind)
             {
                 case MutationKind.Put:
-                    if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)) return new WriteResult(kind, Task.CompletedTask);
-                    ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
-                    return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan));
+                    {
+                        if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan))
+                            return new WriteResult(kind, Task.CompletedTask, table.Collections?.SizeOf(key) ?? -1);
+                        var images = PrepareIndexes(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
+                        ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, images);
+                        return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan), images?.CollectionBytes ?? -1);
+                    }
+
                 case MutationKind.Delete when exists:
-                    ApplyLocked(table, key, true, current.WrittenSpan, false, default);
-                    return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default));
+                    {
+                        var images = PrepareIndexes(table, key, true, current.WrittenSpan, false, default);
+                        ApplyLocked(table, key, true, current.WrittenSpan, false, default, images);
+                        return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default), images?.CollectionBytes ?? -1);
+                    }
+
                 case MutationKind.Delete:
                     return new WriteResult(MutationKind.None, Task.CompletedTask);
                 default:
@@ -232,7 +283,9 @@ public sealed class Database : IAsyncDisposable
     /// statistics, secondary indexes). The caller holds the key's stripe lock; <paramref name="old"/> and
     /// <paramref name="new"/> are stored values (<see cref="StoredValue"/> layout).
     /// </summary>
-    private void ApplyLocked(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    private void ApplyLocked(
+        TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new,
+        IndexedImages? images = null)
     {
         if (hasNew)
         {
@@ -246,6 +299,107 @@ public sealed class Database : IAsyncDisposable
         }
 
         table.Account((hasNew ? 1 : 0) - (hasOld ? 1 : 0), (hasNew ? StoredValue.ItemSize(@new) : 0) - (hasOld ? StoredValue.ItemSize(old) : 0));
+        var indexes = table.Indexes;
+        if (indexes.Length == 0) return;
+        images ??= IndexedImages.Of(table, hasOld, old, hasNew, @new);
+        var definition = table.Definition;
+        foreach (var index in indexes) index.Apply(definition, key, images.Old, images.New);
+        if (table.Collections != null) images.CollectionBytes = table.Collections.Add(key, images.CollectionDelta);
+    }
+
+    /// <summary>
+    /// For a table with secondary indexes: decodes the item's images, checks the new image's index key attributes and
+    /// the item-collection limit, and returns what <see cref="ApplyLocked"/> needs. Null for tables without indexes.
+    /// Throws (changing nothing) when the write must be refused.
+    /// </summary>
+    internal IndexedImages? PrepareIndexes(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    {
+        if (table.Indexes.Length == 0) return null;
+        var images = IndexedImages.Of(table, hasOld, old, hasNew, @new);
+        if (images.New != null)
+        {
+            foreach (var index in table.Indexes) CheckIndexKeys(index.Definition, images.New);
+        }
+
+        if (table.Collections != null && images.CollectionDelta > 0
+            && table.Collections.SizeOf(key) + images.CollectionDelta > _options.ItemCollectionSizeLimitBytes)
+            throw DynamoErrors.ItemCollectionSizeLimitExceeded();
+        return images;
+    }
+
+    private static void CheckIndexKeys(IndexDefinition index, IReadOnlyDictionary<string, Model.AttrValue> item)
+    {
+        Check(index.HashKey);
+        if (index.RangeKey != null) Check(index.RangeKey);
+
+        void Check(KeyAttribute key)
+        {
+            if (!item.TryGetValue(key.Name, out var value)) return;
+            var actual = Model.AttrTypeNames.Name(value.Type);
+            if (actual != key.Type)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for Index Key {key.Name} Expected: {key.Type} Actual: {actual} IndexName: {index.Name}");
+            if ((value.Type == Model.AttrType.S && value.S.Length == 0) || (value.Type == Model.AttrType.B && value.B.Length == 0))
+                throw DynamoErrors.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
+                    + $"The AttributeValue for a key attribute cannot contain an empty {(value.Type == Model.AttrType.S ? "string" : "binary")} value. IndexName: {index.Name}, IndexKey: {key.Name}");
+        }
+    }
+
+    /// <summary>
+    /// Fills a global secondary index added to a table that already holds items, then marks it ACTIVE. Runs beside
+    /// writes: each item is indexed under its stripe lock, and writes maintain the index from the moment it was
+    /// added, so an item is indexed by whichever comes first and the other finds it there.
+    /// </summary>
+    public void StartBackfill(TableState table, uint indexNumber) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await BackfillAsync(table, indexNumber).ConfigureAwait(false);
+        }
+        catch (Exception) when (Volatile.Read(ref _disposed) != 0)
+        {
+            // Shut down mid-backfill: the rebuild at the next start indexes every item and finishes the index.
+        }
+    });
+
+    /// <inheritdoc cref="StartBackfill"/>
+    public async Task BackfillAsync(TableState table, uint indexNumber, CancellationToken cancellationToken = default)
+    {
+        const int Batch = 512;
+        var buffer = new PooledBufferWriter(4096);
+        var keys = new List<byte[]>(Batch);
+        var lower = new byte[4];
+        var upper = new byte[4];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(lower, table.Number);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(upper, table.Number + 1);
+        var lowerInclusive = true;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Volatile.Read(ref _disposed) != 0) return;
+            keys.Clear();
+            var n = table.Keys.Read(lower, lowerInclusive, upper, false, true, Batch, keys);
+            foreach (var key in keys)
+            {
+                lock (_locks[_locks.StripeOf(key)])
+                {
+                    var index = Array.Find(table.Indexes, i => i.Number == indexNumber);
+                    if (table.Deleting || index == null) return;
+                    buffer.Clear();
+                    if (_store.TryRead(key, buffer)) index.Add(table.Definition, key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)));
+                }
+            }
+
+            if (n < Batch) break;
+            lower = keys[^1];
+            lowerInclusive = false;
+            await Task.Yield();
+        }
+
+        if (table.Deleting) return;
+        await UpdateTableAsync(table, d =>
+        {
+            if (d.Indexes?.Find(i => i.Number == indexNumber) is { } created) created.Status = IndexStatus.Active;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Takes a checkpoint: FASTER snapshot plus manifest, then drops log segments it covers.</summary>
@@ -317,11 +471,33 @@ public sealed class Database : IAsyncDisposable
             if (_byNumber.TryGetValue(StoredKey.TableNumber(key), out var table))
             {
                 table.Account(1, StoredValue.ItemSize(value));
-                table.Keys.Add(key.ToArray());
+                var stored = key.ToArray();
+                table.Keys.Add(stored);
+                if (table.Indexes.Length > 0)
+                {
+                    var images = IndexedImages.Of(table, false, default, true, value);
+                    foreach (var index in table.Indexes) index.Add(table.Definition, stored, images.New!);
+                    table.Collections?.Add(stored, images.CollectionDelta);
+                }
             }
             else orphans.Add(key.ToArray());
         });
         foreach (var k in orphans) _store.Delete(k);
+    }
+
+    /// <summary>The rebuild at start-up indexed every item, so indexes a crash left CREATING are complete.</summary>
+    private async Task FinishBackfillsAsync()
+    {
+        foreach (var table in Tables)
+        {
+            if (table.Indexes.Any(i => i.Definition.Status == IndexStatus.Creating))
+            {
+                await UpdateTableAsync(table, d =>
+                {
+                    foreach (var i in d.Indexes!) i.Status = IndexStatus.Active;
+                }).ConfigureAwait(false);
+            }
+        }
     }
 
     private TableState AddTable(TableDefinition definition)
@@ -423,4 +599,56 @@ public sealed class Database : IAsyncDisposable
 }
 
 /// <summary>Result of <see cref="Database.Write"/>: what happened, and the commit to await before acknowledging.</summary>
-public readonly record struct WriteResult(MutationKind Kind, Task Committed);
+/// <remarks>
+/// <see cref="ItemCollectionBytes"/>: for tables with local secondary indexes, the size of the item's collection after
+/// the write; -1 otherwise.
+/// </remarks>
+public readonly record struct WriteResult(MutationKind Kind, Task Committed, long ItemCollectionBytes = -1);
+
+/// <summary>An item's old and new images, decoded once for index maintenance, with the item-collection change.</summary>
+internal sealed class IndexedImages
+{
+    public IReadOnlyDictionary<string, Model.AttrValue>? Old { get; private init; }
+
+    public IReadOnlyDictionary<string, Model.AttrValue>? New { get; private init; }
+
+    /// <summary>Change of the item collection's size: item sizes plus local index entry sizes.</summary>
+    public long CollectionDelta { get; private init; }
+
+    public long CollectionBytes { get; set; } = -1;
+
+    public static IndexedImages Of(TableState table, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    {
+        var oldItem = hasOld ? Model.ItemCodec.Decode(StoredValue.Item(old)) : null;
+        var newItem = hasNew ? Model.ItemCodec.Decode(StoredValue.Item(@new)) : null;
+        long delta = 0;
+        if (table.Collections != null)
+        {
+            var definition = table.Definition;
+            delta = CollectionShare(table, definition, newItem, hasNew ? StoredValue.ItemSize(@new) : 0)
+                - CollectionShare(table, definition, oldItem, hasOld ? StoredValue.ItemSize(old) : 0);
+        }
+
+        return new IndexedImages { Old = oldItem, New = newItem, CollectionDelta = delta };
+    }
+
+    private static long CollectionShare(TableState table, TableDefinition definition, IReadOnlyDictionary<string, Model.AttrValue>? item, int itemSize)
+    {
+        if (item == null) return 0;
+        long size = itemSize;
+        foreach (var index in table.Indexes)
+        {
+            if (!index.Definition.Global && index.EntryFor(item, [0]) != null) size += index.EntrySize(item, definition);
+        }
+
+        return size;
+    }
+}
+
+/// <summary>Index status names, as DescribeTable reports them.</summary>
+public static class IndexStatus
+{
+    public const string Creating = "CREATING";
+    public const string Active = "ACTIVE";
+    public const string Deleting = "DELETING";
+}

@@ -50,6 +50,9 @@ public sealed class TableDefinition
 
     public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Local and global secondary indexes, in declaration order; null when there are none.</summary>
+    public List<IndexDefinition>? Indexes { get; set; }
+
     [JsonIgnore]
     public string Arn => $"arn:aws:dynamodb:{Region}:{AccountId}:table/{Name}";
 
@@ -62,6 +65,47 @@ public sealed class TableDefinition
         NumberOfDecreasesToday = NumberOfDecreasesToday, LastUpdateToPayPerRequestDateTime = LastUpdateToPayPerRequestDateTime,
         TableClass = TableClass, DeletionProtectionEnabled = DeletionProtectionEnabled, CreationDateTime = CreationDateTime,
         Tags = new Dictionary<string, string>(Tags, StringComparer.Ordinal),
+        Indexes = Indexes?.Select(i => i.Clone()).ToList(),
+    };
+
+    public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
+}
+
+/// <summary>
+/// A secondary index as persisted in the catalog. Its entries are not persisted: they are derived from the items
+/// and rebuilt when the engine opens.
+/// </summary>
+public sealed class IndexDefinition
+{
+    public required string Name { get; init; }
+
+    /// <summary>Drawn from the same sequence as table numbers; the first field of the index's entry keys.</summary>
+    public required uint Number { get; init; }
+
+    /// <summary>True for a global secondary index, false for a local one.</summary>
+    public required bool Global { get; init; }
+
+    public required KeyAttribute HashKey { get; init; }
+
+    public KeyAttribute? RangeKey { get; init; }
+
+    /// <summary>ALL, KEYS_ONLY or INCLUDE.</summary>
+    public required string ProjectionType { get; init; }
+
+    public List<string>? NonKeyAttributes { get; init; }
+
+    /// <summary>CREATING while a global index added by UpdateTable is backfilled, then ACTIVE.</summary>
+    public string Status { get; set; } = "ACTIVE";
+
+    public long ReadCapacityUnits { get; set; }
+
+    public long WriteCapacityUnits { get; set; }
+
+    public IndexDefinition Clone() => new()
+    {
+        Name = Name, Number = Number, Global = Global, HashKey = HashKey, RangeKey = RangeKey, ProjectionType = ProjectionType,
+        NonKeyAttributes = NonKeyAttributes == null ? null : [.. NonKeyAttributes], Status = Status,
+        ReadCapacityUnits = ReadCapacityUnits, WriteCapacityUnits = WriteCapacityUnits,
     };
 }
 

@@ -50,4 +50,50 @@ public sealed class RestartTests
         var count = await after.ScanAsync(new ScanRequest { TableName = table, Select = Select.COUNT });
         Assert.Equal(360, count.Count);
     }
+
+    [Fact]
+    public async Task Sigkill_AfterIndexAdded_ThenRestart_IndexesRebuiltAndActive()
+    {
+        await using var host = await HostProcess.StartAsync(new HostProcessOptions
+        {
+            Environment = new Dictionary<string, string> { ["Engine__CheckpointLogBytes"] = "65536", ["Engine__ItemCollectionSizeLimitBytes"] = "4096" },
+        });
+        var table = NewName("ri");
+        using (var client = host.CreateClient())
+        {
+            await client.CreateTableAsync(new CreateTableRequest
+            {
+                TableName = table, BillingMode = BillingMode.PAY_PER_REQUEST,
+                KeySchema = [new("pk", KeyType.HASH), new("sk", KeyType.RANGE)],
+                AttributeDefinitions = [new("pk", ScalarAttributeType.S), new("sk", ScalarAttributeType.N), new("alt", ScalarAttributeType.N)],
+                LocalSecondaryIndexes = [new() { IndexName = "by-alt", KeySchema = [new("pk", KeyType.HASH), new("alt", KeyType.RANGE)], Projection = new() { ProjectionType = ProjectionType.ALL } }],
+            });
+            await Parallel.ForEachAsync(Enumerable.Range(0, 3000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+                await client.PutItemAsync(table, new() { ["pk"] = S("p" + (i % 1000)), ["sk"] = N(i.ToString()), ["alt"] = N((-i).ToString()), ["g"] = S("g" + (i % 7)) }));
+
+            // The collection limit (4 KB here) counts items and their local index entries: a big item no longer fits.
+            var e = await Assert.ThrowsAsync<ItemCollectionSizeLimitExceededException>(() =>
+                client.PutItemAsync(table, new() { ["pk"] = S("p1"), ["sk"] = N("-1"), ["alt"] = N("0"), ["pad"] = S(new string('x', 3000)) }));
+            Assert.NotNull(e.Message);
+            await client.UpdateTableAsync(new UpdateTableRequest
+            {
+                TableName = table, AttributeDefinitions = [new("g", ScalarAttributeType.S)],
+                GlobalSecondaryIndexUpdates = [new() { Create = new() { IndexName = "by-g", KeySchema = [new("g", KeyType.HASH)], Projection = new() { ProjectionType = ProjectionType.KEYS_ONLY } } }],
+            });
+        }
+
+        await host.KillAsync();
+        await host.RestartAsync();
+        using var after = host.CreateClient();
+        var description = (await after.DescribeTableAsync(table)).Table;
+        Assert.Equal(IndexStatus.ACTIVE, description.GlobalSecondaryIndexes.Single().IndexStatus);
+        Assert.Equal(3000, description.LocalSecondaryIndexes.Single().ItemCount);
+        var byAlt = await after.QueryAsync(new QueryRequest
+        {
+            TableName = table, IndexName = "by-alt", KeyConditionExpression = "pk = :p", ExpressionAttributeValues = new() { [":p"] = S("p5") },
+        });
+        Assert.Equal(["-2005", "-1005", "-5"], byAlt.Items.Select(i => i["alt"].N));
+        var byG = await after.ScanAsync(new ScanRequest { TableName = table, IndexName = "by-g", Select = Select.COUNT });
+        Assert.Equal(3000, byG.Count);
+    }
 }

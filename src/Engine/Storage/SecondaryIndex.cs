@@ -1,0 +1,157 @@
+using Serverless.Engine.Model;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>
+/// A secondary index at run time: its definition and its entries, kept in the same ordered-key structure as the
+/// table so Query, Scan, paging and parallel scan read both the same way.
+/// <para>
+/// Entry key: <c>KeyCodec.EncodeKey(indexNumber, indexHash, indexRange)</c> followed by the item's storage key. The
+/// index key part sorts entries as DynamoDB orders the index; the storage key suffix makes entries unique and
+/// leads back to the item. Entries live in memory only and are rebuilt from the items when the engine opens.
+/// </para>
+/// </summary>
+public sealed class SecondaryIndex(IndexDefinition definition)
+{
+    private IndexDefinition _definition = definition;
+    private long _itemCount;
+    private long _sizeBytes;
+
+    public IndexDefinition Definition => Volatile.Read(ref _definition);
+
+    public uint Number => _definition.Number;
+
+    public OrderedKeyIndex Entries { get; } = new();
+
+    public long ItemCount => Interlocked.Read(ref _itemCount);
+
+    public long SizeBytes => Interlocked.Read(ref _sizeBytes);
+
+    internal void Replace(IndexDefinition definition) => Volatile.Write(ref _definition, definition);
+
+    /// <summary>
+    /// The entry key of <paramref name="item"/> (stored under <paramref name="storageKey"/>), or null when the item
+    /// is not in the index: it lacks an index key attribute or holds one with another type (a sparse index).
+    /// </summary>
+    public byte[]? EntryFor(IReadOnlyDictionary<string, AttrValue>? item, ReadOnlySpan<byte> storageKey)
+    {
+        if (item == null) return null;
+        var d = Definition;
+        if (!item.TryGetValue(d.HashKey.Name, out var hash) || AttrTypeNames.Name(hash.Type) != d.HashKey.Type) return null;
+        AttrValue? range = null;
+        if (d.RangeKey != null)
+        {
+            if (!item.TryGetValue(d.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != d.RangeKey.Type) return null;
+            range = r;
+        }
+
+        var length = KeyCodec.KeyLength(hash, range);
+        var entry = new byte[length + storageKey.Length];
+        KeyCodec.EncodeKey(d.Number, hash, range, entry);
+        storageKey.CopyTo(entry.AsSpan(length));
+        return entry;
+    }
+
+    /// <summary>The storage key of the item an entry points to.</summary>
+    public ReadOnlySpan<byte> StorageKeyOf(ReadOnlySpan<byte> entry)
+    {
+        var pos = KeyCodec.HeaderLength;
+        KeyCodec.SkipComponent(entry, ref pos);
+        if (Definition.RangeKey != null) KeyCodec.SkipComponent(entry, ref pos);
+        return entry[pos..];
+    }
+
+    /// <summary>The attributes of <paramref name="item"/> the index holds: table keys, index keys and projected ones.</summary>
+    public IReadOnlyDictionary<string, AttrValue> Project(IReadOnlyDictionary<string, AttrValue> item, TableDefinition table)
+    {
+        var d = Definition;
+        if (d.ProjectionType == "ALL") return item;
+        var result = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
+        void Copy(string? name)
+        {
+            if (name != null && item.TryGetValue(name, out var v)) result[name] = v;
+        }
+
+        Copy(table.HashKey.Name);
+        Copy(table.RangeKey?.Name);
+        Copy(d.HashKey.Name);
+        Copy(d.RangeKey?.Name);
+        if (d.NonKeyAttributes != null)
+        {
+            foreach (var n in d.NonKeyAttributes) Copy(n);
+        }
+
+        return result;
+    }
+
+    /// <summary>Size of the index's copy of an item (its projected attributes), by DynamoDB's item-size rule.</summary>
+    public int EntrySize(IReadOnlyDictionary<string, AttrValue> item, TableDefinition table) => ItemSize.Of(Project(item, table));
+
+    /// <summary>Applies one item's change to the index: the caller holds the item's stripe lock.</summary>
+    internal void Apply(
+        TableDefinition table, ReadOnlySpan<byte> storageKey,
+        IReadOnlyDictionary<string, AttrValue>? oldItem, IReadOnlyDictionary<string, AttrValue>? newItem)
+    {
+        var oldEntry = EntryFor(oldItem, storageKey);
+        var newEntry = EntryFor(newItem, storageKey);
+        if (oldEntry != null && Entries.Remove(oldEntry))
+        {
+            Interlocked.Decrement(ref _itemCount);
+            Interlocked.Add(ref _sizeBytes, -EntrySize(oldItem!, table));
+        }
+
+        if (newEntry != null && Entries.Add(newEntry))
+        {
+            Interlocked.Increment(ref _itemCount);
+            Interlocked.Add(ref _sizeBytes, EntrySize(newItem!, table));
+        }
+    }
+
+    /// <summary>Adds an item during a backfill or a rebuild; a no-op when a concurrent write already indexed it.</summary>
+    internal void Add(TableDefinition table, ReadOnlySpan<byte> storageKey, IReadOnlyDictionary<string, AttrValue> item) =>
+        Apply(table, storageKey, null, item);
+}
+
+/// <summary>
+/// Sizes of a table's item collections: for each partition key, the sizes of its items plus their entries in the
+/// table's local secondary indexes. DynamoDB limits a collection to 10 GB when the table has local indexes and
+/// reports the size as ItemCollectionMetrics.
+/// </summary>
+public sealed class ItemCollections
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<byte[], long> _sizes = new(ByteArrayComparer.Instance);
+
+    /// <summary>The collection's key: the storage key up to and including the partition key component.</summary>
+    public static ReadOnlySpan<byte> PartitionOf(ReadOnlySpan<byte> storageKey)
+    {
+        var pos = KeyCodec.HeaderLength;
+        KeyCodec.SkipComponent(storageKey, ref pos);
+        return storageKey[..pos];
+    }
+
+    public long SizeOf(ReadOnlySpan<byte> storageKey) =>
+        _sizes.TryGetValue(PartitionOf(storageKey).ToArray(), out var size) ? size : 0;
+
+    internal long Add(ReadOnlySpan<byte> storageKey, long delta)
+    {
+        if (delta == 0) return SizeOf(storageKey);
+        var partition = PartitionOf(storageKey).ToArray();
+        var size = _sizes.AddOrUpdate(partition, delta, (_, s) => s + delta);
+        if (size <= 0) _sizes.TryRemove(new KeyValuePair<byte[], long>(partition, size));
+        return size;
+    }
+
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly ByteArrayComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj)
+        {
+            var h = new HashCode();
+            h.AddBytes(obj);
+            return h.ToHashCode();
+        }
+    }
+}
