@@ -2,6 +2,7 @@ using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Serverless.IntegrationTests.Infrastructure;
 using static Serverless.IntegrationTests.Api.ApiTables;
+using static Serverless.IntegrationTests.Infrastructure.ApiAssert;
 
 namespace Serverless.IntegrationTests.Api;
 
@@ -10,13 +11,6 @@ namespace Serverless.IntegrationTests.Api;
 public sealed class ValidationTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
-
-    private static async Task AssertValidationAsync(string expected, Func<Task> call)
-    {
-        var e = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(call);
-        Assert.Equal("ValidationException", e.ErrorCode);
-        Assert.Equal(expected, e.Message);
-    }
 
     private async Task<(AmazonDynamoDBClient Client, string Table)> TableAsync()
     {

@@ -3,6 +3,7 @@ using Amazon.DynamoDBv2.DataModel;
 using Amazon.DynamoDBv2.Model;
 using Serverless.IntegrationTests.Infrastructure;
 using static Serverless.IntegrationTests.Api.ApiTables;
+using static Serverless.IntegrationTests.Infrastructure.ApiAssert;
 
 namespace Serverless.IntegrationTests.Indexes;
 
@@ -11,39 +12,6 @@ namespace Serverless.IntegrationTests.Indexes;
 public sealed class IndexTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
-
-    private static async Task AssertValidationAsync(string expected, Func<Task> call)
-    {
-        var e = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(call);
-        Assert.Equal("ValidationException", e.ErrorCode);
-        Assert.Equal(expected, e.Message);
-    }
-
-    internal static async Task<List<Dictionary<string, AttributeValue>>> QueryAllAsync(IAmazonDynamoDB client, QueryRequest request)
-    {
-        var items = new List<Dictionary<string, AttributeValue>>();
-        do
-        {
-            var response = await client.QueryAsync(request);
-            items.AddRange(response.Items ?? []);
-            request.ExclusiveStartKey = response.LastEvaluatedKey;
-        }
-        while (request.ExclusiveStartKey is { Count: > 0 });
-        return items;
-    }
-
-    internal static async Task<List<Dictionary<string, AttributeValue>>> ScanAllAsync(IAmazonDynamoDB client, ScanRequest request)
-    {
-        var items = new List<Dictionary<string, AttributeValue>>();
-        do
-        {
-            var response = await client.ScanAsync(request);
-            items.AddRange(response.Items ?? []);
-            request.ExclusiveStartKey = response.LastEvaluatedKey;
-        }
-        while (request.ExclusiveStartKey is { Count: > 0 });
-        return items;
-    }
 
     private static KeySchemaElement Hash(string name) => new(name, KeyType.HASH);
 

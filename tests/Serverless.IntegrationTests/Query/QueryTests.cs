@@ -3,6 +3,7 @@ using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Serverless.IntegrationTests.Infrastructure;
 using static Serverless.IntegrationTests.Api.ApiTables;
+using static Serverless.IntegrationTests.Infrastructure.ApiAssert;
 
 namespace Serverless.IntegrationTests.Query;
 
@@ -11,19 +12,6 @@ namespace Serverless.IntegrationTests.Query;
 public sealed class QueryTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
-
-    private static async Task<List<Dictionary<string, AttributeValue>>> QueryAllAsync(IAmazonDynamoDB client, QueryRequest request)
-    {
-        var items = new List<Dictionary<string, AttributeValue>>();
-        do
-        {
-            var response = await client.QueryAsync(request);
-            items.AddRange(response.Items ?? []);
-            request.ExclusiveStartKey = response.LastEvaluatedKey;
-        }
-        while (request.ExclusiveStartKey is { Count: > 0 });
-        return items;
-    }
 
     private static QueryRequest Q(string table, string keyCondition, Dictionary<string, AttributeValue> values, bool forward = true, int? limit = null) => new()
     {
@@ -34,13 +22,6 @@ public sealed class QueryTests(SharedHostFixture fixture)
         Limit = limit,
         ConsistentRead = true,
     };
-
-    private static async Task AssertValidationAsync(string expected, Func<Task> call)
-    {
-        var e = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(call);
-        Assert.Equal("ValidationException", e.ErrorCode);
-        Assert.Equal(expected, e.Message);
-    }
 
     public static TheoryData<string, string, string, string[]> NumberCases => new()
     {

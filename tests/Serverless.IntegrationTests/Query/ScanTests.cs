@@ -4,6 +4,7 @@ using Amazon.DynamoDBv2.DocumentModel;
 using Amazon.DynamoDBv2.Model;
 using Serverless.IntegrationTests.Infrastructure;
 using static Serverless.IntegrationTests.Api.ApiTables;
+using static Serverless.IntegrationTests.Infrastructure.ApiAssert;
 
 namespace Serverless.IntegrationTests.Query;
 
@@ -12,26 +13,6 @@ namespace Serverless.IntegrationTests.Query;
 public sealed class ScanTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
-
-    private static async Task AssertValidationAsync(string expected, Func<Task> call)
-    {
-        var e = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(call);
-        Assert.Equal("ValidationException", e.ErrorCode);
-        Assert.Equal(expected, e.Message);
-    }
-
-    private static async Task<List<Dictionary<string, AttributeValue>>> ScanAllAsync(IAmazonDynamoDB client, ScanRequest request)
-    {
-        var items = new List<Dictionary<string, AttributeValue>>();
-        do
-        {
-            var response = await client.ScanAsync(request);
-            items.AddRange(response.Items ?? []);
-            request.ExclusiveStartKey = response.LastEvaluatedKey;
-        }
-        while (request.ExclusiveStartKey is { Count: > 0 });
-        return items;
-    }
 
     [Fact]
     public async Task ParallelScan_1_3_16_Segments_EachItemExactlyOnce()
