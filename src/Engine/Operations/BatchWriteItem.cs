@@ -20,7 +20,7 @@ internal static class BatchWriteItem
     {
         var requestItems = Req.Map(req, "RequestItems");
         var errors = new ConstraintErrors();
-        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out _);
+        ItemRequest.CheckCommonEnums(errors, req, out var returnCapacity, out var returnMetrics);
         if (requestItems is null) errors.NotNull("requestItems", null);
         else if (!requestItems.Value.EnumerateObject().Any()) errors.Add("requestItems", "{}", "Member must have length greater than or equal to 1");
         errors.ThrowIfAny();
@@ -61,10 +61,13 @@ internal static class BatchWriteItem
         }
 
         var commits = new Task[writes.Count];
+        var collections = new long[writes.Count];
         for (var i = 0; i < writes.Count; i++)
         {
             var (table, key, mutation) = writes[i];
-            commits[i] = ctx.Engine.Database.Write(table, key, mutation).Committed;
+            var result = ctx.Engine.Database.Write(table, key, mutation);
+            commits[i] = result.Committed;
+            collections[i] = result.ItemCollectionBytes;
         }
 
         await Task.WhenAll(commits).ConfigureAwait(false);
@@ -85,6 +88,31 @@ internal static class BatchWriteItem
             w.WriteEndArray();
         }
 
+        if (returnMetrics == "SIZE") WriteCollectionMetrics(w, writes, collections);
+        w.WriteEndObject();
+    }
+
+    /// <summary>ItemCollectionMetrics per table that has local secondary indexes: one entry per item written.</summary>
+    private static void WriteCollectionMetrics(Utf8JsonWriter w, List<(TableState Table, byte[] Key, ConditionalMutation Mutation)> writes, long[] collections)
+    {
+        var byTable = Enumerable.Range(0, writes.Count).Where(i => collections[i] >= 0).GroupBy(i => writes[i].Table.Definition.Name, StringComparer.Ordinal).ToList();
+        if (byTable.Count == 0) return;
+        w.WriteStartObject("ItemCollectionMetrics"u8);
+        foreach (var group in byTable)
+        {
+            w.WriteStartArray(group.Key);
+            foreach (var i in group)
+            {
+                w.WriteStartObject();
+                var definition = writes[i].Table.Definition;
+                KeyCodec.DecodeKey(writes[i].Key, out _, out var hash, out _);
+                CollectionMetrics.WriteMembers(w, definition, hash, collections[i]);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
         w.WriteEndObject();
     }
 
@@ -94,8 +122,10 @@ internal static class BatchWriteItem
         if (!AttrJson.TryReadItem(itemJson, out var item, out var error)) throw error.ToException();
         var size = ItemSize.Of(item);
         if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size has exceeded the maximum allowed size");
-        var table = Tables.RequireForDataPlane(ctx, tableName).Definition;
+        var state = Tables.RequireForDataPlane(ctx, tableName);
+        var table = state.Definition;
         var (hash, range) = ItemRequest.KeyOfItem(item, table);
+        foreach (var index in state.Indexes) index.CheckKeys(item);
         var key = ItemRequest.EncodeKey(table.TableNumber, hash, range);
         if (!seen.Add(key)) throw DynamoErrors.Validation("Provided list of item keys contains duplicates");
         return (key, new Put(item, size));

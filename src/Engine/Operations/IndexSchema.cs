@@ -185,6 +185,13 @@ internal static class CollectionMetrics
     {
         if (collectionBytes < 0) return;
         w.WriteStartObject("ItemCollectionMetrics"u8);
+        WriteMembers(w, table, hash, collectionBytes);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The members of one ItemCollectionMetrics object: ItemCollectionKey and SizeEstimateRangeGB.</summary>
+    public static void WriteMembers(Utf8JsonWriter w, TableDefinition table, AttrValue hash, long collectionBytes)
+    {
         w.WriteStartObject("ItemCollectionKey"u8);
         w.WritePropertyName(table.HashKey.Name);
         AttrJson.WriteValue(w, hash);
@@ -196,6 +203,5 @@ internal static class CollectionMetrics
         w.WriteNumberValue(lower);
         w.WriteNumberValue(lower + 1);
         w.WriteEndArray();
-        w.WriteEndObject();
     }
 }

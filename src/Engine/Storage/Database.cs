@@ -318,30 +318,13 @@ public sealed class Database : IAsyncDisposable
         var images = IndexedImages.Of(table, hasOld, old, hasNew, @new);
         if (images.New != null)
         {
-            foreach (var index in table.Indexes) CheckIndexKeys(index.Definition, images.New);
+            foreach (var index in table.Indexes) index.CheckKeys(images.New);
         }
 
         if (table.Collections != null && images.CollectionDelta > 0
             && table.Collections.SizeOf(key) + images.CollectionDelta > _options.ItemCollectionSizeLimitBytes)
             throw DynamoErrors.ItemCollectionSizeLimitExceeded();
         return images;
-    }
-
-    private static void CheckIndexKeys(IndexDefinition index, IReadOnlyDictionary<string, Model.AttrValue> item)
-    {
-        Check(index.HashKey);
-        if (index.RangeKey != null) Check(index.RangeKey);
-
-        void Check(KeyAttribute key)
-        {
-            if (!item.TryGetValue(key.Name, out var value)) return;
-            var actual = Model.AttrTypeNames.Name(value.Type);
-            if (actual != key.Type)
-                throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for Index Key {key.Name} Expected: {key.Type} Actual: {actual} IndexName: {index.Name}");
-            if ((value.Type == Model.AttrType.S && value.S.Length == 0) || (value.Type == Model.AttrType.B && value.B.Length == 0))
-                throw DynamoErrors.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
-                    + $"The AttributeValue for a key attribute cannot contain an empty {(value.Type == Model.AttrType.S ? "string" : "binary")} value. IndexName: {index.Name}, IndexKey: {key.Name}");
-        }
     }
 
     /// <summary>

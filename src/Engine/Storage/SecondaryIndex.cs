@@ -1,4 +1,5 @@
 using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -50,6 +51,28 @@ public sealed class SecondaryIndex(IndexDefinition definition)
         KeyCodec.EncodeKey(d.Number, hash, range, entry);
         storageKey.CopyTo(entry.AsSpan(length));
         return entry;
+    }
+
+    /// <summary>
+    /// Refuses an item whose index key attributes, where present, have the wrong type or are empty (a write that would
+    /// store it is a ValidationException on AWS).
+    /// </summary>
+    public void CheckKeys(IReadOnlyDictionary<string, AttrValue> item)
+    {
+        var d = Definition;
+        Check(d.HashKey);
+        if (d.RangeKey != null) Check(d.RangeKey);
+
+        void Check(KeyAttribute key)
+        {
+            if (!item.TryGetValue(key.Name, out var value)) return;
+            var actual = AttrTypeNames.Name(value.Type);
+            if (actual != key.Type)
+                throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for Index Key {key.Name} Expected: {key.Type} Actual: {actual} IndexName: {d.Name}");
+            if ((value.Type == AttrType.S && value.S.Length == 0) || (value.Type == AttrType.B && value.B.Length == 0))
+                throw DynamoErrors.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
+                    + $"The AttributeValue for a key attribute cannot contain an empty {(value.Type == AttrType.S ? "string" : "binary")} value. IndexName: {d.Name}, IndexKey: {key.Name}");
+        }
     }
 
     /// <summary>The storage key of the item an entry points to.</summary>

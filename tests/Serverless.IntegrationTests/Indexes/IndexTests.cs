@@ -446,6 +446,24 @@ public sealed class IndexTests(SharedHostFixture fixture)
         Assert.Equal([0.0, 1.0], put.ItemCollectionMetrics.SizeEstimateRangeGB);
         var plain = await client.PutItemAsync(new PutItemRequest { TableName = table, Item = new() { ["pk"] = S("c"), ["sk"] = N("2") } });
         Assert.Null(plain.ItemCollectionMetrics);
+        var batch = await client.BatchWriteItemAsync(new BatchWriteItemRequest
+        {
+            RequestItems = new()
+            {
+                [table] = [new(new PutRequest(new() { ["pk"] = S("d"), ["sk"] = N("1") })), new(new DeleteRequest(new() { ["pk"] = S("c"), ["sk"] = N("2") }))],
+            },
+            ReturnItemCollectionMetrics = ReturnItemCollectionMetrics.SIZE,
+        });
+        Assert.Equal(["d", "c"], batch.ItemCollectionMetrics[table].Select(m => m.ItemCollectionKey["pk"].S));
+        await AssertValidationAsync("One or more parameter values were invalid: Type mismatch for Index Key score Expected: N Actual: S IndexName: by-score",
+            () => client.BatchWriteItemAsync(new BatchWriteItemRequest
+            {
+                RequestItems = new()
+                {
+                    [table] = [new(new PutRequest(new() { ["pk"] = S("e"), ["sk"] = N("1") })), new(new PutRequest(new() { ["pk"] = S("e"), ["sk"] = N("2"), ["score"] = S("x") }))],
+                },
+            }));
+        Assert.False((await client.GetItemAsync(table, new() { ["pk"] = S("e"), ["sk"] = N("1") })).IsItemSet, "a refused batch writes nothing");
     }
 
     [DynamoDBTable("notused")]
