@@ -109,6 +109,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Engine__DataDirectory', value: '/home/data/ddb' }
         { name: 'Engine__DefaultRegion', value: location }
         { name: 'Engine__AccountId', value: accountId }
+        { name: 'TtlSweepSchedule', value: '*/10 * * * * *' }
       ]
     }
   }

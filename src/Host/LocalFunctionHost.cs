@@ -63,6 +63,7 @@ internal static class LocalFunctionHost
         // Lowest to highest: local.settings.json Values, environment variables, command-line flags.
         var configuration = builder.Configuration;
         configuration.Sources.Clear();
+        configuration.AddInMemoryCollection(AppSettingDefaults);
         configuration.AddInMemoryCollection(LocalSettingsFile.Read(Directory.GetCurrentDirectory()));
         configuration.AddEnvironmentVariables();
         configuration.AddInMemoryCollection(commandLine);
@@ -89,6 +90,11 @@ internal static class LocalFunctionHost
         });
 
         builder.Services.AddServerlessEngine(configuration);
+
+        // Registered after the engine: hosted services start in order (the engine opens first) and stop in reverse.
+        var timers = TimerFunctionRunner.Resolve(functions, configuration);
+        builder.Services.AddSingleton(sp => new TimerFunctionRunner(timers, sp, sp.GetRequiredService<ILogger<TimerFunctionRunner>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TimerFunctionRunner>());
         if (functions.Any(HttpFunctionInvoker.ReturnsActionResult)) builder.Services.AddMvcCore();
 
         // Invokers are compiled once, here, against the final service registrations.
@@ -97,8 +103,34 @@ internal static class LocalFunctionHost
 
         var app = builder.Build();
         root.Provider = app.Services;
-        app.Run(router.DispatchAsync);
+        var runner = app.Services.GetRequiredService<TimerFunctionRunner>();
+        app.Run(context => IsAdminRun(context, out var name) ? RunOnDemandAsync(context, runner, name) : router.DispatchAsync(context));
         return (app, router);
+    }
+
+    /// <summary>
+    /// App settings the functions need, with the values the local host uses when neither local.settings.json nor
+    /// the environment sets them (a Functions app in Azure gets them from its app settings; see infra/bicep).
+    /// </summary>
+    private static readonly Dictionary<string, string?> AppSettingDefaults = new()
+    {
+        ["TtlSweepSchedule"] = "*/10 * * * * *",
+    };
+
+    /// <summary><c>POST /admin/functions/{name}</c>: the Functions host's admin call that runs a non-HTTP function now.</summary>
+    private static bool IsAdminRun(HttpContext context, out string name)
+    {
+        name = "";
+        if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.Path.StartsWithSegments("/admin/functions", out var rest)) return false;
+        name = rest.Value?.Trim('/') ?? "";
+        return name.Length > 0;
+    }
+
+    /// <summary>Runs a timer function and answers 202 once it has finished (Azure answers at once and runs it in the background).</summary>
+    private static async Task RunOnDemandAsync(HttpContext context, TimerFunctionRunner runner, string name)
+    {
+        var ran = await runner.RunNowAsync(name, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = ran ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
     }
 
     /// <summary>The <c>extensions.http.routePrefix</c> of the functions app's host.json; Functions' default is "api".</summary>
@@ -122,9 +154,11 @@ internal static class LocalFunctionHost
         var output = Console.Out;
         output.WriteLine("Serverless DynamoDB local function host");
         foreach (var route in router.Routes) output.WriteLine($"  function {route.Function.Name}: {route.Describe()}");
+        var timers = app.Services.GetRequiredService<TimerFunctionRunner>().Functions;
+        foreach (var timer in timers) output.WriteLine($"  function {timer.Descriptor.Name}: timer {timer.ScheduleText}");
         foreach (var function in functions)
         {
-            if (router.Routes.All(r => r.Function != function))
+            if (router.Routes.All(r => r.Function != function) && timers.All(t => t.Descriptor != function))
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 

@@ -31,6 +31,8 @@ public static class OperationTable
         ["BatchWriteItem"] = BatchWriteItem.ExecuteAsync,
         ["Query"] = Query.ExecuteAsync,
         ["Scan"] = Scan.ExecuteAsync,
+        ["UpdateTimeToLive"] = TimeToLive.UpdateAsync,
+        ["DescribeTimeToLive"] = TimeToLive.DescribeAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operation names this build serves, for docs and tests.</summary>

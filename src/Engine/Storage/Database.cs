@@ -43,7 +43,16 @@ public sealed class TableState
         _definition = definition;
         _indexes = definition.Indexes?.Select(i => new SecondaryIndex(i)).ToArray() ?? [];
         if (_indexes.Any(i => !i.Definition.Global)) Collections = new ItemCollections();
+        if (definition.TimeToLiveAttribute is { } ttl) _expiry = new ExpiryIndex(ttl);
     }
+
+    private ExpiryIndex? _expiry;
+
+    /// <summary>Items by expiry time while TTL is enabled; replaced (empty) when the TTL attribute changes.</summary>
+    public ExpiryIndex? Expiry => Volatile.Read(ref _expiry);
+
+    /// <summary>Whether writes must decode item images: for secondary indexes or TTL.</summary>
+    public bool NeedsImages => Indexes.Length > 0 || Expiry != null;
 
     public TableDefinition Definition => Volatile.Read(ref _definition);
 
@@ -81,6 +90,8 @@ public sealed class TableState
 
         Volatile.Write(ref _definition, definition);
         Volatile.Write(ref _indexes, next);
+        if (definition.TimeToLiveAttribute != Expiry?.Attribute)
+            Volatile.Write(ref _expiry, definition.TimeToLiveAttribute is { } ttl ? new ExpiryIndex(ttl) : null);
     }
 
     internal void Account(long items, long bytes)
@@ -299,11 +310,11 @@ public sealed class Database : IAsyncDisposable
         }
 
         table.Account((hasNew ? 1 : 0) - (hasOld ? 1 : 0), (hasNew ? StoredValue.ItemSize(@new) : 0) - (hasOld ? StoredValue.ItemSize(old) : 0));
-        var indexes = table.Indexes;
-        if (indexes.Length == 0) return;
+        if (!table.NeedsImages) return;
         images ??= IndexedImages.Of(table, hasOld, old, hasNew, @new);
         var definition = table.Definition;
-        foreach (var index in indexes) index.Apply(definition, key, images.Old, images.New);
+        foreach (var index in table.Indexes) index.Apply(definition, key, images.Old, images.New);
+        table.Expiry?.Apply(key, images.Old, images.New);
         if (table.Collections != null) images.CollectionBytes = table.Collections.Add(key, images.CollectionDelta);
     }
 
@@ -314,7 +325,7 @@ public sealed class Database : IAsyncDisposable
     /// </summary>
     internal IndexedImages? PrepareIndexes(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
     {
-        if (table.Indexes.Length == 0) return null;
+        if (!table.NeedsImages) return null;
         var images = IndexedImages.Of(table, hasOld, old, hasNew, @new);
         if (images.New != null)
         {
@@ -347,6 +358,48 @@ public sealed class Database : IAsyncDisposable
     /// <inheritdoc cref="StartBackfill"/>
     public async Task BackfillAsync(TableState table, uint indexNumber, CancellationToken cancellationToken = default)
     {
+        var completed = await WalkItemsAsync(table, (key, item) =>
+        {
+            var index = Array.Find(table.Indexes, i => i.Number == indexNumber);
+            if (index == null) return false;
+            index.Add(table.Definition, key, item);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (!completed) return;
+        await UpdateTableAsync(table, d =>
+        {
+            if (d.Indexes?.Find(i => i.Number == indexNumber) is { } created) created.Status = IndexStatus.Active;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Fills a table's expiry index after TTL was enabled; writes maintain it from the moment it exists.</summary>
+    public void StartExpiryFill(TableState table) => _ = Task.Run(async () =>
+    {
+        var expiry = table.Expiry;
+        if (expiry == null) return;
+        try
+        {
+            await WalkItemsAsync(table, (key, item) =>
+            {
+                if (!ReferenceEquals(table.Expiry, expiry)) return false;
+                expiry.Apply(key, null, item);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        catch (Exception) when (Volatile.Read(ref _disposed) != 0)
+        {
+            // The rebuild at the next start fills the expiry index anyway.
+        }
+    });
+
+    /// <summary>
+    /// Shows every item of a table to <paramref name="visit"/>, each under its stripe lock, in batches that never
+    /// block writes for long. Stops early, returning false, when <paramref name="visit"/> returns false or the table
+    /// or engine goes away.
+    /// </summary>
+    private async Task<bool> WalkItemsAsync(
+        TableState table, Func<byte[], IReadOnlyDictionary<string, Model.AttrValue>, bool> visit, CancellationToken cancellationToken = default)
+    {
         const int Batch = 512;
         var buffer = new PooledBufferWriter(4096);
         var keys = new List<byte[]>(Batch);
@@ -358,17 +411,16 @@ public sealed class Database : IAsyncDisposable
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Volatile.Read(ref _disposed) != 0) return;
+            if (Volatile.Read(ref _disposed) != 0) return false;
             keys.Clear();
             var n = table.Keys.Read(lower, lowerInclusive, upper, false, true, Batch, keys);
             foreach (var key in keys)
             {
                 lock (_locks[_locks.StripeOf(key)])
                 {
-                    var index = Array.Find(table.Indexes, i => i.Number == indexNumber);
-                    if (table.Deleting || index == null) return;
+                    if (table.Deleting) return false;
                     buffer.Clear();
-                    if (_store.TryRead(key, buffer)) index.Add(table.Definition, key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)));
+                    if (_store.TryRead(key, buffer) && !visit(key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)))) return false;
                 }
             }
 
@@ -378,11 +430,53 @@ public sealed class Database : IAsyncDisposable
             await Task.Yield();
         }
 
-        if (table.Deleting) return;
-        await UpdateTableAsync(table, d =>
+        return !table.Deleting;
+    }
+
+    /// <summary>
+    /// Deletes expired items (TTL) as system deletes: each is re-checked under its lock, logged with
+    /// <see cref="ChangeFlags.System"/> and kept out of capacity accounting. Returns how many items were deleted.
+    /// </summary>
+    public async Task<int> SweepExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        const int Batch = 1024;
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        var deleted = 0;
+        var entries = new List<byte[]>(Batch);
+        foreach (var table in Tables)
         {
-            if (d.Indexes?.Find(i => i.Number == indexNumber) is { } created) created.Status = IndexStatus.Active;
-        }).ConfigureAwait(false);
+            if (table.Expiry is not { } expiry) continue;
+            var mutation = new ExpireMutation(expiry.Attribute, now);
+            byte[]? after = null;
+            while (!cancellationToken.IsCancellationRequested && Volatile.Read(ref _disposed) == 0 && !table.Deleting)
+            {
+                entries.Clear();
+                var n = expiry.ReadExpired(now, after, Batch, entries);
+                var commits = new List<Task>(n);
+                foreach (var entry in entries)
+                {
+                    WriteResult result;
+                    try
+                    {
+                        result = Write(table, ExpiryIndex.StorageKeyOf(entry), mutation, ChangeFlags.System);
+                    }
+                    catch (DynamoException) when (table.Deleting)
+                    {
+                        break;
+                    }
+
+                    if (result.Kind != MutationKind.Delete) continue;
+                    deleted++;
+                    commits.Add(result.Committed);
+                }
+
+                await Task.WhenAll(commits).ConfigureAwait(false);
+                if (n < Batch) break;
+                after = entries[^1];
+            }
+        }
+
+        return deleted;
     }
 
     /// <summary>Takes a checkpoint: FASTER snapshot plus manifest, then drops log segments it covers.</summary>
@@ -456,11 +550,12 @@ public sealed class Database : IAsyncDisposable
                 table.Account(1, StoredValue.ItemSize(value));
                 var stored = key.ToArray();
                 table.Keys.Add(stored);
-                if (table.Indexes.Length > 0)
+                if (table.NeedsImages)
                 {
                     var images = IndexedImages.Of(table, false, default, true, value);
                     foreach (var index in table.Indexes) index.Add(table.Definition, stored, images.New!);
                     table.Collections?.Add(stored, images.CollectionDelta);
+                    table.Expiry?.Apply(stored, null, images.New);
                 }
             }
             else orphans.Add(key.ToArray());

@@ -50,6 +50,9 @@ public sealed class TableDefinition
 
     public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The TTL attribute while time to live is enabled; null when it is disabled.</summary>
+    public string? TimeToLiveAttribute { get; set; }
+
     /// <summary>Local and global secondary indexes, in declaration order; null when there are none.</summary>
     public List<IndexDefinition>? Indexes { get; set; }
 
@@ -66,6 +69,7 @@ public sealed class TableDefinition
         TableClass = TableClass, DeletionProtectionEnabled = DeletionProtectionEnabled, CreationDateTime = CreationDateTime,
         Tags = new Dictionary<string, string>(Tags, StringComparer.Ordinal),
         Indexes = Indexes?.Select(i => i.Clone()).ToList(),
+        TimeToLiveAttribute = TimeToLiveAttribute,
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);

@@ -55,11 +55,15 @@ public class CatalogFormatTests
         "\"Indexes\":[{\"Name\":\"by-album\",\"Number\":8,\"Global\":false,\"HashKey\":{\"Name\":\"Artist\",\"Type\":\"S\"},\"RangeKey\":{\"Name\":\"Album\",\"Type\":\"S\"},\"ProjectionType\":\"INCLUDE\",\"NonKeyAttributes\":[\"Genre\"],\"Status\":\"ACTIVE\",\"ReadCapacityUnits\":0,\"WriteCapacityUnits\":0},"
         + "{\"Name\":\"by-genre\",\"Number\":9,\"Global\":true,\"HashKey\":{\"Name\":\"Genre\",\"Type\":\"B\"},\"ProjectionType\":\"KEYS_ONLY\",\"Status\":\"CREATING\",\"ReadCapacityUnits\":3,\"WriteCapacityUnits\":4}]";
 
-    /// <summary>Index definitions are an optional member: absent in tables without indexes (the golden above), so old records read.</summary>
+    /// <summary>
+    /// TTL and index definitions are optional members: absent in tables without them (the golden above), so old
+    /// records read.
+    /// </summary>
     [Fact]
-    public void IndexDefinitions_SerialiseToGoldenJson_AndReadBack()
+    public void TimeToLiveAndIndexDefinitions_SerialiseToGoldenJson_AndReadBack()
     {
         var table = Sample();
+        table.TimeToLiveAttribute = "expires";
         table.Indexes =
         [
             new IndexDefinition
@@ -74,8 +78,9 @@ public class CatalogFormatTests
             },
         ];
         var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
-        Assert.Equal(GoldenTable[..^1] + "," + GoldenIndexes + "}", json);
+        Assert.Equal(GoldenTable[..^1] + ",\"TimeToLiveAttribute\":\"expires\"," + GoldenIndexes + "}", json);
         var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal("expires", back.TimeToLiveAttribute);
         Assert.Equal(2, back.Indexes!.Count);
         Assert.Equal(9u, back.Indexes[1].Number);
         Assert.Null(back.Indexes[1].RangeKey);

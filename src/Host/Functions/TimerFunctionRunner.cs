@@ -1,0 +1,191 @@
+using System.Reflection;
+using Cronos;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Serverless.Host.Functions;
+
+/// <summary>
+/// Runs the timer-triggered functions on their schedules, as the Functions host does: NCRONTAB with six fields
+/// (seconds first) or a TimeSpan interval, with <c>%Setting%</c> resolved from configuration. A run never overlaps
+/// the previous run of the same function. <see cref="RunNowAsync"/> runs one on demand (the admin endpoint).
+/// </summary>
+internal sealed class TimerFunctionRunner : IHostedService, IAsyncDisposable
+{
+    private readonly List<TimerFunction> _functions;
+    private readonly IServiceProvider _services;
+    private readonly ILogger<TimerFunctionRunner> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+    private int _disposed;
+
+    public TimerFunctionRunner(IEnumerable<TimerFunction> functions, IServiceProvider services, ILogger<TimerFunctionRunner> logger)
+    {
+        _functions = [.. functions];
+        _services = services;
+        _logger = logger;
+    }
+
+    public IReadOnlyList<TimerFunction> Functions => _functions;
+
+    /// <summary>Reads the schedules of the timer functions among <paramref name="functions"/>; a bad schedule stops the host.</summary>
+    public static List<TimerFunction> Resolve(IEnumerable<FunctionDescriptor> functions, IConfiguration configuration)
+    {
+        var result = new List<TimerFunction>();
+        foreach (var f in functions)
+        {
+            if (f.Trigger is not TimerTriggerAttribute timer) continue;
+            var text = timer.Schedule;
+            if (text.Length > 2 && text[0] == '%' && text[^1] == '%')
+            {
+                var setting = text[1..^1];
+                text = configuration[setting]
+                    ?? throw new InvalidOperationException($"Function '{f.Name}': the app setting '{setting}' for its schedule is not set.");
+            }
+
+            result.Add(new TimerFunction(f, text, Schedule.Parse(f.Name, text)));
+        }
+
+        return result;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var f in _functions) _loops.Add(Task.Run(() => LoopAsync(f, _stopping.Token), CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The container may dispose the runner both as itself and as the hosted service it is registered as.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    /// <summary>Runs a timer function now (waiting for a run in progress to finish first); false if there is none of that name.</summary>
+    public async Task<bool> RunNowAsync(string name, CancellationToken cancellationToken)
+    {
+        var f = _functions.Find(x => string.Equals(x.Descriptor.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (f == null) return false;
+        await InvokeAsync(f, isPastDue: false, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task LoopAsync(TimerFunction f, CancellationToken stopping)
+    {
+        var last = DateTime.UtcNow;
+        while (!stopping.IsCancellationRequested)
+        {
+            var next = f.Schedule.Next(last);
+            var delay = next - DateTime.UtcNow;
+            try
+            {
+                if (delay > TimeSpan.Zero) await Task.Delay(delay, stopping).ConfigureAwait(false);
+                await InvokeAsync(f, isPastDue: DateTime.UtcNow - next > TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // As in Azure, a failed run is logged and the schedule goes on.
+                _logger.LogError(e, "Timer function {Function} failed", f.Descriptor.Name);
+            }
+
+            last = next;
+        }
+    }
+
+    private async Task InvokeAsync(TimerFunction f, bool isPastDue, CancellationToken cancellationToken)
+    {
+        await f.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var scope = _services.CreateAsyncScope();
+            var method = f.Descriptor.Method;
+            var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, method.DeclaringType!);
+            var arguments = method.GetParameters().Select(p => Bind(f, p, isPastDue, cancellationToken)).ToArray();
+            try
+            {
+                switch (method.Invoke(instance, arguments))
+                {
+                    case Task task:
+                        await task.ConfigureAwait(false);
+                        break;
+                    case ValueTask valueTask:
+                        await valueTask.ConfigureAwait(false);
+                        break;
+                }
+            }
+            catch (TargetInvocationException e) when (e.InnerException != null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            }
+        }
+        finally
+        {
+            f.Gate.Release();
+        }
+    }
+
+    private static object? Bind(TimerFunction f, ParameterInfo parameter, bool isPastDue, CancellationToken cancellationToken)
+    {
+        if (parameter.ParameterType == typeof(TimerInfo))
+        {
+            var now = DateTime.Now;
+            return new TimerInfo
+            {
+                IsPastDue = isPastDue,
+                ScheduleStatus = new ScheduleStatus { Last = now, Next = f.Schedule.Next(DateTime.UtcNow).ToLocalTime(), LastUpdated = now },
+            };
+        }
+
+        if (parameter.ParameterType == typeof(CancellationToken)) return cancellationToken;
+        throw new NotSupportedException(
+            $"Function '{f.Descriptor.Name}': the local host cannot bind parameter '{parameter.Name}' of type {parameter.ParameterType}. Timer functions may take TimerInfo and CancellationToken.");
+    }
+}
+
+/// <summary>A timer function with its resolved schedule; one run at a time.</summary>
+internal sealed record TimerFunction(FunctionDescriptor Descriptor, string ScheduleText, Schedule Schedule)
+{
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+}
+
+/// <summary>A timer schedule: NCRONTAB with seconds (six fields), or a fixed TimeSpan interval.</summary>
+internal sealed class Schedule
+{
+    private readonly CronExpression? _cron;
+    private readonly TimeSpan _interval;
+
+    private Schedule(CronExpression? cron, TimeSpan interval)
+    {
+        _cron = cron;
+        _interval = interval;
+    }
+
+    public static Schedule Parse(string function, string text)
+    {
+        if (TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var interval) && interval > TimeSpan.Zero)
+            return new Schedule(null, interval);
+        try
+        {
+            return new Schedule(CronExpression.Parse(text, CronFormat.IncludeSeconds), default);
+        }
+        catch (CronFormatException e)
+        {
+            throw new InvalidOperationException($"Function '{function}': '{text}' is not a six-field NCRONTAB expression or a TimeSpan: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The first occurrence after <paramref name="afterUtc"/>.</summary>
+    public DateTime Next(DateTime afterUtc) =>
+        _cron == null ? afterUtc + _interval : _cron.GetNextOccurrence(afterUtc, TimeZoneInfo.Utc) ?? DateTime.MaxValue;
+}
