@@ -89,6 +89,14 @@ internal static class LocalFunctionHost
             kestrel.Listen(endPoint);
         });
 
+        // Tests move time forward (iterator expiry, stream trimming, token expiry) through POST /admin/clock/advance/{seconds}.
+        AdjustableClock? clock = null;
+        if (configuration.GetValue<bool>("LocalHost:ClockControl"))
+        {
+            clock = new AdjustableClock();
+            builder.Services.AddSingleton<TimeProvider>(clock);
+        }
+
         builder.Services.AddServerlessEngine(configuration);
 
         // Registered after the engine: hosted services start in order (the engine opens first) and stop in reverse.
@@ -104,7 +112,19 @@ internal static class LocalFunctionHost
         var app = builder.Build();
         root.Provider = app.Services;
         var runner = app.Services.GetRequiredService<TimerFunctionRunner>();
-        app.Run(context => IsAdminRun(context, out var name) ? RunOnDemandAsync(context, runner, name) : router.DispatchAsync(context));
+        app.Run(context =>
+        {
+            if (IsAdminRun(context, out var name)) return RunOnDemandAsync(context, runner, name);
+            if (clock != null && HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/admin/clock/advance", out var by)
+                && int.TryParse(by.Value?.Trim('/'), System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                clock.Advance(TimeSpan.FromSeconds(seconds));
+                context.Response.StatusCode = StatusCodes.Status204NoContent;
+                return Task.CompletedTask;
+            }
+
+            return router.DispatchAsync(context);
+        });
         return (app, router);
     }
 

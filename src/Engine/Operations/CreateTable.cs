@@ -27,6 +27,7 @@ internal static class CreateTable
         errors.NotNull("attributeDefinitions", attributeDefs);
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
+        var stream = StreamSettings.Read(req, errors);
         var locals = IndexSchema.ReadList(Req.List(req, "LocalSecondaryIndexes"), "localSecondaryIndexes", global: false, errors);
         var globals = IndexSchema.ReadList(Req.List(req, "GlobalSecondaryIndexes"), "globalSecondaryIndexes", global: true, errors);
 
@@ -50,15 +51,14 @@ internal static class CreateTable
         if (mode == BillingModes.Provisioned && throughput == null)
             throw DynamoErrors.Validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED");
         if (tableClass != null && !TableClasses.IsValid(tableClass)) throw DynamoErrors.Validation(TableClasses.InvalidMessage);
-        if (Req.Object(req, "StreamSpecification") is { } stream && Req.Bool(stream, "StreamEnabled") == true)
-            throw DynamoErrors.Validation("Streams are not supported by this server yet (see the README's table of supported operations).");
+        if (stream is { } s) StreamSettings.Check(ctx, s, name!, null);
         if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
             throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
 
         var engine = ctx.Engine;
         var now = engine.NowSeconds();
-        var table = await engine.Database.CreateTableAsync(name!, nextNumber => new TableDefinition
+        var table = await engine.Database.CreateTableAsync(name!, nextNumber => WithStream(new TableDefinition
         {
             Name = name!,
             TableNumber = nextNumber(),
@@ -78,12 +78,18 @@ internal static class CreateTable
             Tags = tags ?? new Dictionary<string, string>(StringComparer.Ordinal),
             Indexes = indexes.Count == 0 ? null
                 : [.. indexes.Select(i => IndexSchema.Build(i, attributes!, nextNumber(), mode, IndexStatus.Active))],
-        }).ConfigureAwait(false);
+        })).ConfigureAwait(false);
 
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
         TableDescriptionWriter.Write(w, table, "CREATING");
         w.WriteEndObject();
+
+        TableDefinition WithStream(TableDefinition d)
+        {
+            if (stream is { Enabled: true } s) StreamSettings.Apply(d, s, engine.Database.NextLsn, now);
+            return d;
+        }
     }
 
     public static List<KeyAttribute>? ReadAttributeDefinitions(JsonElement? list, ConstraintErrors errors)

@@ -10,6 +10,7 @@ public delegate ValueTask OperationHandler(OperationContext context, JsonElement
 public static class OperationTable
 {
     private const string DynamoPrefix = "DynamoDB_20120810.";
+    private const string StreamsPrefix = "DynamoDBStreams_20120810.";
 
     private static readonly FrozenDictionary<string, OperationHandler> Handlers = new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
     {
@@ -35,13 +36,25 @@ public static class OperationTable
         ["DescribeTimeToLive"] = TimeToLive.DescribeAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>
+    private static readonly FrozenDictionary<string, OperationHandler> StreamHandlers = new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
+    {
+        ["ListStreams"] = Streams.ListStreamsAsync,
+        ["DescribeStream"] = Streams.DescribeStreamAsync,
+        ["GetShardIterator"] = Streams.GetShardIteratorAsync,
+        ["GetRecords"] = Streams.GetRecordsAsync,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
     /// <summary>The operation names this build serves, for docs and tests.</summary>
-    public static IEnumerable<string> OperationNames => Handlers.Keys;
+    public static IEnumerable<string> OperationNames => Handlers.Keys.Concat(StreamHandlers.Keys);
 
     public static OperationHandler? Find(string? target)
     {
-        if (target is null || !target.StartsWith(DynamoPrefix, StringComparison.Ordinal)) return null;
-        var lookup = Handlers.GetAlternateLookup<ReadOnlySpan<char>>();
-        return lookup.TryGetValue(target.AsSpan(DynamoPrefix.Length), out var h) ? h : null;
+        if (target is null) return null;
+        if (target.StartsWith(DynamoPrefix, StringComparison.Ordinal))
+            return Handlers.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(target.AsSpan(DynamoPrefix.Length), out var h) ? h : null;
+        if (target.StartsWith(StreamsPrefix, StringComparison.Ordinal))
+            return StreamHandlers.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(target.AsSpan(StreamsPrefix.Length), out var s) ? s : null;
+        return null;
     }
 }

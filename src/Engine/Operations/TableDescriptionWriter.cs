@@ -56,6 +56,19 @@ internal static class TableDescriptionWriter
         w.WriteNumber("ItemCount"u8, table.ItemCount);
         w.WriteBoolean("DeletionProtectionEnabled"u8, d.DeletionProtectionEnabled);
         if (!deleted) WriteIndexes(w, table, d, deletingIndex);
+        if (!deleted && d.StreamViewType != null)
+        {
+            w.WriteStartObject("StreamSpecification"u8);
+            w.WriteBoolean("StreamEnabled"u8, true);
+            w.WriteString("StreamViewType"u8, d.StreamViewType);
+            w.WriteEndObject();
+        }
+
+        if (!deleted && d.Streams is { Count: > 0 } streams)
+        {
+            w.WriteString("LatestStreamLabel"u8, streams[^1].Label);
+            w.WriteString("LatestStreamArn"u8, Streams.Arn(d, streams[^1]));
+        }
         w.WriteEndObject();
     }
 

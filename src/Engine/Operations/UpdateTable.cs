@@ -17,14 +17,13 @@ internal static class UpdateTable
         errors.Enum("billingMode", billingMode, "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
         var indexUpdates = ReadIndexUpdates(req, errors);
+        var stream = StreamSettings.Read(req, errors);
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);
-        if (Req.Has(req, "StreamSpecification"))
-            throw DynamoErrors.Validation("Streams are not supported by this server yet (see the README's table of supported operations).");
         if (Req.Has(req, "ReplicaUpdates"))
             throw DynamoErrors.Validation("Global tables are not supported by this server yet (see the README's table of supported operations).");
-        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null)
+        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null && stream == null)
             throw DynamoErrors.Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
         if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
             throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
@@ -45,10 +44,11 @@ internal static class UpdateTable
             throw DynamoErrors.Validation(
                 $"The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {current.ReadCapacityUnits}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the table: {current.WriteCapacityUnits}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.");
 
+        if (stream is { } spec) StreamSettings.Check(ctx, spec, table.Definition.Name, table.Definition);
         if (indexUpdates != null)
         {
             await UpdateIndexesAsync(ctx, req, table, indexUpdates, w).ConfigureAwait(false);
-            if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null) return;
+            if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && stream == null) return;
         }
 
         var now = ctx.Engine.NowSeconds();
@@ -76,6 +76,7 @@ internal static class UpdateTable
             }
 
             if (tableClass != null) d.TableClass = tableClass;
+            if (stream is { } spec) StreamSettings.Apply(d, spec, ctx.Engine.Database.NextLsn, now);
             if (deletionProtection is { } p) d.DeletionProtectionEnabled = p;
         }).ConfigureAwait(false);
 

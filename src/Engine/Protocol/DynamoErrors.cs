@@ -28,6 +28,10 @@ public static class DynamoErrors
     public static DynamoException ItemCollectionSizeLimitExceeded() =>
         new("ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded");
 
+    public static DynamoException ExpiredIterator(string message) => new("ExpiredIteratorException", message);
+
+    public static DynamoException TrimmedDataAccess(string message) => new("TrimmedDataAccessException", message);
+
     public static DynamoException TransactionConflict(string message) => new("TransactionConflictException", message);
 
     public static DynamoException RequestTooLarge() =>

@@ -60,6 +60,7 @@ public sealed class ChangeLog : IAsyncDisposable
     private ulong _lastLsn;
     private long _appendedBytes;
     private ulong _durableLsn;
+    private LogPosition? _tail;
     private Exception? _failure;
 
     private SafeFileHandle _segment = null!;
@@ -93,6 +94,9 @@ public sealed class ChangeLog : IAsyncDisposable
 
     /// <summary>Sequence number up to which every record is committed.</summary>
     public ulong DurableLsn => Volatile.Read(ref _durableLsn);
+
+    /// <summary>Where the next committed record will be: its sequence number, segment and byte offset.</summary>
+    public LogPosition Tail => Volatile.Read(ref _tail) ?? new LogPosition(DurableLsn + 1, Volatile.Read(ref _segmentFirstLsn), 0);
 
     /// <summary>
     /// Replays every intact record with a sequence number of at least <paramref name="fromLsn"/>, truncates a torn
@@ -170,17 +174,24 @@ public sealed class ChangeLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Deletes segment files whose records all precede <paramref name="lsn"/> (covered by a checkpoint).</summary>
-    public void DeleteSegmentsBefore(ulong lsn)
+    /// <summary>
+    /// Deletes segment files whose records all precede <paramref name="lsn"/> (covered by a checkpoint) and, when
+    /// <paramref name="keepWrittenSinceUtc"/> is given, that were last written before it (stream retention).
+    /// </summary>
+    public void DeleteSegmentsBefore(ulong lsn, DateTime? keepWrittenSinceUtc = null)
     {
         var segments = ListSegments(_directory);
         for (var i = 0; i + 1 < segments.Count; i++)
         {
             if (segments[i + 1].FirstLsn > lsn) break;
             if (segments[i].FirstLsn == Volatile.Read(ref _segmentFirstLsn)) break;
+            if (keepWrittenSinceUtc is { } since && File.GetLastWriteTimeUtc(segments[i].Path) >= since) break;
             File.Delete(segments[i].Path);
         }
     }
+
+    /// <summary>The segment files, oldest first, each with the sequence number of its first record.</summary>
+    public IReadOnlyList<(ulong FirstLsn, string Path)> Segments => ListSegments(_directory);
 
     /// <summary>Waits until everything appended so far is committed.</summary>
     public Task FlushAsync()
@@ -293,6 +304,7 @@ public sealed class ChangeLog : IAsyncDisposable
                 _segmentLength += batchBytes.WrittenCount;
                 if (_options.Sync == ChangeLogSync.Always) RandomAccess.FlushToDisk(_segment);
                 else Volatile.Write(ref _dirty, 1);
+                Volatile.Write(ref _tail, new LogPosition(batchLast + 1, Volatile.Read(ref _segmentFirstLsn), _segmentLength));
                 Volatile.Write(ref _durableLsn, batchLast);
                 batchBytes.Clear();
                 batch.SetResult();
@@ -356,6 +368,9 @@ public sealed class ChangeLog : IAsyncDisposable
         Volatile.Write(ref _segmentFirstLsn, firstLsn);
     }
 }
+
+/// <summary>A place in the change log: a record's sequence number, its segment (by first sequence number) and byte offset.</summary>
+public sealed record LogPosition(ulong Lsn, ulong Segment, long Offset);
 
 /// <summary>The sequence number of an appended record and the task that completes when it is committed.</summary>
 public readonly record struct CommitTicket(ulong Lsn, Task Committed);

@@ -170,6 +170,17 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
+    /// <summary>The change log; null in memory-only mode, which keeps no log (and so serves no streams).</summary>
+    public ChangeLog? Log => _log;
+
+    public TimeProvider Time => _time;
+
+    /// <summary>The sequence number the next change record will get (0 without a log). Read it under the catalog lock.</summary>
+    public ulong NextLsn => _log == null ? 0 : _log.LastLsn + 1;
+
+    /// <summary>How long stream records stay readable, as on AWS.</summary>
+    public static readonly TimeSpan StreamRetention = TimeSpan.FromHours(24);
+
     public IReadOnlyCollection<TableState> Tables
     {
         get
@@ -514,7 +525,11 @@ public sealed class Database : IAsyncDisposable
             }
 
             File.Move(tmp, Path.Combine(root, ManifestFile), overwrite: true);
-            _log.DeleteSegmentsBefore(replayFrom);
+            // Streams read the log: while any table has had a stream, keep the last 24 hours of segments.
+            var keepSince = tables.Any(t => t.Streams is { Count: > 0 })
+                ? _time.GetUtcNow().UtcDateTime - StreamRetention
+                : (DateTime?)null;
+            _log.DeleteSegmentsBefore(replayFrom, keepSince);
             Interlocked.Exchange(ref _logBytesAtCheckpoint, bytesAtStart);
         }
         finally

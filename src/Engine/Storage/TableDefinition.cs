@@ -50,6 +50,12 @@ public sealed class TableDefinition
 
     public Dictionary<string, string> Tags { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The current stream's view type while a stream is enabled; null otherwise.</summary>
+    public string? StreamViewType { get; set; }
+
+    /// <summary>Every stream the table has had, oldest first; disabled ones stay readable for 24 hours.</summary>
+    public List<StreamDefinition>? Streams { get; set; }
+
     /// <summary>The TTL attribute while time to live is enabled; null when it is disabled.</summary>
     public string? TimeToLiveAttribute { get; set; }
 
@@ -70,6 +76,8 @@ public sealed class TableDefinition
         Tags = new Dictionary<string, string>(Tags, StringComparer.Ordinal),
         Indexes = Indexes?.Select(i => i.Clone()).ToList(),
         TimeToLiveAttribute = TimeToLiveAttribute,
+        StreamViewType = StreamViewType,
+        Streams = Streams?.Select(s => s with { }).ToList(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
@@ -111,6 +119,26 @@ public sealed class IndexDefinition
         NonKeyAttributes = NonKeyAttributes == null ? null : [.. NonKeyAttributes], Status = Status,
         ReadCapacityUnits = ReadCapacityUnits, WriteCapacityUnits = WriteCapacityUnits,
     };
+}
+
+/// <summary>
+/// One DynamoDB stream of a table: a view of the change log's records of that table from <see cref="StartLsn"/>
+/// until <see cref="EndLsn"/> (0 while enabled). Streams keep no copy of the changes.
+/// </summary>
+public sealed record StreamDefinition
+{
+    /// <summary>The creation time as AWS formats stream labels (<c>yyyy-MM-ddTHH:mm:ss.fff</c>, UTC).</summary>
+    public required string Label { get; init; }
+
+    public required string ViewType { get; init; }
+
+    public required ulong StartLsn { get; init; }
+
+    public ulong EndLsn { get; set; }
+
+    public required double CreatedAt { get; init; }
+
+    public double? DisabledAt { get; set; }
 }
 
 /// <summary>A key attribute: its name and scalar type (S, N or B).</summary>

@@ -142,6 +142,14 @@ public sealed class HostProcess : IAsyncDisposable
         return new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), config);
     }
 
+    /// <summary>Moves the host's clock forward (needs LocalHost__ClockControl=true).</summary>
+    public async Task AdvanceClockAsync(TimeSpan by)
+    {
+        using var http = CreateHttpClient();
+        using var response = await http.PostAsync($"/admin/clock/advance/{(int)by.TotalSeconds}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>A plain HTTP client whose base address is <see cref="ServiceUrl"/>.</summary>
     public HttpClient CreateHttpClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
     {

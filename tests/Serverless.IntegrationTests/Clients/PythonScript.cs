@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using Serverless.IntegrationTests.Infrastructure;
+
+namespace Serverless.IntegrationTests.Clients;
+
+/// <summary>
+/// Runs a test script from this folder with Debian's <c>/usr/bin/python3</c> and <c>python3-boto3</c> (installed by
+/// <c>.ci/run</c>) against a host, and fails with the script's output unless it exits 0.
+/// </summary>
+internal static class PythonScript
+{
+    private const string Python = "/usr/bin/python3";
+
+    public static async Task<string> RunAsync(string script, HostProcess host)
+    {
+        Assert.True(File.Exists(Python), $"{Python} is missing: run .ci/run, which installs python3-boto3.");
+        var path = Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Clients", script);
+        var start = new ProcessStartInfo(Python, [path])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["DDB_ENDPOINT"] = host.ServiceUrl;
+        start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(180));
+        await process.WaitForExitAsync(timeout.Token);
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, $"{script} failed:\n" + output);
+        Assert.DoesNotContain("skipped", output);
+        return output;
+    }
+}
