@@ -93,20 +93,11 @@ public readonly ref struct ChangeRecord
     public static void WriteItemWrite(IBufferWriter<byte> output, ulong lsn, long timestampMicros, ChangeFlags flags, uint table,
         ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
     {
-        var payload = 1 + 1 + 8 + 8 + 1 + 4 + VarInt.Size((ulong)key.Length) + key.Length
-            + (hasOld ? VarInt.Size((ulong)oldImage.Length + 1) + oldImage.Length : 1)
-            + (hasNew ? VarInt.Size((ulong)newImage.Length + 1) + newImage.Length : 1);
+        var payload = 1 + 1 + 8 + 8 + ItemBodySize(key.Length, hasOld, oldImage.Length, hasNew, newImage.Length);
         var span = output.GetSpan(FrameHeaderSize + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.ItemWrite, lsn, timestampMicros);
-        p[o++] = (byte)flags;
-        BinaryPrimitives.WriteUInt32LittleEndian(p[o..], table);
-        o += 4;
-        o += VarInt.Write(p[o..], (ulong)key.Length);
-        key.CopyTo(p[o..]);
-        o += key.Length;
-        o += WriteOptional(p[o..], hasOld, oldImage);
-        o += WriteOptional(p[o..], hasNew, newImage);
+        o += WriteItemBody(p[o..], flags, table, key, hasOld, oldImage, hasNew, newImage);
         FinishFrame(span, p, o);
         output.Advance(FrameHeaderSize + payload);
     }
@@ -173,22 +164,8 @@ public readonly ref struct ChangeRecord
             switch (kind)
             {
                 case ChangeKind.ItemWrite:
-                    {
-                        var flags = (ChangeFlags)p[o++];
-                        var table = BinaryPrimitives.ReadUInt32LittleEndian(p[o..]);
-                        o += 4;
-                        o += VarInt.Read(p[o..], out var keyLen);
-                        var key = p.Slice(o, (int)keyLen);
-                        o += (int)keyLen;
-                        o += ReadOptional(p[o..], out var hasOld, out var old);
-                        o += ReadOptional(p[o..], out var hasNew, out var @new);
-                        record = new ChangeRecord
-                        {
-                            Kind = kind, Lsn = lsn, TimestampMicros = ts, Flags = flags, TableNumber = table, Key = key,
-                            HasOldImage = hasOld, OldImage = old, HasNewImage = hasNew, NewImage = @new,
-                        };
-                        break;
-                    }
+                    o += ReadItemBody(p[o..], lsn, ts, out record);
+                    break;
 
                 case ChangeKind.Catalog:
                     {
