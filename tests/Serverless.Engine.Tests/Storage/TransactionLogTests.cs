@@ -132,6 +132,30 @@ public sealed class TransactionLogTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Tokens_ExpireTenMinutesAfterCommit()
+    {
+        var clock = new ManualClock();
+        await using var db = await Database.OpenAsync(new EngineOptions { InMemory = true, StoreMemoryBytes = 1L << 25 }, clock);
+        var table = await db.CreateTableAsync("tokens", n => Table("tokens", n));
+        Assert.Equal(TokenClaim.New, db.ClaimTransactionToken("t", [1]));
+        await db.WriteTransaction([new(table, Key(table.Number, 1), new Set(1))], "t", [1]).Durable;
+        clock.Advance(TimeSpan.FromMinutes(9));
+        Assert.Equal(TokenClaim.Replay, db.ClaimTransactionToken("t", [1]));
+        Assert.Equal(TokenClaim.Mismatch, db.ClaimTransactionToken("t", [2]));
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(TokenClaim.New, db.ClaimTransactionToken("t", [2]));
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
     private static TableDefinition Table(string name, uint number) => new()
     {
         Name = name, TableNumber = number, TableId = Guid.NewGuid().ToString(), Region = "us-east-1", AccountId = "0",

@@ -6,7 +6,7 @@ using static Serverless.IntegrationTests.Api.ApiTables;
 namespace Serverless.IntegrationTests.Transactions;
 
 /// <summary>
-/// Conflicts with an in-flight transaction. The host delays every group commit by 400 ms, so a committed
+/// Conflicts with an in-flight transaction. The host delays every group commit by 1.5 s, so a committed
 /// transaction holds its items long enough for other requests to run into it deterministically.
 /// </summary>
 public sealed class TransactionIsolationTests
@@ -16,7 +16,7 @@ public sealed class TransactionIsolationTests
     {
         await using var host = await HostProcess.StartAsync(new HostProcessOptions
         {
-            Environment = new Dictionary<string, string> { ["Engine__ChangeLog__GroupCommitDelay"] = "00:00:00.400" },
+            Environment = new Dictionary<string, string> { ["Engine__ChangeLog__GroupCommitDelay"] = "00:00:01.500" },
         });
         using var client = host.CreateClient(c => c.MaxErrorRetry = 0);
         var t = await CreateAsync(client, "txiso");
@@ -30,7 +30,7 @@ public sealed class TransactionIsolationTests
             TransactItems = [new() { Update = new Update { TableName = t, Key = Key("held"), UpdateExpression = "SET n = :two", ExpressionAttributeValues = new() { [":two"] = N("2") } } }],
         };
         var inFlight = client.TransactWriteItemsAsync(request);
-        await Task.Delay(150); // the transaction has applied and now waits for its (delayed) commit
+        await Task.Delay(300); // the transaction has applied and now waits for its (delayed) commit
 
         var started = DateTime.UtcNow;
         var plain = await Assert.ThrowsAsync<TransactionConflictException>(() => client.PutItemAsync(t, new() { ["pk"] = S("held"), ["n"] = N("9") }));
@@ -55,7 +55,8 @@ public sealed class TransactionIsolationTests
 
         var retry = await Assert.ThrowsAsync<TransactionInProgressException>(() => client.TransactWriteItemsAsync(request));
         Assert.Equal("TransactionInProgressException", retry.ErrorCode);
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromMilliseconds(400), "conflicts must fail fast, not wait for the commit");
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromMilliseconds(1100), "conflicts must fail fast, not wait for the commit");
+        Assert.False(inFlight.IsCompleted);
 
         await inFlight;
         Assert.Equal("2", (await client.GetItemAsync(t, Key("held"))).Item["n"].N);
