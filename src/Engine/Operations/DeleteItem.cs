@@ -36,7 +36,7 @@ internal static class DeleteItem
         w.WriteEndObject();
     }
 
-    private sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure)
+    internal sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure)
         : ConditionalMutation(condition, attributes, keepOld, keepOldOnFailure)
     {
         protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, System.Buffers.IBufferWriter<byte> newValue) =>

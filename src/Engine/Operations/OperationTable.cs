@@ -30,6 +30,8 @@ public static class OperationTable
         ["DeleteItem"] = DeleteItem.ExecuteAsync,
         ["BatchGetItem"] = BatchGetItem.ExecuteAsync,
         ["BatchWriteItem"] = BatchWriteItem.ExecuteAsync,
+        ["TransactWriteItems"] = TransactWriteItems.ExecuteAsync,
+        ["TransactGetItems"] = TransactGetItems.ExecuteAsync,
         ["Query"] = Query.ExecuteAsync,
         ["Scan"] = Scan.ExecuteAsync,
         ["UpdateTimeToLive"] = TimeToLive.UpdateAsync,

@@ -39,7 +39,7 @@ internal static class PutItem
         w.WriteEndObject();
     }
 
-    private sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
+    internal sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
         Dictionary<string, AttrValue> item, int size)
         : ConditionalMutation(condition, attributes, keepOld, keepOldOnFailure)
     {

@@ -16,7 +16,21 @@ internal sealed record StreamShard(string ShardId, string? ParentShardId, ulong 
 {
     public bool Closed => EndExclusive != 0;
 
-    public static string SequenceNumber(ulong lsn) => lsn.ToString("D21", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A record's sequence number: its change-log sequence number (20 digits) followed by its place within that log
+    /// record (4 digits; a transaction's items share one log record), so numbers sort as the records do.
+    /// </summary>
+    public static string SequenceNumber(ulong lsn, int item = 0) =>
+        lsn.ToString("D20", CultureInfo.InvariantCulture) + item.ToString("D4", CultureInfo.InvariantCulture);
+
+    public static bool TryParseSequenceNumber(string text, out ulong lsn, out int item)
+    {
+        lsn = 0;
+        item = 0;
+        return text.Length is > 4 and <= 24
+            && ulong.TryParse(text.AsSpan(0, text.Length - 4), NumberStyles.None, CultureInfo.InvariantCulture, out lsn)
+            && int.TryParse(text.AsSpan(text.Length - 4), NumberStyles.None, CultureInfo.InvariantCulture, out item);
+    }
 
     public static List<StreamShard> Of(TableDefinition table, StreamDefinition stream, ChangeLog log)
     {
@@ -45,21 +59,21 @@ internal sealed record StreamShard(string ShardId, string? ParentShardId, ulong 
 /// A shard iterator: where to read next in a shard, with the byte offset of that record as a hint so a reader that
 /// follows NextShardIterator never rescans. Opaque to clients (base64); valid for 15 minutes, as on AWS.
 /// </summary>
-internal readonly record struct ShardIterator(string StreamArn, ulong Segment, ulong Lsn, long Offset, long IssuedMillis)
+internal readonly record struct ShardIterator(string StreamArn, ulong Segment, ulong Lsn, int Item, long Offset, long IssuedMillis)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(15);
 
     public string Encode() => Convert.ToBase64String(Encoding.UTF8.GetBytes(
-        string.Create(CultureInfo.InvariantCulture, $"1|{Segment}|{Lsn}|{Offset}|{IssuedMillis}|{StreamArn}")));
+        string.Create(CultureInfo.InvariantCulture, $"2|{Segment}|{Lsn}|{Item}|{Offset}|{IssuedMillis}|{StreamArn}")));
 
     public static ShardIterator? Decode(string text)
     {
         try
         {
-            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(text)).Split('|', 6);
-            if (parts.Length != 6 || parts[0] != "1") return null;
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(text)).Split('|', 7);
+            if (parts.Length != 7 || parts[0] != "2") return null;
             var c = CultureInfo.InvariantCulture;
-            return new ShardIterator(parts[5], ulong.Parse(parts[1], c), ulong.Parse(parts[2], c), long.Parse(parts[3], c), long.Parse(parts[4], c));
+            return new ShardIterator(parts[6], ulong.Parse(parts[1], c), ulong.Parse(parts[2], c), int.Parse(parts[3], c), long.Parse(parts[4], c), long.Parse(parts[5], c));
         }
         catch (FormatException)
         {
@@ -157,7 +171,7 @@ internal static class Streams
             if (shard.ParentShardId != null) w.WriteString("ParentShardId"u8, shard.ParentShardId);
             w.WriteStartObject("SequenceNumberRange"u8);
             w.WriteString("StartingSequenceNumber"u8, StreamShard.SequenceNumber(shard.Start));
-            if (shard.Closed) w.WriteString("EndingSequenceNumber"u8, StreamShard.SequenceNumber(shard.EndExclusive - 1));
+            if (shard.Closed) w.WriteString("EndingSequenceNumber"u8, StreamShard.SequenceNumber(shard.EndExclusive - 1, 9999));
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -186,6 +200,7 @@ internal static class Streams
             ?? throw DynamoErrors.ResourceNotFound($"Requested resource not found: Shard does not exist");
 
         ulong lsn;
+        var item = 0;
         long offset = 0;
         switch (type)
         {
@@ -207,7 +222,7 @@ internal static class Streams
 
             default:
                 {
-                    if (sequence == null || !ulong.TryParse(sequence, NumberStyles.None, CultureInfo.InvariantCulture, out var at))
+                    if (sequence == null || !StreamShard.TryParseSequenceNumber(sequence, out var at, out var atItem))
                         throw DynamoErrors.Validation(sequence == null
                             ? $"Must specify a SequenceNumber for ShardIteratorType {type}"
                             : $"Invalid SequenceNumber: {sequence}");
@@ -215,12 +230,13 @@ internal static class Streams
                         throw DynamoErrors.Validation($"Invalid SequenceNumber {sequence} for shard {shardId}: it is outside the shard's sequence number range");
                     if (IsTrimmed(ctx, log, shard, 0, at))
                         throw DynamoErrors.TrimmedDataAccess("The operation attempted to read past the oldest stream record in a shard.");
-                    lsn = type == "AT_SEQUENCE_NUMBER" ? at : at + 1;
+                    lsn = at;
+                    item = type == "AT_SEQUENCE_NUMBER" ? atItem : atItem + 1;
                     break;
                 }
         }
 
-        var iterator = new ShardIterator(arn!, shard.Segment, lsn, offset, ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        var iterator = new ShardIterator(arn!, shard.Segment, lsn, item, offset, ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds());
         w.WriteStartObject();
         w.WriteString("ShardIterator"u8, iterator.Encode());
         w.WriteEndObject();
@@ -253,16 +269,42 @@ internal static class Streams
         var count = 0;
         long bytes = 0;
         var next = iterator.Lsn;
+        var nextItem = iterator.Item;
         var region = definition.Region;
         w.WriteStartObject();
         w.WriteStartArray("Records"u8);
         var offset = ChangeLogReader.Read(shard.SegmentPath, iterator.Offset, upTo, (in ChangeRecord r) =>
         {
             if (r.Lsn < iterator.Lsn) return true;
-            if (count >= max || bytes >= MaxResponseBytes) return false;
-            next = r.Lsn + 1;
-            if (r.Kind != ChangeKind.ItemWrite || r.TableNumber != definition.TableNumber || r.TimestampMicros < oldest) return true;
-            bytes += WriteRecord(w, in r, definition, stream.ViewType, region);
+            var first = r.Lsn == iterator.Lsn ? iterator.Item : 0;
+            if (r.Kind == ChangeKind.Transaction)
+            {
+                // A transaction's item changes are separate stream records, one sequence number each.
+                var items = r.EnumerateTransactionItems();
+                for (var index = 0; items.MoveNext(); index++)
+                {
+                    if (index < first) continue;
+                    var change = items.Current;
+                    if (change.TableNumber != definition.TableNumber || change.TimestampMicros < oldest) continue;
+                    if (count >= max || bytes >= MaxResponseBytes)
+                    {
+                        (next, nextItem) = (r.Lsn, index);
+                        return false;
+                    }
+
+                    bytes += WriteRecord(w, in change, index, definition, stream.ViewType, region);
+                    count++;
+                }
+
+                (next, nextItem) = (r.Lsn + 1, 0);
+                return true;
+            }
+
+            var wanted = r.Kind == ChangeKind.ItemWrite && first == 0 && r.TableNumber == definition.TableNumber && r.TimestampMicros >= oldest;
+            if (wanted && (count >= max || bytes >= MaxResponseBytes)) return false;
+            (next, nextItem) = (r.Lsn + 1, 0);
+            if (!wanted) return true;
+            bytes += WriteRecord(w, in r, 0, definition, stream.ViewType, region);
             count++;
             return true;
         });
@@ -272,7 +314,7 @@ internal static class Streams
         var drained = shard.Closed && next >= shard.EndExclusive;
         if (!drained)
         {
-            var nextIterator = new ShardIterator(iterator.StreamArn, iterator.Segment, next, offset, now.ToUnixTimeMilliseconds());
+            var nextIterator = new ShardIterator(iterator.StreamArn, iterator.Segment, next, nextItem, offset, now.ToUnixTimeMilliseconds());
             w.WriteString("NextShardIterator"u8, nextIterator.Encode());
         }
 
@@ -281,7 +323,7 @@ internal static class Streams
     }
 
     /// <summary>Writes one stream record as AWS shapes it; returns its SizeBytes.</summary>
-    private static long WriteRecord(Utf8JsonWriter w, in ChangeRecord r, TableDefinition table, string viewType, string region)
+    private static long WriteRecord(Utf8JsonWriter w, in ChangeRecord r, int item, TableDefinition table, string viewType, string region)
     {
         KeyCodec.DecodeKey(r.Key, out _, out var hash, out var range);
         var keys = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [table.HashKey.Name] = hash };
@@ -310,11 +352,11 @@ internal static class Streams
             ItemCodec.WriteJson(StoredValue.Item(r.OldImage), w);
         }
 
-        w.WriteString("SequenceNumber"u8, StreamShard.SequenceNumber(r.Lsn));
+        w.WriteString("SequenceNumber"u8, StreamShard.SequenceNumber(r.Lsn, item));
         w.WriteNumber("SizeBytes"u8, size);
         w.WriteString("StreamViewType"u8, viewType);
         w.WriteEndObject();
-        w.WriteString("eventID"u8, EventId(table, r.Lsn));
+        w.WriteString("eventID"u8, EventId(table, r.Lsn, item));
         w.WriteString("eventName"u8, !r.HasOldImage ? "INSERT" : !r.HasNewImage ? "REMOVE" : "MODIFY");
         w.WriteString("eventSource"u8, "aws:dynamodb");
         w.WriteString("eventVersion"u8, "1.1");
@@ -330,11 +372,12 @@ internal static class Streams
         return size;
     }
 
-    private static string EventId(TableDefinition table, ulong lsn)
+    private static string EventId(TableDefinition table, ulong lsn, int item)
     {
         Span<byte> bytes = stackalloc byte[16];
         Guid.Parse(table.TableId).TryWriteBytes(bytes);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) ^ lsn);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(bytes[4..], System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes[4..]) ^ (uint)item);
         return Convert.ToHexStringLower(bytes);
     }
 

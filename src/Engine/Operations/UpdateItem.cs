@@ -110,7 +110,7 @@ internal static class UpdateItem
         return result;
     }
 
-    private sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
+    internal sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
         UpdateExpression? update, Dictionary<string, AttrValue> keyItem)
         : ConditionalMutation(condition, attributes, keepOld, keepOldOnFailure)
     {

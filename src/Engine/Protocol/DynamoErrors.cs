@@ -3,6 +3,24 @@ using System.Runtime.CompilerServices;
 namespace Serverless.Engine.Protocol;
 
 /// <summary>
+/// Why one action of a cancelled transaction failed, or <c>None</c>. <see cref="WriteItem"/>, when set, writes the
+/// <c>Item</c> member (the old item of a failed condition when ALL_OLD was asked).
+/// </summary>
+public readonly record struct CancellationReason(string Code, string? Message = null, Action<System.Text.Json.Utf8JsonWriter>? WriteItem = null)
+{
+    public const string ConflictMessage = "Transaction is ongoing for the item";
+
+    public static CancellationReason None => new("None");
+
+    public static CancellationReason Conflict => new("TransactionConflict", ConflictMessage);
+
+    public static CancellationReason ConditionFailed(Action<System.Text.Json.Utf8JsonWriter>? writeItem) =>
+        new("ConditionalCheckFailed", "The conditional request failed", writeItem);
+
+    public static CancellationReason Validation(string message) => new("ValidationError", message);
+}
+
+/// <summary>
 /// The one factory for every DynamoDB error the service returns. Callers pass the message AWS would give;
 /// the type, namespace and HTTP status are decided here and nowhere else.
 /// </summary>
@@ -33,6 +51,43 @@ public static class DynamoErrors
     public static DynamoException TrimmedDataAccess(string message) => new("TrimmedDataAccessException", message);
 
     public static DynamoException TransactionConflict(string message) => new("TransactionConflictException", message);
+
+    /// <summary>A plain write to an item that an in-flight transaction holds.</summary>
+    public static DynamoException TransactionConflict() => TransactionConflict(CancellationReason.ConflictMessage);
+
+    /// <summary>
+    /// A transaction that applied nothing. <paramref name="reasons"/> has one entry per action, in request order;
+    /// the message lists their codes as AWS does.
+    /// </summary>
+    public static DynamoException TransactionCanceled(IReadOnlyList<CancellationReason> reasons)
+    {
+        var codes = new string[reasons.Count];
+        for (var i = 0; i < codes.Length; i++) codes[i] = reasons[i].Code;
+        var message = "Transaction cancelled, please refer cancellation reasons for specific reasons [" + string.Join(", ", codes) + "]";
+        return new DynamoException("TransactionCanceledException", message)
+        {
+            WriteExtraMembers = w =>
+            {
+                w.WriteStartArray("CancellationReasons"u8);
+                foreach (var r in reasons)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("Code"u8, r.Code);
+                    if (r.Message != null) w.WriteString("Message"u8, r.Message);
+                    r.WriteItem?.Invoke(w);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            },
+        };
+    }
+
+    public static DynamoException IdempotentParameterMismatch() =>
+        new("IdempotentParameterMismatchException", "The request uses the same client token as a previous, but non-identical request.");
+
+    public static DynamoException TransactionInProgress() =>
+        new("TransactionInProgressException", "Transaction from previous request is still in progress");
 
     public static DynamoException RequestTooLarge() =>
         new("RequestEntityTooLargeException", "Request entity too large", statusCode: 413);

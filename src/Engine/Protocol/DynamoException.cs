@@ -25,8 +25,11 @@ public sealed class DynamoException : Exception
     /// <summary>Extra JSON members some errors carry (the item of a failed condition, cancellation reasons).</summary>
     public Action<System.Text.Json.Utf8JsonWriter>? WriteExtraMembers { get; init; }
 
-    /// <summary>Coral's own errors spell the member <c>Message</c>; DynamoDB's and validation errors use <c>message</c>.</summary>
-    public bool CapitalMessageKey => ErrorType == "SerializationException";
+    /// <summary>
+    /// Coral's own errors spell the member <c>Message</c>; so does TransactionCanceledException (next to its
+    /// CancellationReasons); DynamoDB's other errors and validation errors use <c>message</c>.
+    /// </summary>
+    public bool CapitalMessageKey => ErrorType is "SerializationException" or "TransactionCanceledException";
 
     /// <summary>Some errors (unknown operation) carry no message member at all.</summary>
     public bool HasMessage => Message.Length > 0;

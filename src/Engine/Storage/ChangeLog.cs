@@ -161,6 +161,20 @@ public sealed class ChangeLog : IAsyncDisposable
         }
     }
 
+    /// <summary>Appends a whole transaction as one record: one sequence number, one frame, one commit.</summary>
+    public CommitTicket AppendTransaction(long timestampMicros, ReadOnlySpan<byte> token, ReadOnlySpan<byte> fingerprint, ReadOnlySpan<TransactionChange> items)
+    {
+        lock (_appendLock)
+        {
+            ThrowIfFailed();
+            var lsn = ++_lastLsn;
+            var before = _open.WrittenCount;
+            ChangeRecord.WriteTransaction(_open, lsn, timestampMicros, token, fingerprint, items);
+            _appendedBytes += _open.WrittenCount - before;
+            return Enlist(lsn);
+        }
+    }
+
     public CommitTicket AppendCatalog(long timestampMicros, uint table, ReadOnlySpan<byte> body)
     {
         lock (_appendLock)

@@ -11,6 +11,12 @@ public enum ChangeKind : byte
 
     /// <summary>A table definition created, changed or dropped.</summary>
     Catalog = 2,
+
+    /// <summary>
+    /// A committed transaction: every item change it made, in one frame, so replay applies all of them or (a torn
+    /// frame) none. Also carries the ClientRequestToken that makes it idempotent.
+    /// </summary>
+    Transaction = 3,
 }
 
 /// <summary>Flags on an item write. Persisted: never renumber.</summary>
@@ -34,6 +40,10 @@ public enum ChangeFlags : byte
 ///   | varint oldLength+1 (0 = no old image) | old item | varint newLength+1 (0 = no new image) | new item
 /// Catalog body:
 ///   u32 tableNumber (LE) | varint length | table definition JSON (length 0 = table dropped)
+/// Transaction body:
+///   varint tokenLength | ClientRequestToken UTF-8 (length 0 = none) | u8 fingerprintLength | request fingerprint
+///   | varint itemCount | itemCount × (u8 flags | u32 tableNumber (LE) | varint keyLength | key
+///   | varint oldLength+1 | old item | varint newLength+1 | new item)   — each item laid out as an ItemWrite body
 /// </code>
 /// Keys and items are in <c>KeyCodec</c>/<c>ItemCodec</c> encodings. A golden test guards this layout.
 /// </summary>
@@ -65,23 +75,29 @@ public readonly ref struct ChangeRecord
     /// <summary>Catalog records: the table definition JSON, empty when the table was dropped.</summary>
     public ReadOnlySpan<byte> CatalogBody { get; init; }
 
+    /// <summary>Transaction records: the ClientRequestToken (UTF-8), empty when the request had none.</summary>
+    public ReadOnlySpan<byte> TransactionToken { get; init; }
+
+    /// <summary>Transaction records: the fingerprint of the request's parameters, compared when the token is reused.</summary>
+    public ReadOnlySpan<byte> TransactionFingerprint { get; init; }
+
+    /// <summary>Transaction records: how many item changes <see cref="TransactionItems"/> holds.</summary>
+    public int TransactionItemCount { get; init; }
+
+    /// <summary>Transaction records: the encoded item changes; enumerate them with <see cref="EnumerateTransactionItems"/>.</summary>
+    public ReadOnlySpan<byte> TransactionItems { get; init; }
+
+    /// <summary>The item changes of a transaction record, each as an ItemWrite record with the transaction's LSN and time.</summary>
+    public TransactionItemEnumerator EnumerateTransactionItems() => new(TransactionItems, TransactionItemCount, Lsn, TimestampMicros);
+
     public static void WriteItemWrite(IBufferWriter<byte> output, ulong lsn, long timestampMicros, ChangeFlags flags, uint table,
         ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
     {
-        var payload = 1 + 1 + 8 + 8 + 1 + 4 + VarInt.Size((ulong)key.Length) + key.Length
-            + (hasOld ? VarInt.Size((ulong)oldImage.Length + 1) + oldImage.Length : 1)
-            + (hasNew ? VarInt.Size((ulong)newImage.Length + 1) + newImage.Length : 1);
+        var payload = 1 + 1 + 8 + 8 + ItemBodySize(key.Length, hasOld, oldImage.Length, hasNew, newImage.Length);
         var span = output.GetSpan(FrameHeaderSize + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.ItemWrite, lsn, timestampMicros);
-        p[o++] = (byte)flags;
-        BinaryPrimitives.WriteUInt32LittleEndian(p[o..], table);
-        o += 4;
-        o += VarInt.Write(p[o..], (ulong)key.Length);
-        key.CopyTo(p[o..]);
-        o += key.Length;
-        o += WriteOptional(p[o..], hasOld, oldImage);
-        o += WriteOptional(p[o..], hasNew, newImage);
+        o += WriteItemBody(p[o..], flags, table, key, hasOld, oldImage, hasNew, newImage);
         FinishFrame(span, p, o);
         output.Advance(FrameHeaderSize + payload);
     }
@@ -97,6 +113,29 @@ public readonly ref struct ChangeRecord
         o += VarInt.Write(p[o..], (ulong)body.Length);
         body.CopyTo(p[o..]);
         o += body.Length;
+        FinishFrame(span, p, o);
+        output.Advance(FrameHeaderSize + payload);
+    }
+
+    /// <summary>Writes one transaction frame holding every item change of the transaction.</summary>
+    public static void WriteTransaction(IBufferWriter<byte> output, ulong lsn, long timestampMicros, ReadOnlySpan<byte> token,
+        ReadOnlySpan<byte> fingerprint, ReadOnlySpan<TransactionChange> items)
+    {
+        if (fingerprint.Length > byte.MaxValue) throw new ArgumentOutOfRangeException(nameof(fingerprint));
+        var payload = 1 + 1 + 8 + 8 + VarInt.Size((ulong)token.Length) + token.Length + 1 + fingerprint.Length + VarInt.Size((ulong)items.Length);
+        foreach (var item in items) payload += ItemBodySize(item.Key.Length, item.HasOld, item.Old.Length, item.HasNew, item.New.Length);
+        var span = output.GetSpan(FrameHeaderSize + payload);
+        var p = span.Slice(FrameHeaderSize, payload);
+        var o = WriteHeader(p, ChangeKind.Transaction, lsn, timestampMicros);
+        o += VarInt.Write(p[o..], (ulong)token.Length);
+        token.CopyTo(p[o..]);
+        o += token.Length;
+        p[o++] = (byte)fingerprint.Length;
+        fingerprint.CopyTo(p[o..]);
+        o += fingerprint.Length;
+        o += VarInt.Write(p[o..], (ulong)items.Length);
+        foreach (var item in items)
+            o += WriteItemBody(p[o..], item.Flags, item.Table, item.Key.Span, item.HasOld, item.Old.Span, item.HasNew, item.New.Span);
         FinishFrame(span, p, o);
         output.Advance(FrameHeaderSize + payload);
     }
@@ -125,22 +164,8 @@ public readonly ref struct ChangeRecord
             switch (kind)
             {
                 case ChangeKind.ItemWrite:
-                    {
-                        var flags = (ChangeFlags)p[o++];
-                        var table = BinaryPrimitives.ReadUInt32LittleEndian(p[o..]);
-                        o += 4;
-                        o += VarInt.Read(p[o..], out var keyLen);
-                        var key = p.Slice(o, (int)keyLen);
-                        o += (int)keyLen;
-                        o += ReadOptional(p[o..], out var hasOld, out var old);
-                        o += ReadOptional(p[o..], out var hasNew, out var @new);
-                        record = new ChangeRecord
-                        {
-                            Kind = kind, Lsn = lsn, TimestampMicros = ts, Flags = flags, TableNumber = table, Key = key,
-                            HasOldImage = hasOld, OldImage = old, HasNewImage = hasNew, NewImage = @new,
-                        };
-                        break;
-                    }
+                    o += ReadItemBody(p[o..], lsn, ts, out record);
+                    break;
 
                 case ChangeKind.Catalog:
                     {
@@ -151,11 +176,41 @@ public readonly ref struct ChangeRecord
                         break;
                     }
 
+                case ChangeKind.Transaction:
+                    {
+                        o += VarInt.Read(p[o..], out var tokenLen);
+                        var token = p.Slice(o, (int)tokenLen);
+                        o += (int)tokenLen;
+                        int fingerprintLen = p[o++];
+                        var fingerprint = p.Slice(o, fingerprintLen);
+                        o += fingerprintLen;
+                        o += VarInt.Read(p[o..], out var count);
+                        if (count > int.MaxValue) return -1;
+                        var items = p[o..];
+                        // Walk the items once so a damaged layout is refused here, never half-applied by a reader.
+                        var walk = new TransactionItemEnumerator(items, (int)count, lsn, ts);
+                        while (walk.MoveNext())
+                        {
+                        }
+
+                        if (walk.Consumed != items.Length) return -1;
+                        record = new ChangeRecord
+                        {
+                            Kind = kind, Lsn = lsn, TimestampMicros = ts, TransactionToken = token, TransactionFingerprint = fingerprint,
+                            TransactionItemCount = (int)count, TransactionItems = items,
+                        };
+                        break;
+                    }
+
                 default:
                     return -1;
             }
         }
         catch (ArgumentOutOfRangeException)
+        {
+            return -1;
+        }
+        catch (IndexOutOfRangeException)
         {
             return -1;
         }
@@ -170,6 +225,46 @@ public readonly ref struct ChangeRecord
         BinaryPrimitives.WriteUInt64LittleEndian(p[2..], lsn);
         BinaryPrimitives.WriteInt64LittleEndian(p[10..], ts);
         return 18;
+    }
+
+    private static int ItemBodySize(int keyLength, bool hasOld, int oldLength, bool hasNew, int newLength) =>
+        1 + 4 + VarInt.Size((ulong)keyLength) + keyLength
+        + (hasOld ? VarInt.Size((ulong)oldLength + 1) + oldLength : 1)
+        + (hasNew ? VarInt.Size((ulong)newLength + 1) + newLength : 1);
+
+    private static int WriteItemBody(Span<byte> p, ChangeFlags flags, uint table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage,
+        bool hasNew, ReadOnlySpan<byte> newImage)
+    {
+        var o = 0;
+        p[o++] = (byte)flags;
+        BinaryPrimitives.WriteUInt32LittleEndian(p[o..], table);
+        o += 4;
+        o += VarInt.Write(p[o..], (ulong)key.Length);
+        key.CopyTo(p[o..]);
+        o += key.Length;
+        o += WriteOptional(p[o..], hasOld, oldImage);
+        o += WriteOptional(p[o..], hasNew, newImage);
+        return o;
+    }
+
+    /// <summary>Reads one ItemWrite body (flags onwards); returns its length.</summary>
+    internal static int ReadItemBody(ReadOnlySpan<byte> p, ulong lsn, long ts, out ChangeRecord record)
+    {
+        var o = 0;
+        var flags = (ChangeFlags)p[o++];
+        var table = BinaryPrimitives.ReadUInt32LittleEndian(p[o..]);
+        o += 4;
+        o += VarInt.Read(p[o..], out var keyLen);
+        var key = p.Slice(o, (int)keyLen);
+        o += (int)keyLen;
+        o += ReadOptional(p[o..], out var hasOld, out var old);
+        o += ReadOptional(p[o..], out var hasNew, out var @new);
+        record = new ChangeRecord
+        {
+            Kind = ChangeKind.ItemWrite, Lsn = lsn, TimestampMicros = ts, Flags = flags, TableNumber = table, Key = key,
+            HasOldImage = hasOld, OldImage = old, HasNewImage = hasNew, NewImage = @new,
+        };
+        return o;
     }
 
     private static int WriteOptional(Span<byte> p, bool present, ReadOnlySpan<byte> value)
@@ -198,6 +293,42 @@ public readonly ref struct ChangeRecord
         if (written != payload.Length) throw new InvalidOperationException("Change record size mismatch.");
         BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Protocol.Crc32.Compute(payload));
+    }
+}
+
+/// <summary>One item change of a transaction, as handed to <see cref="ChangeRecord.WriteTransaction"/>.</summary>
+public readonly record struct TransactionChange(ChangeFlags Flags, uint Table, ReadOnlyMemory<byte> Key, bool HasOld, ReadOnlyMemory<byte> Old,
+    bool HasNew, ReadOnlyMemory<byte> New);
+
+/// <summary>Walks the item changes of a transaction record; each is presented as an ItemWrite record.</summary>
+public ref struct TransactionItemEnumerator
+{
+    private readonly ReadOnlySpan<byte> _items;
+    private readonly int _count;
+    private readonly ulong _lsn;
+    private readonly long _timestamp;
+    private int _index;
+    private ChangeRecord _current;
+
+    internal TransactionItemEnumerator(ReadOnlySpan<byte> items, int count, ulong lsn, long timestamp)
+    {
+        _items = items;
+        _count = count;
+        _lsn = lsn;
+        _timestamp = timestamp;
+    }
+
+    /// <summary>Bytes read so far.</summary>
+    public int Consumed { get; private set; }
+
+    public readonly ChangeRecord Current => _current;
+
+    public bool MoveNext()
+    {
+        if (_index >= _count) return false;
+        Consumed += ChangeRecord.ReadItemBody(_items[Consumed..], _lsn, _timestamp, out _current);
+        _index++;
+        return true;
     }
 }
 

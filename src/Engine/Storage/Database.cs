@@ -105,7 +105,7 @@ public sealed class TableState
 /// The durable state of one engine: tables (the catalog) and items (FASTER), both changed only through the
 /// change log. Opening replays the log after the latest checkpoint; checkpoints bound that replay.
 /// </summary>
-public sealed class Database : IAsyncDisposable
+public sealed partial class Database : IAsyncDisposable
 {
     private const string ManifestFile = "manifest.json";
 
@@ -158,6 +158,7 @@ public sealed class Database : IAsyncDisposable
             if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
             var db = new Database(options, time, store) { _nextTableNumber = manifest?.NextTableNumber ?? 1 };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
+            db.LoadTransactionTokens(root);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, manifest?.ReplayFromLsn ?? 1, db.Replay);
             db.RebuildStatistics();
             await db.FinishBackfillsAsync().ConfigureAwait(false);
@@ -272,6 +273,7 @@ public sealed class Database : IAsyncDisposable
         lock (_locks[stripe])
         {
             if (table.Deleting) throw DynamoErrors.TableNotFound();
+            ThrowIfHeldByTransaction(stripe, key);
             var exists = _store.TryRead(key, current);
             var kind = mutation.Apply(current.WrittenSpan, exists, next);
             switch (kind)
@@ -517,6 +519,7 @@ public sealed class Database : IAsyncDisposable
                 CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
             };
             var root = Path.GetFullPath(_options.DataDirectory);
+            SaveTransactionTokens(root);
             var tmp = Path.Combine(root, ManifestFile + ".tmp");
             await using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
@@ -657,6 +660,9 @@ public sealed class Database : IAsyncDisposable
                 if (!_byNumber.ContainsKey(record.TableNumber)) break;
                 if (record.HasNewImage) _store.Upsert(record.Key, record.NewImage);
                 else _store.Delete(record.Key);
+                break;
+            case ChangeKind.Transaction:
+                ReplayTransaction(record);
                 break;
         }
     }

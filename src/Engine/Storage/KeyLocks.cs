@@ -11,7 +11,10 @@ public sealed class KeyLocks
     private readonly object[] _stripes;
     private readonly int _mask;
 
-    public KeyLocks(int stripes = 4096)
+    /// <summary>The number of stripes unless told otherwise.</summary>
+    public const int DefaultStripes = 4096;
+
+    public KeyLocks(int stripes = DefaultStripes)
     {
         if (stripes <= 0 || (stripes & (stripes - 1)) != 0) throw new ArgumentOutOfRangeException(nameof(stripes), "Must be a power of two.");
         _stripes = new object[stripes];

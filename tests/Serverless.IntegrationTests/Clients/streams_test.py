@@ -196,6 +196,25 @@ class Streams(unittest.TestCase):
         self.assertEqual({"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}, records[1]["userIdentity"])
         self.assertNotIn("userIdentity", records[0])
 
+    def test_transaction_items_are_separate_records(self):
+        name, arn = create_table("NEW_IMAGE")
+        other, _ = create_table("KEYS_ONLY")
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "t1"}}}},
+            {"Put": {"TableName": other, "Item": {"pk": {"S": "elsewhere"}}}},
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "t2"}}}},
+            {"Put": {"TableName": name, "Item": {"pk": {"S": "t3"}}}},
+        ])
+        ddb.put_item(TableName=name, Item={"pk": {"S": "after"}})
+        shard = shards(arn)[-1]["ShardId"]
+        paged, _ = read_shard(arn, shard, limit=1)  # paging stops inside the transaction's log record
+        self.assertEqual(["t1", "t2", "t3", "after"], [r["dynamodb"]["Keys"]["pk"]["S"] for r in paged])
+        numbers = [r["dynamodb"]["SequenceNumber"] for r in paged]
+        self.assertEqual(len(set(numbers)), 4)
+        self.assertEqual(sorted(numbers, key=int), numbers)
+        after, _ = read_shard(arn, shard, "AFTER_SEQUENCE_NUMBER", SequenceNumber=numbers[1])
+        self.assertEqual(["t3", "after"], [r["dynamodb"]["Keys"]["pk"]["S"] for r in after])
+
     def test_zz_iterator_expiry_and_trimming_with_the_clock(self):
         # Runs last (unittest orders by name): it moves the host's clock a day forward.
         name, arn = create_table("KEYS_ONLY")

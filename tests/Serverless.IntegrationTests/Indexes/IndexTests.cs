@@ -328,6 +328,39 @@ public sealed class IndexTests(SharedHostFixture fixture)
             () => client.ScanAsync(new ScanRequest { TableName = gsi, Select = Select.ALL_PROJECTED_ATTRIBUTES }));
     }
 
+    [Fact]
+    public async Task Transactions_MaintainIndexes_AndRefuseBadIndexKeys()
+    {
+        using var client = _host.CreateClient();
+        var table = await CreateGsiTableAsync(client);
+        await client.TransactWriteItemsAsync(new TransactWriteItemsRequest
+        {
+            TransactItems =
+            [
+                new() { Put = new Put { TableName = table, Item = new() { ["pk"] = S("a"), ["owner"] = S("zoe"), ["rank"] = N("2") } } },
+                new() { Put = new Put { TableName = table, Item = new() { ["pk"] = S("b"), ["owner"] = S("zoe"), ["rank"] = N("1") } } },
+            ],
+        });
+        var zoe = await QueryAllAsync(client, new QueryRequest
+        {
+            TableName = table, IndexName = "by-owner", KeyConditionExpression = "#o = :o",
+            ExpressionAttributeNames = new() { ["#o"] = "owner" }, ExpressionAttributeValues = new() { [":o"] = S("zoe") },
+        });
+        Assert.Equal(["b", "a"], zoe.Select(i => i["pk"].S));
+
+        var e = await Assert.ThrowsAsync<TransactionCanceledException>(() => client.TransactWriteItemsAsync(new TransactWriteItemsRequest
+        {
+            TransactItems =
+            [
+                new() { Delete = new Delete { TableName = table, Key = Key("a") } },
+                new() { Put = new Put { TableName = table, Item = new() { ["pk"] = S("c"), ["owner"] = N("7") } } },
+            ],
+        }));
+        Assert.Equal(["None", "ValidationError"], e.CancellationReasons.Select(r => r.Code));
+        Assert.Equal("One or more parameter values were invalid: Type mismatch for Index Key owner Expected: S Actual: N IndexName: by-owner", e.CancellationReasons[1].Message);
+        Assert.True((await client.GetItemAsync(table, Key("a"))).IsItemSet, "a cancelled transaction changes nothing");
+    }
+
     public static TheoryData<string, string> CreateTableCases => new()
     {
         { "lsi-on-hash-only", "One or more parameter values were invalid: Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex" },

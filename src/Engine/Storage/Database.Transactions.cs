@@ -1,0 +1,303 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>One action of a transaction: the item's table and storage key, and what to do with it under the locks.</summary>
+public readonly record struct TransactionItem(TableState Table, byte[] Key, IItemMutation Mutation);
+
+/// <summary>What became of one action of a transaction.</summary>
+public enum TransactionOutcome
+{
+    /// <summary>Its condition held (and, if the transaction committed, its change was applied).</summary>
+    Ok,
+
+    /// <summary>Its condition failed.</summary>
+    ConditionFailed,
+
+    /// <summary>Another transaction holds the item (its commit is in flight).</summary>
+    Conflict,
+
+    /// <summary>The action was invalid on the current item (see <see cref="TransactionResult.Errors"/>).</summary>
+    Invalid,
+
+    /// <summary>The change would take a table's item collection past its size limit (local secondary indexes).</summary>
+    CollectionLimit,
+}
+
+/// <summary>
+/// The outcome of <see cref="Database.WriteTransaction"/>: either committed (await <see cref="Durable"/> before
+/// acknowledging) or cancelled with one outcome per action, in request order, and nothing applied.
+/// </summary>
+public sealed class TransactionResult(bool committed, TransactionOutcome[] outcomes, DynamoException?[] errors, Task durable)
+{
+    public bool Committed { get; } = committed;
+
+    public TransactionOutcome[] Outcomes { get; } = outcomes;
+
+    /// <summary>For <see cref="TransactionOutcome.Invalid"/> actions: the validation error the mutation raised.</summary>
+    public DynamoException?[] Errors { get; } = errors;
+
+    public Task Durable { get; } = durable;
+}
+
+/// <summary>
+/// Transactions (docs/transactions.md): several items changed atomically, isolated from each other and from
+/// single-item writes, and logged as one change-log record.
+/// </summary>
+public sealed partial class Database
+{
+    private readonly TransactionTokens _tokens = new();
+
+    // Keys of committed transactions whose record is not yet durable. A transaction marks its keys under their
+    // stripe locks and unmarks them once its record is committed; a plain write or another transaction that
+    // meets a marked key fails at once (TransactionConflict) instead of waiting.
+    private readonly ConcurrentDictionary<byte[], byte> _held = new(ByteArrayComparer.Instance);
+    private readonly int[] _heldPerStripe = new int[KeyLocks.DefaultStripes];
+
+    /// <summary>How many keys in-flight transactions hold right now (tests and diagnostics).</summary>
+    public int HeldKeyCount => _held.Count;
+
+    /// <summary>
+    /// Looks up a ClientRequestToken; <see cref="TokenClaim.New"/> reserves it, and the caller must then run the
+    /// transaction with it, or call <see cref="ReleaseTransactionToken"/> if it does not commit.
+    /// </summary>
+    public TokenClaim ClaimTransactionToken(string token, byte[] fingerprint) => _tokens.Claim(token, fingerprint, NowMicros());
+
+    public void ReleaseTransactionToken(string token) => _tokens.Release(token);
+
+    /// <summary>
+    /// Runs every action of a transaction under the stripe locks of all its items, taken in ascending stripe order
+    /// (so two transactions can never wait on each other in a cycle). All conditions are evaluated on the same
+    /// state; if every one holds, each change goes through <see cref="ApplyLocked"/> and the whole transaction is
+    /// appended to the change log as one record. Otherwise nothing changes and the outcomes say why.
+    /// </summary>
+    public TransactionResult WriteTransaction(IReadOnlyList<TransactionItem> items, string? token = null, byte[]? fingerprint = null)
+    {
+        var n = items.Count;
+        var stripes = new int[n];
+        for (var i = 0; i < n; i++) stripes[i] = _locks.StripeOf(items[i].Key);
+        var order = SortedDistinct(stripes);
+        var outcomes = new TransactionOutcome[n];
+        var errors = new DynamoException?[n];
+        var changes = new List<TransactionChange>(n);
+        var changeTables = new List<TableState>(n);
+        var changeImages = new List<IndexedImages?>(n);
+        var taken = 0;
+        try
+        {
+            for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
+            for (var i = 0; i < n; i++)
+                if (items[i].Table.Deleting) throw DynamoErrors.TableNotFound();
+
+            var cancelled = false;
+            for (var i = 0; i < n; i++)
+            {
+                if (!IsHeld(stripes[i], items[i].Key)) continue;
+                outcomes[i] = TransactionOutcome.Conflict;
+                cancelled = true;
+            }
+
+            if (cancelled) return new TransactionResult(false, outcomes, errors, Task.CompletedTask);
+
+            var current = t_current ??= new PooledBufferWriter(4096);
+            var next = t_next ??= new PooledBufferWriter(4096);
+            for (var i = 0; i < n; i++)
+            {
+                var (table, key, mutation) = items[i];
+                current.Clear();
+                next.Clear();
+                var exists = _store.TryRead(key, current);
+                MutationKind kind;
+                try
+                {
+                    kind = mutation.Apply(current.WrittenSpan, exists, next);
+                }
+                catch (DynamoException e) when (e.ErrorType == "ValidationException")
+                {
+                    outcomes[i] = TransactionOutcome.Invalid;
+                    errors[i] = e;
+                    cancelled = true;
+                    continue;
+                }
+
+                switch (kind)
+                {
+                    case MutationKind.ConditionFailed:
+                        outcomes[i] = TransactionOutcome.ConditionFailed;
+                        cancelled = true;
+                        break;
+                    case MutationKind.Put when !(exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)):
+                    case MutationKind.Delete when exists:
+                        {
+                            var hasNew = kind == MutationKind.Put;
+                            IndexedImages? images;
+                            try
+                            {
+                                // Index key types and the item-collection limit, checked before anything is applied.
+                                images = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, hasNew ? next.WrittenSpan : default);
+                            }
+                            catch (DynamoException e) when (e.ErrorType is "ValidationException" or "ItemCollectionSizeLimitExceededException")
+                            {
+                                outcomes[i] = e.ErrorType == "ValidationException" ? TransactionOutcome.Invalid : TransactionOutcome.CollectionLimit;
+                                errors[i] = e;
+                                cancelled = true;
+                                break;
+                            }
+
+                            changes.Add(new TransactionChange(ChangeFlags.None, table.Number, key, exists, exists ? current.WrittenSpan.ToArray() : default,
+                                hasNew, hasNew ? next.WrittenSpan.ToArray() : default));
+                            changeTables.Add(table);
+                            changeImages.Add(images);
+                            break;
+                        }
+                }
+            }
+
+            if (cancelled) return new TransactionResult(false, outcomes, errors, Task.CompletedTask);
+
+            for (var c = 0; c < changes.Count; c++)
+            {
+                var change = changes[c];
+                ApplyLocked(changeTables[c], change.Key.Span, change.HasOld, change.Old.Span, change.HasNew, change.New.Span, changeImages[c]);
+            }
+
+            var committed = Task.CompletedTask;
+            if (_log != null && (changes.Count > 0 || token != null))
+            {
+                var now = NowMicros();
+                // Recorded before the append: a checkpoint whose replay point passes this record then saves the token.
+                var entry = token != null ? _tokens.Record(token, fingerprint ?? [], now) : null;
+                var ticket = _log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
+                    CollectionsMarshal.AsSpan(changes));
+                committed = ticket.Committed;
+                if (entry != null) entry.Committed = committed;
+                MaybeCheckpoint();
+            }
+            else if (token != null)
+            {
+                _tokens.Record(token, fingerprint ?? [], NowMicros()).Committed = committed;
+            }
+
+            if (committed.IsCompleted) return new TransactionResult(true, outcomes, errors, committed);
+            var keys = new byte[n][];
+            for (var i = 0; i < n; i++)
+            {
+                keys[i] = items[i].Key;
+                Hold(stripes[i], keys[i]);
+            }
+
+            return new TransactionResult(true, outcomes, errors, ReleaseWhenDurableAsync(committed, keys, stripes));
+        }
+        finally
+        {
+            for (var k = taken - 1; k >= 0; k--) Monitor.Exit(_locks[order[k]]);
+        }
+    }
+
+    /// <summary>
+    /// Reads several items as one snapshot: under the stripe locks of all of them (ascending order), so no write
+    /// lands between the reads. Returns the stored values (null when absent), or null with <paramref name="conflicts"/>
+    /// set when an in-flight transaction holds any of the items.
+    /// </summary>
+    public byte[]?[]? ReadTransaction(IReadOnlyList<byte[]> keys, out bool[] conflicts)
+    {
+        var n = keys.Count;
+        var stripes = new int[n];
+        for (var i = 0; i < n; i++) stripes[i] = _locks.StripeOf(keys[i]);
+        var order = SortedDistinct(stripes);
+        conflicts = new bool[n];
+        var values = new byte[]?[n];
+        var taken = 0;
+        try
+        {
+            for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
+            var conflicted = false;
+            for (var i = 0; i < n; i++)
+            {
+                if (!IsHeld(stripes[i], keys[i])) continue;
+                conflicts[i] = true;
+                conflicted = true;
+            }
+
+            if (conflicted) return null;
+            var buffer = t_current ??= new PooledBufferWriter(4096);
+            for (var i = 0; i < n; i++)
+            {
+                buffer.Clear();
+                if (_store.TryRead(keys[i], buffer)) values[i] = buffer.WrittenSpan.ToArray();
+            }
+
+            return values;
+        }
+        finally
+        {
+            for (var k = taken - 1; k >= 0; k--) Monitor.Exit(_locks[order[k]]);
+        }
+    }
+
+    /// <summary>Single-item writes call this under their stripe lock: a key held by an in-flight transaction conflicts.</summary>
+    private void ThrowIfHeldByTransaction(int stripe, ReadOnlySpan<byte> key)
+    {
+        if (Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key.ToArray())) throw DynamoErrors.TransactionConflict();
+    }
+
+    private bool IsHeld(int stripe, byte[] key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key);
+
+    private void Hold(int stripe, byte[] key)
+    {
+        _held[key] = 0;
+        Interlocked.Increment(ref _heldPerStripe[stripe]);
+    }
+
+    private async Task ReleaseWhenDurableAsync(Task committed, byte[][] keys, int[] stripes)
+    {
+        try
+        {
+            await committed.ConfigureAwait(false);
+        }
+        finally
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                // Remove before decrementing: a reader that sees the count still set then finds the key gone.
+                _held.TryRemove(keys[i], out _);
+                Interlocked.Decrement(ref _heldPerStripe[stripes[i]]);
+            }
+        }
+    }
+
+    private static int[] SortedDistinct(int[] stripes)
+    {
+        var order = (int[])stripes.Clone();
+        Array.Sort(order);
+        var count = 0;
+        for (var i = 0; i < order.Length; i++)
+            if (count == 0 || order[count - 1] != order[i]) order[count++] = order[i];
+        return order[..count];
+    }
+
+    private void ReplayTransaction(in ChangeRecord record)
+    {
+        var items = record.EnumerateTransactionItems();
+        while (items.MoveNext())
+        {
+            var item = items.Current;
+            if (!_byNumber.ContainsKey(item.TableNumber)) continue;
+            if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
+            else _store.Delete(item.Key);
+        }
+
+        if (!record.TransactionToken.IsEmpty)
+            _tokens.Restore(Encoding.UTF8.GetString(record.TransactionToken), record.TransactionFingerprint.ToArray(), record.TimestampMicros, NowMicros());
+    }
+
+    private string TokenFilePath(string root) => Path.Combine(root, TransactionTokens.FileName);
+
+    private void LoadTransactionTokens(string root) => _tokens.Load(TokenFilePath(root), NowMicros());
+
+    private void SaveTransactionTokens(string root) => _tokens.Save(TokenFilePath(root), NowMicros());
+}
