@@ -12,7 +12,7 @@ internal static class DescribeTable
         var table = Tables.RequireForControlPlane(ctx, req);
         w.WriteStartObject();
         w.WritePropertyName("Table"u8);
-        TableDescriptionWriter.Write(w, table, "ACTIVE");
+        TableDescriptionWriter.Write(w, table, table.Definition.Restore is { InProgress: true } ? "CREATING" : "ACTIVE");
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }
@@ -32,7 +32,7 @@ internal static class Tables
             ?? throw DynamoErrors.ResourceNotFound($"Requested resource not found: Table: {name} not found");
     }
 
-    /// <summary>Data-plane operations answer with the bare "Requested resource not found".</summary>
+    /// <summary>Data-plane operations answer with the bare "Requested resource not found" (also while a restore is still loading the table).</summary>
     public static TableState RequireForDataPlane(OperationContext ctx, string name) =>
-        ctx.Engine.Database.FindTable(name) ?? throw DynamoErrors.TableNotFound();
+        ctx.Engine.Database.FindTable(name) is { } table && table.Definition.Restore is not { InProgress: true } ? table : throw DynamoErrors.TableNotFound();
 }

@@ -36,6 +36,14 @@ public static class OperationTable
         ["Scan"] = Scan.ExecuteAsync,
         ["UpdateTimeToLive"] = TimeToLive.UpdateAsync,
         ["DescribeTimeToLive"] = TimeToLive.DescribeAsync,
+        ["UpdateContinuousBackups"] = Backups.UpdateContinuousBackupsAsync,
+        ["DescribeContinuousBackups"] = Backups.DescribeContinuousBackupsAsync,
+        ["RestoreTableToPointInTime"] = Backups.RestoreTableToPointInTimeAsync,
+        ["CreateBackup"] = Backups.CreateBackupAsync,
+        ["DescribeBackup"] = Backups.DescribeBackupAsync,
+        ["ListBackups"] = Backups.ListBackupsAsync,
+        ["DeleteBackup"] = Backups.DeleteBackupAsync,
+        ["RestoreTableFromBackup"] = Backups.RestoreTableFromBackupAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>

@@ -52,6 +52,18 @@ internal static class Req
         }
     }
 
+    /// <summary>A timestamp member (epoch seconds, as the SDKs send them); null when absent.</summary>
+    public static double? Double(JsonElement obj, string name)
+    {
+        if (!obj.TryGetProperty(name, out var v)) return null;
+        return v.ValueKind switch
+        {
+            JsonValueKind.Number => v.GetDouble(),
+            JsonValueKind.Null => null,
+            _ => throw Mismatch(v, "Timestamp"),
+        };
+    }
+
     /// <summary>A structure member; null when absent.</summary>
     public static JsonElement? Object(JsonElement obj, string name)
     {

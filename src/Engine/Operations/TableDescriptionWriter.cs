@@ -64,6 +64,16 @@ internal static class TableDescriptionWriter
             w.WriteEndObject();
         }
 
+        if (!deleted && d.Restore is { } restore)
+        {
+            w.WriteStartObject("RestoreSummary"u8);
+            w.WriteString("SourceTableArn"u8, restore.SourceTableArn);
+            if (restore.SourceBackupArn != null) w.WriteString("SourceBackupArn"u8, restore.SourceBackupArn);
+            w.WriteNumber("RestoreDateTime"u8, restore.RestoreDateTime);
+            w.WriteBoolean("RestoreInProgress"u8, restore.InProgress);
+            w.WriteEndObject();
+        }
+
         if (!deleted && d.Streams is { Count: > 0 } streams)
         {
             w.WriteString("LatestStreamLabel"u8, streams[^1].Label);

@@ -46,6 +46,18 @@ public static class DynamoErrors
     public static DynamoException ItemCollectionSizeLimitExceeded() =>
         new("ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded");
 
+    public static DynamoException TableNotFoundForRestore(string message) => new("TableNotFoundException", message);
+
+    public static DynamoException TableAlreadyExists(string message) => new("TableAlreadyExistsException", message);
+
+    public static DynamoException BackupNotFound(string message) => new("BackupNotFoundException", message);
+
+    public static DynamoException PointInTimeRecoveryUnavailable(string message) => new("PointInTimeRecoveryUnavailableException", message);
+
+    public static DynamoException InvalidRestoreTime(string message) => new("InvalidRestoreTimeException", message);
+
+    public static DynamoException ContinuousBackupsUnavailable(string message) => new("ContinuousBackupsUnavailableException", message);
+
     public static DynamoException ExpiredIterator(string message) => new("ExpiredIteratorException", message);
 
     public static DynamoException TrimmedDataAccess(string message) => new("TrimmedDataAccessException", message);

@@ -156,7 +156,10 @@ public sealed partial class Database : IAsyncDisposable
         try
         {
             if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
-            var db = new Database(options, time, store) { _nextTableNumber = manifest?.NextTableNumber ?? 1 };
+            var db = new Database(options, time, store)
+            {
+                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups")),
+            };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, manifest?.ReplayFromLsn ?? 1, db.Replay);
@@ -175,6 +178,9 @@ public sealed partial class Database : IAsyncDisposable
     public ChangeLog? Log => _log;
 
     public TimeProvider Time => _time;
+
+    /// <summary>On-demand backups (files under the data directory's <c>backups/</c>, or in memory).</summary>
+    public BackupStore Backups { get; private init; } = new(null);
 
     /// <summary>The sequence number the next change record will get (0 without a log). Read it under the catalog lock.</summary>
     public ulong NextLsn => _log == null ? 0 : _log.LastLsn + 1;
@@ -528,10 +534,16 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             File.Move(tmp, Path.Combine(root, ManifestFile), overwrite: true);
-            // Streams read the log: while any table has had a stream, keep the last 24 hours of segments.
-            var keepSince = tables.Any(t => t.Streams is { Count: > 0 })
-                ? _time.GetUtcNow().UtcDateTime - StreamRetention
-                : (DateTime?)null;
+            // Streams and point-in-time recovery read the log: keep the segments their windows need (24 hours for
+            // streams, the recovery period for PITR).
+            var keep = TimeSpan.Zero;
+            if (tables.Any(t => t.Streams is { Count: > 0 })) keep = StreamRetention;
+            foreach (var t in tables)
+            {
+                if (t.RecoveryPeriodInDays is { } days && TimeSpan.FromDays(days) > keep) keep = TimeSpan.FromDays(days);
+            }
+
+            var keepSince = keep > TimeSpan.Zero ? _time.GetUtcNow().UtcDateTime - keep : (DateTime?)null;
             _log.DeleteSegmentsBefore(replayFrom, keepSince);
             Interlocked.Exchange(ref _logBytesAtCheckpoint, bytesAtStart);
         }

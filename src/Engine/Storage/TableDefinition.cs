@@ -56,6 +56,15 @@ public sealed class TableDefinition
     /// <summary>Every stream the table has had, oldest first; disabled ones stay readable for 24 hours.</summary>
     public List<StreamDefinition>? Streams { get; set; }
 
+    /// <summary>Point-in-time recovery: the window in days while enabled (1–35), null while disabled.</summary>
+    public int? RecoveryPeriodInDays { get; set; }
+
+    /// <summary>When point-in-time recovery was last enabled (seconds since the epoch): the window cannot start earlier.</summary>
+    public double? RecoveryEnabledAt { get; set; }
+
+    /// <summary>Set on a table created by a restore: where it came from, and whether its items are still loading.</summary>
+    public RestoreSummary? Restore { get; set; }
+
     /// <summary>The TTL attribute while time to live is enabled; null when it is disabled.</summary>
     public string? TimeToLiveAttribute { get; set; }
 
@@ -76,6 +85,9 @@ public sealed class TableDefinition
         Tags = new Dictionary<string, string>(Tags, StringComparer.Ordinal),
         Indexes = Indexes?.Select(i => i.Clone()).ToList(),
         TimeToLiveAttribute = TimeToLiveAttribute,
+        RecoveryPeriodInDays = RecoveryPeriodInDays,
+        RecoveryEnabledAt = RecoveryEnabledAt,
+        Restore = Restore == null ? null : Restore with { },
         StreamViewType = StreamViewType,
         Streams = Streams?.Select(s => s with { }).ToList(),
     };
@@ -139,6 +151,19 @@ public sealed record StreamDefinition
     public required double CreatedAt { get; init; }
 
     public double? DisabledAt { get; set; }
+}
+
+/// <summary>DynamoDB's RestoreSummary: the source of a restored table and the moment it was restored to.</summary>
+public sealed record RestoreSummary
+{
+    public required string SourceTableArn { get; init; }
+
+    public string? SourceBackupArn { get; init; }
+
+    /// <summary>Seconds since the Unix epoch.</summary>
+    public required double RestoreDateTime { get; init; }
+
+    public bool InProgress { get; set; }
 }
 
 /// <summary>A key attribute: its name and scalar type (S, N or B).</summary>

@@ -88,6 +88,53 @@ public class CatalogFormatTests
         Assert.Null(JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!.Indexes);
     }
 
+    /// <summary>Streams, point-in-time recovery and restore members, all optional (absent in the golden table above).</summary>
+    [Fact]
+    public void StreamRecoveryAndRestoreMembers_SerialiseToGoldenJson()
+    {
+        var table = Sample();
+        table.StreamViewType = "NEW_IMAGE";
+        table.Streams = [new StreamDefinition { Label = "2026-11-29T21:30:00.123", ViewType = "NEW_IMAGE", StartLsn = 42, CreatedAt = 1700000300.5 }];
+        table.RecoveryPeriodInDays = 7;
+        table.RecoveryEnabledAt = 1700000400;
+        table.Restore = new RestoreSummary { SourceTableArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Old", RestoreDateTime = 1700000500, InProgress = true };
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(
+            GoldenTable[..^1]
+            + ",\"StreamViewType\":\"NEW_IMAGE\",\"Streams\":[{\"Label\":\"2026-11-29T21:30:00.123\",\"ViewType\":\"NEW_IMAGE\",\"StartLsn\":42,\"EndLsn\":0,\"CreatedAt\":1700000300.5}]"
+            + ",\"RecoveryPeriodInDays\":7,\"RecoveryEnabledAt\":1700000400"
+            + ",\"Restore\":{\"SourceTableArn\":\"arn:aws:dynamodb:eu-west-1:123456789012:table/Old\",\"RestoreDateTime\":1700000500,\"InProgress\":true}}",
+            json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal(42UL, back.Streams![0].StartLsn);
+        Assert.Equal(7, back.RecoveryPeriodInDays);
+        Assert.True(back.Restore!.InProgress);
+    }
+
+    /// <summary>The backup file layout: magic, metadata JSON, items, CRC32.</summary>
+    [Fact]
+    public void BackupFile_EncodesToGoldenBytes_AndDecodes()
+    {
+        var meta = new BackupMeta
+        {
+            Arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12", Name = "nightly",
+            CreatedAt = 1700000000.5, SizeBytes = 3, ItemCount = 1, Table = Sample(),
+        };
+        var bytes = BackupStore.Encode(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]);
+        var json = JsonSerializer.SerializeToUtf8Bytes(meta, BackupJsonContext.Default.BackupMeta);
+        Assert.Equal("DDBBACKUP1"u8.ToArray(), bytes[..10]);
+        Assert.Equal(json.Length, BitConverter.ToInt32(bytes, 10));
+        Assert.StartsWith("{\"Arn\":\"arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12\",\"Name\":\"nightly\",\"CreatedAt\":1700000000.5,\"SizeBytes\":3,\"ItemCount\":1,\"Type\":\"USER\",\"Table\":{\"Name\":\"Music\"", Encoding.UTF8.GetString(json));
+        Assert.Equal(
+            "01-00-00-00-00-00-00-00-05-00-00-00-07-01-04-03-09-09-09",
+            BitConverter.ToString(bytes[(14 + json.Length)..^4]));
+        var (back, items) = BackupStore.Decode(bytes);
+        Assert.Equal("nightly", back.Name);
+        Assert.Equal([3, 9, 9, 9], Assert.Single(items).Stored);
+        bytes[20] ^= 1;
+        Assert.Throws<InvalidDataException>(() => BackupStore.Decode(bytes));
+    }
+
     private static TableDefinition Sample() => new()
     {
         Name = "Music", TableNumber = 7, TableId = "0f8fad5b-d9cb-469f-a165-70867728950e", Region = "eu-west-1", AccountId = "123456789012",

@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Serverless.Engine.Model;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>
+/// A table as it was at a past moment, rebuilt from its current items and the change log's old images: the basis of
+/// point-in-time recovery and of consistent backups taken without blocking writes.
+/// </summary>
+public sealed partial class Database
+{
+    /// <summary>
+    /// The items <paramref name="table"/> held at <paramref name="atMicros"/> (µs since the Unix epoch), as storage
+    /// keys and stored values. Every change after that moment is undone with the old image of its first record; the
+    /// change log must reach back to it. Writes go on meanwhile: changes made while the items are copied are caught
+    /// by a second pass over the log.
+    /// </summary>
+    public List<(byte[] Key, byte[] Stored)> ReadTableAt(TableState table, long atMicros)
+    {
+        var log = _log ?? throw new InvalidOperationException("Reading a table's past needs the change log (a data directory).");
+        var undo = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
+        var scanned = CollectFirstChanges(log, table.Number, atMicros, 0, undo);
+        var items = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
+        foreach (var (key, stored) in ReadCurrentItems(table)) items[key] = stored;
+
+        // Changes logged after the first pass began: their old images are the values at that point, which for keys
+        // the first pass did not see changed are also the values at the moment asked for.
+        var later = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
+        CollectFirstChanges(log, table.Number, long.MinValue, scanned + 1, later);
+        foreach (var (key, old) in later)
+        {
+            if (undo.ContainsKey(key)) continue;
+            if (old == null) items.Remove(key);
+            else items[key] = old;
+        }
+
+        foreach (var (key, old) in undo)
+        {
+            if (old == null) items.Remove(key);
+            else items[key] = old;
+        }
+
+        return [.. items.Select(p => (p.Key, p.Value))];
+    }
+
+    /// <summary>
+    /// The table's items now, each read under its lock (without a log to undo concurrent changes, a copy taken during
+    /// writes is consistent item by item only).
+    /// </summary>
+    public List<(byte[] Key, byte[] Stored)> ReadCurrentItems(TableState table)
+    {
+        var items = new List<(byte[] Key, byte[] Stored)>();
+        var buffer = new PooledBufferWriter(4096);
+        var keys = new List<byte[]>(512);
+        var lower = new byte[4];
+        var upper = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(lower, table.Number);
+        BinaryPrimitives.WriteUInt32BigEndian(upper, table.Number + 1);
+        var inclusive = true;
+        while (true)
+        {
+            keys.Clear();
+            var n = table.Keys.Read(lower, inclusive, upper, false, true, 512, keys);
+            foreach (var key in keys)
+            {
+                lock (_locks[_locks.StripeOf(key)])
+                {
+                    buffer.Clear();
+                    if (_store.TryRead(key, buffer)) items.Add((key, buffer.WrittenSpan.ToArray()));
+                }
+            }
+
+            if (n < 512) break;
+            lower = keys[^1];
+            inclusive = false;
+        }
+
+        buffer.Dispose();
+        return items;
+    }
+
+    /// <summary>The oldest moment the change log can still rebuild a table at (µs), or null without a log.</summary>
+    public long? OldestRestorableMicros()
+    {
+        if (_log is not { } log) return null;
+        var segments = log.Segments;
+        if (segments.Count == 0) return NowMicros();
+        long? first = null;
+        ChangeLogReader.Read(segments[0].Path, 0, log.DurableLsn, (in ChangeRecord r) =>
+        {
+            first = r.TimestampMicros;
+            return false;
+        });
+        return first ?? NowMicros();
+    }
+
+    /// <summary>
+    /// Writes items into <paramref name="target"/> (an empty table being restored) as ordinary logged puts. The
+    /// keys are storage keys of another table: their table number is replaced.
+    /// </summary>
+    public async Task LoadAsync(TableState target, IEnumerable<(byte[] Key, byte[] Stored)> items)
+    {
+        var pending = new List<Task>(256);
+        foreach (var (key, stored) in items)
+        {
+            var targetKey = key.ToArray();
+            BinaryPrimitives.WriteUInt32BigEndian(targetKey, target.Number);
+            pending.Add(Write(target, targetKey, new PutStored(stored)).Committed);
+            if (pending.Count == 256)
+            {
+                await Task.WhenAll(pending).ConfigureAwait(false);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// For every key of table <paramref name="tableNumber"/> changed by a record after <paramref name="afterMicros"/>
+    /// and at or after <paramref name="fromLsn"/>, the old image of its first such record (null: it did not exist).
+    /// Returns the last sequence number the scan covered.
+    /// </summary>
+    private static ulong CollectFirstChanges(ChangeLog log, uint tableNumber, long afterMicros, ulong fromLsn, Dictionary<byte[], byte[]?> firstOld)
+    {
+        var upTo = log.DurableLsn;
+        var segments = log.Segments;
+        var since = afterMicros == long.MinValue ? DateTime.MinValue : DateTimeOffset.FromUnixTimeMilliseconds(afterMicros / 1000).UtcDateTime.AddSeconds(-2);
+        for (var s = 0; s < segments.Count; s++)
+        {
+            if (s + 1 < segments.Count && segments[s + 1].FirstLsn <= fromLsn) continue;
+            if (s + 1 < segments.Count && File.GetLastWriteTimeUtc(segments[s].Path) < since) continue;
+            ChangeLogReader.Read(segments[s].Path, 0, upTo, (in ChangeRecord r) =>
+            {
+                if (r.Lsn < fromLsn || r.TimestampMicros <= afterMicros) return true;
+                if (r.Kind == ChangeKind.ItemWrite) Note(in r);
+                else if (r.Kind == ChangeKind.Transaction)
+                {
+                    var changes = r.EnumerateTransactionItems();
+                    while (changes.MoveNext())
+                    {
+                        var change = changes.Current;
+                        Note(in change);
+                    }
+                }
+
+                return true;
+            });
+        }
+
+        return upTo;
+
+        void Note(in ChangeRecord r)
+        {
+            if (r.TableNumber != tableNumber) return;
+            var key = r.Key.ToArray();
+            if (!firstOld.ContainsKey(key)) firstOld[key] = r.HasOldImage ? r.OldImage.ToArray() : null;
+        }
+    }
+
+    /// <summary>Stores a given stored value as it is (restores).</summary>
+    private sealed class PutStored(byte[] stored) : IItemMutation
+    {
+        public MutationKind Apply(ReadOnlySpan<byte> current, bool exists, IBufferWriter<byte> newValue)
+        {
+            newValue.Write(stored);
+            return MutationKind.Put;
+        }
+    }
+}
