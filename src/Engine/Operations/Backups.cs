@@ -28,8 +28,7 @@ internal static class Backups
             enabled = Req.Bool(s, "PointInTimeRecoveryEnabled");
             days = Req.Long(s, "RecoveryPeriodInDays", "Integer");
             errors.NotNull("pointInTimeRecoverySpecification.pointInTimeRecoveryEnabled", enabled);
-            if (days is < 1) errors.Add("pointInTimeRecoverySpecification.recoveryPeriodInDays", Str(days.Value), "Member must have value greater than or equal to 1");
-            if (days is > MaxRecoveryDays) errors.Add("pointInTimeRecoverySpecification.recoveryPeriodInDays", Str(days.Value), "Member must have value less than or equal to 35");
+            errors.Range("pointInTimeRecoverySpecification.recoveryPeriodInDays", days, 1, MaxRecoveryDays);
         }
 
         errors.ThrowIfAny();
@@ -161,8 +160,7 @@ internal static class Backups
         var start = Req.String(req, "ExclusiveStartBackupArn");
         var errors = new ConstraintErrors();
         if (name != null) errors.Name("tableName", name);
-        if (limit is < 1) errors.Add("limit", Str(limit.Value), "Member must have value greater than or equal to 1");
-        if (limit is > 100) errors.Add("limit", Str(limit.Value), "Member must have value less than or equal to 100");
+        errors.Range("limit", limit, 1, 100);
         errors.Enum("backupType", type, "USER, SYSTEM, AWS_BACKUP, ALL", "USER", "SYSTEM", "AWS_BACKUP", "ALL");
         errors.ThrowIfAny();
         if (lower != null && upper != null && lower > upper)
@@ -341,10 +339,7 @@ internal static class Backups
         w.WriteString("TableId"u8, t.TableId);
         w.WriteString("TableArn"u8, t.Arn);
         w.WriteNumber("TableSizeBytes"u8, b.SizeBytes);
-        w.WriteStartArray("KeySchema"u8);
-        WriteKey(w, t.HashKey.Name, "HASH");
-        if (t.RangeKey != null) WriteKey(w, t.RangeKey.Name, "RANGE");
-        w.WriteEndArray();
+        TableDescriptionWriter.WriteKeySchema(w, t);
         w.WriteNumber("TableCreationDateTime"u8, t.CreationDateTime);
         w.WriteStartObject("ProvisionedThroughput"u8);
         w.WriteNumber("ReadCapacityUnits"u8, t.ReadCapacityUnits);
@@ -355,14 +350,4 @@ internal static class Backups
         w.WriteEndObject();
         w.WriteEndObject();
     }
-
-    private static void WriteKey(Utf8JsonWriter w, string name, string type)
-    {
-        w.WriteStartObject();
-        w.WriteString("AttributeName"u8, name);
-        w.WriteString("KeyType"u8, type);
-        w.WriteEndObject();
-    }
-
-    private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
 }

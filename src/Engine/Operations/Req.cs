@@ -168,6 +168,13 @@ internal sealed class ConstraintErrors
         if (value.Length > 255) Add(path, value, "Member must have length less than or equal to 255");
     }
 
+    /// <summary>AWS's numeric range constraints, checked only when the value is present.</summary>
+    public void Range(string path, long? value, long min, long max)
+    {
+        if (value < min) Add(path, value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {min}");
+        if (value > max) Add(path, value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value less than or equal to {max}");
+    }
+
     public void Enum(string path, string? value, string allowedList, params string[] allowed)
     {
         if (value is null || Array.IndexOf(allowed, value) >= 0) return;

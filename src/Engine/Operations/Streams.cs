@@ -101,8 +101,7 @@ internal static class Streams
         var startArn = Req.String(req, "ExclusiveStartStreamArn");
         var errors = new ConstraintErrors();
         if (tableName != null) errors.Name("tableName", tableName);
-        if (limit is < 1) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1");
-        if (limit is > 100) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value less than or equal to 100");
+        errors.Range("limit", limit, 1, 100);
         errors.ThrowIfAny();
 
         var all = new List<(string Arn, string Table, string Label)>();
@@ -142,8 +141,7 @@ internal static class Streams
         var startShard = Req.String(req, "ExclusiveStartShardId");
         var errors = new ConstraintErrors();
         errors.NotNull("streamArn", arn);
-        if (limit is < 1) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1");
-        if (limit is > 100) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value less than or equal to 100");
+        errors.Range("limit", limit, 1, 100);
         errors.ThrowIfAny();
         var (table, stream, log) = Find(ctx, arn!);
         var d = table.Definition;
@@ -159,10 +157,7 @@ internal static class Streams
         w.WriteString("StreamViewType"u8, stream.ViewType);
         w.WriteNumber("CreationRequestDateTime"u8, stream.CreatedAt);
         w.WriteString("TableName"u8, d.Name);
-        w.WriteStartArray("KeySchema"u8);
-        WriteKey(w, d.HashKey.Name, "HASH");
-        if (d.RangeKey != null) WriteKey(w, d.RangeKey.Name, "RANGE");
-        w.WriteEndArray();
+        TableDescriptionWriter.WriteKeySchema(w, d);
         w.WriteStartArray("Shards"u8);
         foreach (var shard in page)
         {
@@ -249,8 +244,7 @@ internal static class Streams
         var limit = Req.Long(req, "Limit", "Integer");
         var errors = new ConstraintErrors();
         errors.NotNull("shardIterator", text);
-        if (limit is < 1) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1");
-        if (limit is > MaxRecords) errors.Add("limit", limit.Value.ToString(CultureInfo.InvariantCulture), "Member must have value less than or equal to 1000");
+        errors.Range("limit", limit, 1, MaxRecords);
         errors.ThrowIfAny();
         var iterator = ShardIterator.Decode(text!) ?? throw DynamoErrors.Validation("Invalid ShardIterator");
         var now = ctx.Engine.Time.GetUtcNow();
@@ -434,13 +428,5 @@ internal static class Streams
         }
 
         throw DynamoErrors.ResourceNotFound($"Requested resource not found: Stream: {arn} not found");
-    }
-
-    private static void WriteKey(Utf8JsonWriter w, string name, string type)
-    {
-        w.WriteStartObject();
-        w.WriteString("AttributeName"u8, name);
-        w.WriteString("KeyType"u8, type);
-        w.WriteEndObject();
     }
 }

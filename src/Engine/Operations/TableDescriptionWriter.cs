@@ -18,10 +18,7 @@ internal static class TableDescriptionWriter
         if (!deleted)
         {
             w.WriteNumber("CreationDateTime"u8, d.CreationDateTime);
-            w.WriteStartArray("KeySchema"u8);
-            WriteKey(w, d.HashKey.Name, "HASH");
-            if (d.RangeKey != null) WriteKey(w, d.RangeKey.Name, "RANGE");
-            w.WriteEndArray();
+            WriteKeySchema(w, d);
             w.WriteStartArray("AttributeDefinitions"u8);
             foreach (var a in d.AttributeDefinitions.OrderBy(a => a.Name, StringComparer.Ordinal))
             {
@@ -134,6 +131,15 @@ internal static class TableDescriptionWriter
         w.WriteNumber("ItemCount"u8, itemCount);
         w.WriteString("IndexArn"u8, table.Arn + "/index/" + index.Name);
         w.WriteEndObject();
+    }
+
+    /// <summary>A table's KeySchema member.</summary>
+    public static void WriteKeySchema(Utf8JsonWriter w, TableDefinition d)
+    {
+        w.WriteStartArray("KeySchema"u8);
+        WriteKey(w, d.HashKey.Name, "HASH");
+        if (d.RangeKey != null) WriteKey(w, d.RangeKey.Name, "RANGE");
+        w.WriteEndArray();
     }
 
     private static void WriteKey(Utf8JsonWriter w, string name, string type)

@@ -163,18 +163,4 @@ public sealed class ItemCollections
         if (size <= 0) _sizes.TryRemove(new KeyValuePair<byte[], long>(partition, size));
         return size;
     }
-
-    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
-    {
-        public static readonly ByteArrayComparer Instance = new();
-
-        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
-
-        public int GetHashCode(byte[] obj)
-        {
-            var h = new HashCode();
-            h.AddBytes(obj);
-            return h.ToHashCode();
-        }
-    }
 }
