@@ -26,6 +26,12 @@ public static class ServerlessServiceCollectionExtensions
 
         services.AddOptions<EngineOptions>()
             .Bind(configuration.GetSection(EngineSection))
+            .PostConfigure(o =>
+            {
+                // The standard Functions storage setting puts the store in blob storage unless Engine:Blob overrides it.
+                if (!o.InMemory && string.IsNullOrEmpty(o.Blob.ConnectionString) && configuration["AzureWebJobsStorage"] is { Length: > 0 } storage)
+                    o.Blob.ConnectionString = storage;
+            })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
         services.AddSingleton<EngineLifetime>();

@@ -110,6 +110,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Engine__DefaultRegion', value: location }
         { name: 'Engine__AccountId', value: accountId }
         { name: 'TtlSweepSchedule', value: '*/10 * * * * *' }
+        { name: 'CheckpointSchedule', value: '0 */5 * * * *' }
       ]
     }
   }

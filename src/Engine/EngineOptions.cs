@@ -33,8 +33,13 @@ public sealed class EngineOptions
     /// </summary>
     public long ItemCollectionSizeLimitBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 
+    /// <summary>Blob storage for the store (checkpoints and the change log); unset keeps everything in the data directory.</summary>
+    public BlobOptions Blob { get; set; } = new();
+
     public void Validate()
     {
+        if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");
+        if (Blob.LeaseSeconds is < 15 or > 60) throw new ArgumentException("Blob.LeaseSeconds must be from 15 to 60 (Azure's lease limits).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
@@ -46,4 +51,23 @@ public sealed class EngineOptions
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
     }
+}
+
+/// <summary>
+/// Blob storage settings (<c>Engine:Blob:*</c>). The hosts fill <see cref="ConnectionString"/> from the standard
+/// Functions setting <c>AzureWebJobsStorage</c> unless it is set here.
+/// </summary>
+public sealed class BlobOptions
+{
+    /// <summary>Azure Storage connection string (Azurite locally). Empty: the embedded data-directory backend.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Container holding the store. Default: ddb-store.</summary>
+    public string Container { get; set; } = "ddb-store";
+
+    /// <summary>Duration of the single-writer lease, 15–60 seconds; it is renewed at a third of it. Default: 30.</summary>
+    public int LeaseSeconds { get; set; } = 30;
+
+    /// <summary>When another instance holds the store: false refuses to start; true waits as a standby until the lease is free.</summary>
+    public bool Standby { get; set; }
 }

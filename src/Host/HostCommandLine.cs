@@ -13,6 +13,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
           --host ADDR       IP address to bind (default 127.0.0.1, loopback only)
           --data-dir DIR    folder holding the store (default ./data)
           --in-memory       keep everything in memory; nothing survives a restart
+          --storage CONN    Azure Storage connection string (Azurite or Azure): the store lives in blob
+                            storage (sets AzureWebJobsStorage); without it, everything stays in --data-dir
           --help            print this text and exit
 
         Every option can also come from configuration: environment variables (LocalHost__Port, LocalHost__Address,
@@ -41,7 +43,7 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                 case "--in-memory":
                     settings[LocalHostOptions.InMemoryKey] = inline ?? "true";
                     break;
-                case "--port" or "--host" or "--data-dir":
+                case "--port" or "--host" or "--data-dir" or "--storage":
                     var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrEmpty(value)) return Fail($"{arg} needs a value");
                     if (arg == "--port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
@@ -50,6 +52,7 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                     {
                         "--port" => LocalHostOptions.PortKey,
                         "--host" => LocalHostOptions.AddressKey,
+                        "--storage" => "AzureWebJobsStorage",
                         _ => LocalHostOptions.DataDirectoryKey,
                     }] = value;
                     break;

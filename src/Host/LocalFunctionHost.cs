@@ -41,9 +41,11 @@ internal static class LocalFunctionHost
             {
                 await app.StartAsync();
             }
-            catch (Exception e) when (e is OptionsValidationException or ArgumentException or IOException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"error: could not start: {e.Message}");
+                // Bad settings, an unreachable or already-owned store: one clear line instead of a stack trace.
+                var message = e is AggregateException { InnerExceptions.Count: > 0 } a ? a.InnerExceptions[0].Message : e.Message;
+                await Console.Error.WriteLineAsync($"error: could not start: {message}");
                 return 1;
             }
 
@@ -135,6 +137,7 @@ internal static class LocalFunctionHost
     private static readonly Dictionary<string, string?> AppSettingDefaults = new()
     {
         ["TtlSweepSchedule"] = "*/10 * * * * *",
+        ["CheckpointSchedule"] = "0 */5 * * * *",
     };
 
     /// <summary><c>POST /admin/functions/{name}</c>: the Functions host's admin call that runs a non-HTTP function now.</summary>
@@ -182,7 +185,8 @@ internal static class LocalFunctionHost
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 
-        output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}");
+        var blob = app.Services.GetRequiredService<DynamoEngine>().Database.BlobLocation;
+        output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
         output.WriteLine($"Now listening on: {url}");
         output.WriteLine($"Try: aws dynamodb list-tables --endpoint-url {url}");
         output.WriteLine("Press Ctrl+C to stop.");

@@ -275,6 +275,14 @@ public sealed class ChangeLog : IAsyncDisposable
         if (_failure != null) throw DynamoErrors.ServiceUnavailable("The change log cannot be written; the service refuses writes until it is restarted.");
     }
 
+    /// <summary>Completes once every record up to <paramref name="lsn"/> is committed.</summary>
+    public Task WhenDurableAsync(ulong lsn)
+    {
+        if (Volatile.Read(ref _durableLsn) >= lsn) return Task.CompletedTask;
+        lock (_appendLock) Signal();
+        return WaitForLsnAsync(lsn);
+    }
+
     private async Task WaitForLsnAsync(ulong lsn)
     {
         while (Volatile.Read(ref _durableLsn) < lsn)

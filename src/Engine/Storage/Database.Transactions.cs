@@ -173,7 +173,7 @@ public sealed partial class Database
                 var entry = token != null ? _tokens.Record(token, fingerprint ?? [], now) : null;
                 var ticket = _log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
                     CollectionsMarshal.AsSpan(changes));
-                committed = ticket.Committed;
+                committed = Durable(ticket);
                 if (entry != null) entry.Committed = committed;
                 MaybeCheckpoint();
             }

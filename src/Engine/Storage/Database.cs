@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Serverless.Engine.Persistence;
 using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
@@ -122,6 +123,8 @@ public sealed partial class Database : IAsyncDisposable
     private long _logBytesAtCheckpoint;
     private int _checkpointRunning;
     private int _disposed;
+    private BlobPersistence? _blob;
+    private LogShipper? _shipper;
 
     [ThreadStatic]
     private static PooledBufferWriter? t_current;
@@ -145,34 +148,95 @@ public sealed partial class Database : IAsyncDisposable
 
         var root = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(root);
-        var manifestPath = Path.Combine(root, ManifestFile);
+        BlobPersistence? blob = null;
+        string? snapshot = null;
         StoreManifest? manifest = null;
-        if (File.Exists(manifestPath))
-            manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(manifestPath, cancellationToken).ConfigureAwait(false), StorageJsonContext.Default.StoreManifest);
+        if (options.Blob.ConnectionString is { Length: > 0 })
+        {
+            // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
+            blob = new BlobPersistence(options.Blob);
+            try
+            {
+                await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var dir in new[] { "store", "changelog" })
+                {
+                    if (Directory.Exists(Path.Combine(root, dir))) Directory.Delete(Path.Combine(root, dir), recursive: true);
+                }
+
+                File.Delete(Path.Combine(root, ManifestFile));
+                snapshot = Path.Combine(root, "snapshot.snap");
+                File.Delete(snapshot);
+                var json = await blob.DownloadAsync(snapshot, Path.Combine(root, "changelog"), cancellationToken).ConfigureAwait(false);
+                if (json is { Length: > 0 }) manifest = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoreManifest);
+                if (!File.Exists(snapshot)) snapshot = null;
+            }
+            catch
+            {
+                await blob.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        else
+        {
+            var manifestPath = Path.Combine(root, ManifestFile);
+            if (File.Exists(manifestPath))
+                manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(manifestPath, cancellationToken).ConfigureAwait(false), StorageJsonContext.Default.StoreManifest);
+        }
+
         if (manifest is { Format: > StoreManifest.CurrentFormat })
             throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
 
         var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes);
         try
         {
-            if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
+            if (snapshot != null)
+            {
+                SnapshotFile.Read(snapshot, (key, value) => store.Upsert(key.Span, value.Span));
+                File.Delete(snapshot);
+            }
+            else if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
+
             var db = new Database(options, time, store)
             {
-                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups")),
+                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups")), _blob = blob,
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, manifest?.ReplayFromLsn ?? 1, db.Replay);
             db.RebuildStatistics();
+            if (blob != null) db._shipper = new LogShipper(db._log, blob);
             await db.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }
         catch
         {
             store.Dispose();
+            if (blob != null) await blob.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    /// <summary>Where the store lives: the data directory, and the blob container when blob storage is configured.</summary>
+    public string? BlobLocation => _blob?.Describe;
+
+    /// <summary>
+    /// For a write that changed nothing: it must not be acknowledged before the state it saw is durable, or a retry
+    /// of a write whose commit failed (applied, but not durable) would be acknowledged without ever being durable.
+    /// Waits until every record logged so far is committed (and shipped, with blob storage).
+    /// </summary>
+    private Task ObservedStateDurable()
+    {
+        if (_log == null) return Task.CompletedTask;
+        var last = _log.LastLsn;
+        if (_log.DurableLsn >= last && (_shipper == null || _shipper.ShippedLsn >= last)) return Task.CompletedTask;
+        return Durable(new CommitTicket(last, _log.WhenDurableAsync(last)));
+    }
+
+    /// <summary>
+    /// The task a writer awaits before acknowledging: the local commit, and with blob storage also the shipping of
+    /// the record to blob storage.
+    /// </summary>
+    private Task Durable(CommitTicket ticket) => _shipper == null ? ticket.Committed : _shipper.WhenShippedAsync(ticket.Lsn, ticket.Committed);
 
     /// <summary>The change log; null in memory-only mode, which keeps no log (and so serves no streams).</summary>
     public ChangeLog? Log => _log;
@@ -217,7 +281,7 @@ public sealed partial class Database : IAsyncDisposable
             ticket = AppendCatalog(definition.TableNumber, definition);
         }
 
-        await ticket.Committed.ConfigureAwait(false);
+        await Durable(ticket).ConfigureAwait(false);
         return state;
     }
 
@@ -241,7 +305,7 @@ public sealed partial class Database : IAsyncDisposable
             ticket = AppendCatalog(copy.TableNumber, copy);
         }
 
-        await ticket.Committed.ConfigureAwait(false);
+        await Durable(ticket).ConfigureAwait(false);
         return table;
     }
 
@@ -258,7 +322,7 @@ public sealed partial class Database : IAsyncDisposable
             ticket = AppendCatalog(table.Number, null);
         }
 
-        await ticket.Committed.ConfigureAwait(false);
+        await Durable(ticket).ConfigureAwait(false);
         _ = Task.Run(() => PurgeTable(table));
     }
 
@@ -287,7 +351,7 @@ public sealed partial class Database : IAsyncDisposable
                 case MutationKind.Put:
                     {
                         if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan))
-                            return new WriteResult(kind, Task.CompletedTask, table.Collections?.SizeOf(key) ?? -1);
+                            return new WriteResult(kind, ObservedStateDurable(), table.Collections?.SizeOf(key) ?? -1);
                         var images = PrepareIndexes(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
                         ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, images);
                         return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan), images?.CollectionBytes ?? -1);
@@ -301,7 +365,9 @@ public sealed partial class Database : IAsyncDisposable
                     }
 
                 case MutationKind.Delete:
-                    return new WriteResult(MutationKind.None, Task.CompletedTask);
+                    return new WriteResult(MutationKind.None, ObservedStateDurable());
+                case MutationKind.None:
+                    return new WriteResult(kind, ObservedStateDurable());
                 default:
                     return new WriteResult(kind, Task.CompletedTask);
             }
@@ -544,7 +610,21 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             var keepSince = keep > TimeSpan.Zero ? _time.GetUtcNow().UtcDateTime - keep : (DateTime?)null;
+            if (_blob != null && _shipper != null)
+            {
+                // The snapshot goes to blob storage with a manifest naming it; log segments older than both the
+                // snapshot's replay point and the retention windows are then deleted there and here (never ones
+                // not yet shipped).
+                var snapshot = Path.Combine(root, "upload.snap");
+                await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store), cancellationToken).ConfigureAwait(false);
+                var json = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
+                await _blob.UploadSnapshotAsync(snapshot, replayFrom, json, cancellationToken).ConfigureAwait(false);
+                File.Delete(snapshot);
+                replayFrom = Math.Min(replayFrom, _shipper.ShippedLsn + 1);
+            }
+
             _log.DeleteSegmentsBefore(replayFrom, keepSince);
+            if (_blob != null && _log.Segments.Count > 0) await _blob.DeleteLogBeforeAsync(_log.Segments[0].FirstLsn, cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _logBytesAtCheckpoint, bytesAtStart);
         }
         finally
@@ -559,10 +639,20 @@ public sealed partial class Database : IAsyncDisposable
         if (_log != null)
         {
             await _log.FlushAsync().ConfigureAwait(false);
-            await CheckpointAsync().ConfigureAwait(false);
+            try
+            {
+                await CheckpointAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (_blob != null)
+            {
+                // Blob storage unreachable at shutdown: the shipped log still recovers everything acknowledged.
+            }
+
             await _log.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_shipper != null) await _shipper.DisposeAsync().ConfigureAwait(false);
+        if (_blob != null) await _blob.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
     }
 
@@ -629,7 +719,7 @@ public sealed partial class Database : IAsyncDisposable
         if (_log == null) return Task.CompletedTask;
         var ticket = _log.AppendItemWrite(NowMicros(), flags, table, key, hasOld, old, hasNew, @new);
         MaybeCheckpoint();
-        return ticket.Committed;
+        return Durable(ticket);
     }
 
     private void MaybeCheckpoint()

@@ -100,12 +100,12 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the host with <paramref name="arguments"/> until it exits on its own (for --help, bad flags).</summary>
-    public static async Task<HostRunResult> RunToExitAsync(IEnumerable<string> arguments, TimeSpan? timeout = null)
+    public static async Task<HostRunResult> RunToExitAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var work = Directory.CreateTempSubdirectory("serverless-host-").FullName;
         try
         {
-            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, new Dictionary<string, string>()) };
+            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, environment ?? new Dictionary<string, string>()) };
             process.Start();
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();

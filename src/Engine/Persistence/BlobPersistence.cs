@@ -1,0 +1,271 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace Serverless.Engine.Persistence;
+
+/// <summary>
+/// The store in a blob container (Azure, or Azurite locally). Layout:
+/// <code>
+///   owner.lease                  empty blob whose lease makes one instance the writer
+///   log/{firstLsn:D20}.log       append blobs: the change-log segments, byte for byte as on the local disk
+///   snapshots/{replayFrom:D20}.snap   item snapshots (<see cref="SnapshotFile"/>)
+///   manifest.json                the latest snapshot and the catalog (<see cref="Storage.StoreManifest"/> JSON)
+/// </code>
+/// A write is acknowledged only after its log bytes are appended here (<see cref="LogShipper"/>), so an instance
+/// that loses its disk loses nothing acknowledged: a new one downloads the snapshot and the log after it.
+/// </summary>
+public sealed class BlobPersistence : IAsyncDisposable
+{
+    private const int MaxAppendBytes = 4 * 1024 * 1024;
+    private const string LeaseBlob = "owner.lease";
+    private const string ManifestBlob = "manifest.json";
+
+    private readonly BlobContainerClient _container;
+    private readonly BlobOptions _options;
+    private readonly CancellationTokenSource _stop = new();
+    private BlobLeaseClient? _lease;
+    private Task? _renewal;
+    private volatile bool _leaseLost;
+
+    public BlobPersistence(BlobOptions options)
+    {
+        _options = options;
+        var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
+        // Fail fast: a writer waits for its append, and an outage must turn into a refused write, not a hung one.
+        // (The shipper itself retries a failed append on its next round, from the same position.)
+        clientOptions.Retry.MaxRetries = 0;
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
+        _container = new BlobContainerClient(options.ConnectionString, options.Container, clientOptions);
+    }
+
+    /// <summary>False once the lease could not be renewed: this instance must not acknowledge writes any more.</summary>
+    public bool OwnsStore => _lease != null && !_leaseLost;
+
+    public string Describe => $"{_container.Uri}";
+
+    /// <summary>
+    /// Takes the single-writer lease. Another instance holding it makes this fail with a clear message, or, with
+    /// <see cref="BlobOptions.Standby"/>, wait until the lease is released or expires.
+    /// </summary>
+    public async Task AcquireAsync(CancellationToken cancellationToken)
+    {
+        await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var blob = _container.GetBlobClient(LeaseBlob);
+        try
+        {
+            await blob.UploadAsync(BinaryData.FromBytes([]), overwrite: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            // Exists already (and may be leased).
+        }
+
+        var lease = blob.GetBlobLeaseClient();
+        while (true)
+        {
+            try
+            {
+                await lease.AcquireAsync(TimeSpan.FromSeconds(_options.LeaseSeconds), cancellationToken: cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                if (!_options.Standby)
+                    throw new InvalidOperationException(
+                        $"The store in blob container '{_options.Container}' is owned by another instance (its lease is held). "
+                        + "Stop that instance, or start this one with Engine__Blob__Standby=true to wait as a standby.");
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        _lease = lease;
+        _renewal = Task.Run(RenewLoopAsync, CancellationToken.None);
+    }
+
+    /// <summary>Appends log bytes to the segment's blob at <paramref name="offset"/>; a retry after a lost reply is harmless.</summary>
+    public async Task AppendLogAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        if (_leaseLost) throw new InvalidOperationException("This instance lost the store's lease: another instance may own it now.");
+        var blob = _container.GetAppendBlobClient(LogName(segment));
+        if (offset == 0) await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        for (var done = 0; done < bytes.Length;)
+        {
+            var chunk = bytes.Slice(done, Math.Min(MaxAppendBytes, bytes.Length - done));
+            try
+            {
+                using var stream = new ReadOnlyMemoryStream(chunk);
+                await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
+                {
+                    Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset + done },
+                }, cancellationToken).ConfigureAwait(false);
+                done += chunk.Length;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // The blob is longer than expected: an earlier attempt whose reply was lost (a timeout) landed after
+                // all. The blob is always a prefix of the local log, so continue from where it ends.
+                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
+                if (length <= offset + done || length > offset + bytes.Length) throw;
+                done = (int)(length - offset);
+            }
+        }
+    }
+
+    /// <summary>Uploads a snapshot file, then the manifest that points at it (the manifest is the commit point).</summary>
+    public async Task UploadSnapshotAsync(string snapshotPath, ulong replayFrom, byte[] manifestJson, CancellationToken cancellationToken)
+    {
+        var name = SnapshotName(replayFrom);
+        await _container.GetBlobClient(name).UploadAsync(snapshotPath, overwrite: true, cancellationToken).ConfigureAwait(false);
+        await _container.GetBlobClient(ManifestBlob).UploadAsync(BinaryData.FromBytes(manifestJson), overwrite: true, cancellationToken).ConfigureAwait(false);
+
+        // Older snapshots are no longer needed.
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "snapshots/" }, cancellationToken).ConfigureAwait(false))
+        {
+            if (string.CompareOrdinal(item.Name, name) < 0) await _container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Deletes log blobs of segments that the local log no longer holds and that precede it.</summary>
+    public async Task DeleteLogBeforeAsync(ulong firstKeptSegment, CancellationToken cancellationToken)
+    {
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false))
+        {
+            if (string.CompareOrdinal(item.Name, LogName(firstKeptSegment)) < 0)
+                await _container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Downloads the store into an empty local directory: the latest snapshot (to <paramref name="snapshotPath"/>)
+    /// and every log segment after it (into <paramref name="logDirectory"/>). Returns the manifest JSON, or null
+    /// when the container holds no store yet.
+    /// </summary>
+    public async Task<byte[]?> DownloadAsync(string snapshotPath, string logDirectory, CancellationToken cancellationToken)
+    {
+        var manifestBlob = _container.GetBlobClient(ManifestBlob);
+        byte[]? manifest = null;
+        if (await manifestBlob.ExistsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            manifest = (await manifestBlob.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToArray();
+        }
+
+        Directory.CreateDirectory(logDirectory);
+        var logs = new List<string>();
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false)) logs.Add(item.Name);
+        foreach (var name in logs)
+        {
+            await _container.GetBlobClient(name).DownloadToAsync(Path.Combine(logDirectory, name["log/".Length..]), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (manifest == null) return logs.Count == 0 ? null : [];
+        var snapshots = new List<string>();
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "snapshots/" }, cancellationToken).ConfigureAwait(false)) snapshots.Add(item.Name);
+        if (snapshots.Count > 0) await _container.GetBlobClient(snapshots.Max(StringComparer.Ordinal)!).DownloadToAsync(snapshotPath, cancellationToken).ConfigureAwait(false);
+        return manifest;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_renewal != null) await _renewal.ConfigureAwait(false);
+        if (_lease != null && !_leaseLost)
+        {
+            try
+            {
+                await _lease.ReleaseAsync().ConfigureAwait(false);
+            }
+            catch (RequestFailedException)
+            {
+                // Expired or taken meanwhile: nothing to release.
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    public static string LogName(ulong segment) => $"log/{segment:D20}.log";
+
+    private static string SnapshotName(ulong replayFrom) => $"snapshots/{replayFrom:D20}.snap";
+
+    /// <summary>
+    /// Renews the lease at a third of its duration; after a failed renewal it retries every second. Renewing still
+    /// works after the lease expired as long as no one else leased the blob meanwhile, so an outage shorter than the
+    /// lease costs nothing; only when a whole lease period passes without a renewal is the lease considered lost.
+    /// </summary>
+    private async Task RenewLoopAsync()
+    {
+        var period = TimeSpan.FromSeconds(_options.LeaseSeconds / 3.0);
+        var lastRenewed = DateTime.UtcNow;
+        var healthy = true;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(healthy ? period : TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
+                await _lease!.RenewAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
+                lastRenewed = DateTime.UtcNow;
+                healthy = true;
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RequestFailedException or AggregateException or OperationCanceledException or HttpRequestException)
+            {
+                healthy = false;
+                if (DateTime.UtcNow - lastRenewed < TimeSpan.FromSeconds(_options.LeaseSeconds)) continue;
+
+                // A whole lease period without a renewal: another instance may own the store now.
+                _leaseLost = true;
+                return;
+            }
+        }
+    }
+
+    /// <summary>A read-only stream over memory, for uploads without copying.</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = (int)value;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => _position = (int)(origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => memory.Length + offset,
+        });
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
