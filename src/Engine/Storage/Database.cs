@@ -600,6 +600,7 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             File.Move(tmp, Path.Combine(root, ManifestFile), overwrite: true);
+            _store.PurgeCheckpointsExcept(token);
             // Streams and point-in-time recovery read the log: keep the segments their windows need (24 hours for
             // streams, the recovery period for PITR).
             var keep = TimeSpan.Zero;

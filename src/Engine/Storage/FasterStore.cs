@@ -39,7 +39,10 @@ public sealed class FasterStore : IDisposable
             MemorySize = 1L << memoryBits,
             MutableFraction = 0.9,
             CheckpointDir = Path.Combine(directory, "checkpoints"),
-            RemoveOutdatedCheckpoints = true,
+            // Never let FASTER delete the previous checkpoint when a new one completes: the manifest still names the
+            // previous one until it is rewritten, and a crash in between must find it. PurgeCheckpointsExcept does it
+            // once the new manifest is durable.
+            RemoveOutdatedCheckpoints = false,
         };
         _kv = new FasterKV<SpanByte, SpanByte>(settings);
     }
@@ -117,6 +120,20 @@ public sealed class FasterStore : IDisposable
         var (success, token) = await _kv.TakeFullCheckpointAsync(CheckpointType.Snapshot, cancellationToken).ConfigureAwait(false);
         if (!success) throw new InvalidOperationException("FASTER refused the checkpoint (another one is in progress).");
         return token;
+    }
+
+    /// <summary>Deletes every checkpoint but <paramref name="token"/> (call once a manifest naming it is durable).</summary>
+    public void PurgeCheckpointsExcept(Guid token)
+    {
+        var root = Path.Combine(_directory, "checkpoints");
+        if (!Directory.Exists(root)) return;
+        foreach (var kind in Directory.EnumerateDirectories(root))
+        {
+            foreach (var checkpoint in Directory.EnumerateDirectories(kind))
+            {
+                if (!Path.GetFileName(checkpoint).Equals(token.ToString(), StringComparison.OrdinalIgnoreCase)) Directory.Delete(checkpoint, recursive: true);
+            }
+        }
     }
 
     /// <summary>Loads the checkpoint <paramref name="token"/>.</summary>

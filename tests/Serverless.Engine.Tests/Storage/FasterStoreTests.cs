@@ -49,6 +49,39 @@ public sealed class FasterStoreTests : IDisposable
         Assert.True(recovered.TryRead(BitConverter.GetBytes(9_999), output));
     }
 
+    /// <summary>
+    /// A new checkpoint must not remove the one the manifest still names: a crash before the manifest is rewritten
+    /// recovers from the older checkpoint. Only PurgeCheckpointsExcept removes it.
+    /// </summary>
+    [Fact]
+    public async Task OlderCheckpoint_SurvivesANewOne_UntilPurged()
+    {
+        Guid first, second;
+        using (var store = FasterStore.Open(_dir, 64L * 1024 * 1024))
+        {
+            store.Upsert([1], [10]);
+            first = await store.CheckpointAsync();
+            store.Upsert([2], [20]);
+            second = await store.CheckpointAsync();
+        }
+
+        using (var recovered = FasterStore.Open(_dir, 64L * 1024 * 1024))
+        {
+            recovered.Recover(first);
+            using var output = new PooledBufferWriter();
+            Assert.True(recovered.TryRead([1], output));
+            recovered.PurgeCheckpointsExcept(second);
+        }
+
+        var left = Directory.EnumerateDirectories(Path.Combine(_dir, "checkpoints"), "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        Assert.DoesNotContain(first.ToString(), left);
+        Assert.Contains(second.ToString(), left);
+        using var latest = FasterStore.Open(_dir, 64L * 1024 * 1024);
+        latest.Recover(second);
+        using var value = new PooledBufferWriter();
+        Assert.True(latest.TryRead([2], value));
+    }
+
     [Fact]
     public void ReadsServedFromDisk_CompleteWhenTheStoreExceedsMemory()
     {

@@ -16,7 +16,7 @@ public sealed class TransactionIsolationTests
     {
         await using var host = await HostProcess.StartAsync(new HostProcessOptions
         {
-            Environment = new Dictionary<string, string> { ["Engine__ChangeLog__GroupCommitDelay"] = "00:00:01.500" },
+            Environment = new Dictionary<string, string> { ["Engine__ChangeLog__GroupCommitDelay"] = "00:00:03" },
         });
         using var client = host.CreateClient(c => c.MaxErrorRetry = 0);
         var t = await CreateAsync(client, "txiso");
@@ -30,7 +30,14 @@ public sealed class TransactionIsolationTests
             TransactItems = [new() { Update = new Update { TableName = t, Key = Key("held"), UpdateExpression = "SET n = :two", ExpressionAttributeValues = new() { [":two"] = N("2") } } }],
         };
         var inFlight = client.TransactWriteItemsAsync(request);
-        await Task.Delay(300); // the transaction has applied and now waits for its (delayed) commit
+
+        // Wait until the transaction has applied (reads see it) and now waits for its delayed commit.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while ((await client.GetItemAsync(t, Key("held"))).Item["n"].N != "2")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the transaction did not apply");
+            await Task.Delay(10);
+        }
 
         var started = DateTime.UtcNow;
         var plain = await Assert.ThrowsAsync<TransactionConflictException>(() => client.PutItemAsync(t, new() { ["pk"] = S("held"), ["n"] = N("9") }));
@@ -55,7 +62,7 @@ public sealed class TransactionIsolationTests
 
         var retry = await Assert.ThrowsAsync<TransactionInProgressException>(() => client.TransactWriteItemsAsync(request));
         Assert.Equal("TransactionInProgressException", retry.ErrorCode);
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromMilliseconds(1100), "conflicts must fail fast, not wait for the commit");
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromMilliseconds(2500), "conflicts must fail fast, not wait for the commit");
         Assert.False(inFlight.IsCompleted);
 
         await inFlight;
