@@ -108,26 +108,7 @@ internal sealed class TimerFunctionRunner : IHostedService, IAsyncDisposable
         await f.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var scope = _services.CreateAsyncScope();
-            var method = f.Descriptor.Method;
-            var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, method.DeclaringType!);
-            var arguments = method.GetParameters().Select(p => Bind(f, p, isPastDue, cancellationToken)).ToArray();
-            try
-            {
-                switch (method.Invoke(instance, arguments))
-                {
-                    case Task task:
-                        await task.ConfigureAwait(false);
-                        break;
-                    case ValueTask valueTask:
-                        await valueTask.ConfigureAwait(false);
-                        break;
-                }
-            }
-            catch (TargetInvocationException e) when (e.InnerException != null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-            }
+            await FunctionInvocation.InvokeAsync(_services, f.Descriptor.Method, (p, _) => Bind(f, p, isPastDue, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {
