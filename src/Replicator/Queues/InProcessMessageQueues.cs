@@ -84,7 +84,14 @@ public sealed class InProcessMessageQueues(TimeProvider? time = null) : IMessage
     {
         var state = Get(queue);
         Task signal;
-        lock (state) signal = state.Signal.Task;
+        lock (state)
+        {
+            // A message sent after the caller's empty receive must not wait for the timeout.
+            var now = _time.GetUtcNow();
+            if (state.Messages.Exists(e => e.VisibleAt <= now)) return;
+            signal = state.Signal.Task;
+        }
+
         try
         {
             await signal.WaitAsync(maxWait, _time, cancellationToken).ConfigureAwait(false);

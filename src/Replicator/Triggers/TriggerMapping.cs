@@ -100,10 +100,10 @@ public sealed class StreamFanOutOptions
 
     /// <summary>
     /// How long one run keeps following the streams after catching up, polling every <see cref="PollMilliseconds"/>;
-    /// default 900 ms, so with the default once-a-second schedule changes are delivered within tens of
+    /// default 950 ms, so with the default once-a-second schedule changes are delivered within tens of
     /// milliseconds. 0: one pass per run.
     /// </summary>
-    public int TailMilliseconds { get; set; } = 900;
+    public int TailMilliseconds { get; set; } = 950;
 
     /// <summary>Pause between passes while tailing; default 20 ms.</summary>
     public int PollMilliseconds { get; set; } = 20;
