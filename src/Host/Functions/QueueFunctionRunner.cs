@@ -53,31 +53,25 @@ internal sealed record QueueFunction(FunctionDescriptor Descriptor, string Queue
 /// For a queue that a trigger mapping delivers to, the mapping's RetryAttempts and OnFailureQueue replace
 /// maxDequeueCount (RetryAttempts + 1) and the poison queue.
 /// </summary>
-internal sealed class QueueFunctionRunner : IHostedService, IAsyncDisposable
+internal sealed class QueueFunctionRunner : FunctionLoopRunner<QueueFunction>
 {
     private static readonly TimeSpan MinPollingInterval = TimeSpan.FromMilliseconds(100);
     private static readonly JsonSerializerOptions PocoJson = new(JsonSerializerDefaults.Web);
 
-    private readonly List<QueueFunction> _functions;
     private readonly QueueHostSettings _settings;
     private readonly TimeSpan _lease;
     private readonly IServiceProvider _services;
     private readonly ILogger<QueueFunctionRunner> _logger;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _loops = [];
     private IMessageQueues? _queues;
-    private int _disposed;
 
     public QueueFunctionRunner(IEnumerable<QueueFunction> functions, QueueHostSettings settings, TimeSpan lease, IServiceProvider services, ILogger<QueueFunctionRunner> logger)
+        : base(functions)
     {
-        _functions = [.. functions];
         _settings = settings;
         _lease = lease;
         _services = services;
         _logger = logger;
     }
-
-    public IReadOnlyList<QueueFunction> Functions => _functions;
 
     /// <summary>Resolves the queue of each queue-triggered function (<c>%Setting%</c> from configuration) and its retry policy.</summary>
     public static List<QueueFunction> Resolve(IEnumerable<FunctionDescriptor> functions, IConfiguration configuration, QueueHostSettings settings)
@@ -87,14 +81,7 @@ internal sealed class QueueFunctionRunner : IHostedService, IAsyncDisposable
         foreach (var f in functions)
         {
             if (f.Trigger is not QueueTriggerAttribute trigger) continue;
-            var queue = trigger.QueueName;
-            if (queue.Length > 2 && queue[0] == '%' && queue[^1] == '%')
-            {
-                var setting = queue[1..^1];
-                queue = configuration[setting]
-                    ?? throw new InvalidOperationException($"Function '{f.Name}': the app setting '{setting}' for its queue name is not set.");
-            }
-
+            var queue = ResolveSetting(trigger.QueueName, configuration, f.Name, "queue name");
             if (!TriggerMapping.IsQueueName(queue)) throw new InvalidOperationException($"Function '{f.Name}': '{queue}' is not a valid queue name.");
             var mapping = mappings.Find(m => m.Queue == queue);
             var maxDequeue = mapping?.RetryAttempts is { } retries ? retries + 1 : settings.MaxDequeueCount;
@@ -105,28 +92,9 @@ internal sealed class QueueFunctionRunner : IHostedService, IAsyncDisposable
         return result;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (_functions.Count == 0) return Task.CompletedTask;
-        _queues = _services.GetRequiredService<IMessageQueues>();
-        foreach (var f in _functions) _loops.Add(Task.Run(() => PollAsync(f, _stopping.Token), CancellationToken.None));
-        return Task.CompletedTask;
-    }
+    protected override void OnStarting() => _queues = _services.GetRequiredService<IMessageQueues>();
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _stopping.Dispose();
-    }
-
-    private async Task PollAsync(QueueFunction f, CancellationToken stopping)
+    protected override async Task LoopAsync(QueueFunction f, CancellationToken stopping)
     {
         var queues = _queues!;
         var wait = MinPollingInterval;
