@@ -76,7 +76,7 @@ internal sealed class QueueFunctionRunner : FunctionLoopRunner<QueueFunction>
     /// <summary>Resolves the queue of each queue-triggered function (<c>%Setting%</c> from configuration) and its retry policy.</summary>
     public static List<QueueFunction> Resolve(IEnumerable<FunctionDescriptor> functions, IConfiguration configuration, QueueHostSettings settings)
     {
-        var mappings = configuration.GetSection("Triggers").Get<List<TriggerMapping>>() ?? [];
+        var mappings = configuration.GetSection(Serverless.Functions.Hosting.TriggerSettings.Section).Get<List<TriggerMapping>>() ?? [];
         var result = new List<QueueFunction>();
         foreach (var f in functions)
         {
