@@ -17,7 +17,8 @@ public static class ServerlessServiceCollectionExtensions
     /// <summary>
     /// Binds <see cref="EngineOptions"/> from the <c>Engine</c> section, validates it at start-up, opens one
     /// <see cref="DynamoEngine"/> when the host starts and disposes it (flush + checkpoint) when the host stops.
-    /// A <see cref="TimeProvider"/> registered before start-up replaces the system clock.
+    /// A <see cref="TimeProvider"/> registered before start-up replaces the system clock. Also registers the triggers
+    /// (<see cref="TriggerServiceCollectionExtensions.AddServerlessTriggers"/>).
     /// </summary>
     public static IServiceCollection AddServerlessEngine(this IServiceCollection services, IConfiguration configuration)
     {
@@ -37,6 +38,7 @@ public static class ServerlessServiceCollectionExtensions
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Engine);
+        services.AddServerlessTriggers(configuration);
         return services;
     }
 

@@ -105,6 +105,11 @@ internal static class LocalFunctionHost
         var timers = TimerFunctionRunner.Resolve(functions, configuration);
         builder.Services.AddSingleton(sp => new TimerFunctionRunner(timers, sp, sp.GetRequiredService<ILogger<TimerFunctionRunner>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TimerFunctionRunner>());
+        var queueSettings = QueueHostSettings.From(HostJsonFile.Read(FunctionsAssembly));
+        var queueFunctions = QueueFunctionRunner.Resolve(functions, configuration, queueSettings);
+        var lease = TimeSpan.FromSeconds(configuration.GetValue("LocalHost:QueueLeaseSeconds", 600));
+        builder.Services.AddSingleton(sp => new QueueFunctionRunner(queueFunctions, queueSettings, lease, sp, sp.GetRequiredService<ILogger<QueueFunctionRunner>>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueFunctionRunner>());
         if (functions.Any(HttpFunctionInvoker.ReturnsActionResult)) builder.Services.AddMvcCore();
 
         // Invokers are compiled once, here, against the final service registrations.
@@ -138,6 +143,8 @@ internal static class LocalFunctionHost
     {
         ["TtlSweepSchedule"] = "*/10 * * * * *",
         ["CheckpointSchedule"] = "0 */5 * * * *",
+        ["StreamFanOutSchedule"] = "*/1 * * * * *",
+        ["AuditLogQueue"] = "audit-log",
     };
 
     /// <summary><c>POST /admin/functions/{name}</c>: the Functions host's admin call that runs a non-HTTP function now.</summary>
@@ -157,18 +164,12 @@ internal static class LocalFunctionHost
     }
 
     /// <summary>The <c>extensions.http.routePrefix</c> of the functions app's host.json; Functions' default is "api".</summary>
-    private static string ReadRoutePrefix(Assembly functions)
-    {
-        var path = Path.Combine(Path.GetDirectoryName(functions.Location) ?? AppContext.BaseDirectory, "host.json");
-        if (!File.Exists(path)) return "api";
-        using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-        return document.RootElement.TryGetProperty("extensions", out var extensions)
-            && extensions.TryGetProperty("http", out var http)
-            && http.TryGetProperty("routePrefix", out var prefix)
-            && prefix.ValueKind == JsonValueKind.String
+    private static string ReadRoutePrefix(Assembly functions) =>
+        HostJsonFile.Extension(HostJsonFile.Read(functions), "http") is { } http
+        && http.TryGetProperty("routePrefix", out var prefix)
+        && prefix.ValueKind == JsonValueKind.String
             ? prefix.GetString()!
             : "api";
-    }
 
     private static void PrintBanner(WebApplication app, HttpFunctionRouter router, IReadOnlyList<FunctionDescriptor> functions)
     {
@@ -179,9 +180,12 @@ internal static class LocalFunctionHost
         foreach (var route in router.Routes) output.WriteLine($"  function {route.Function.Name}: {route.Describe()}");
         var timers = app.Services.GetRequiredService<TimerFunctionRunner>().Functions;
         foreach (var timer in timers) output.WriteLine($"  function {timer.Descriptor.Name}: timer {timer.ScheduleText}");
+        var queues = app.Services.GetRequiredService<QueueFunctionRunner>().Functions;
+        var backend = queues.Count > 0 ? app.Services.GetRequiredService<Serverless.Replicator.Queues.IMessageQueues>().Backend : "";
+        foreach (var queue in queues) output.WriteLine($"  function {queue.Descriptor.Name}: queue {queue.Queue} ({backend}; poison queue {queue.PoisonQueue} after {queue.MaxDequeueCount} attempts)");
         foreach (var function in functions)
         {
-            if (router.Routes.All(r => r.Function != function) && timers.All(t => t.Descriptor != function))
+            if (router.Routes.All(r => r.Function != function) && timers.All(t => t.Descriptor != function) && queues.All(q => q.Descriptor != function))
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 

@@ -317,7 +317,7 @@ internal static class Streams
     }
 
     /// <summary>Writes one stream record as AWS shapes it; returns its SizeBytes.</summary>
-    private static long WriteRecord(Utf8JsonWriter w, in ChangeRecord r, int item, TableDefinition table, string viewType, string region)
+    internal static long WriteRecord(Utf8JsonWriter w, in ChangeRecord r, int item, TableDefinition table, string viewType, string region)
     {
         KeyCodec.DecodeKey(r.Key, out _, out var hash, out var range);
         var keys = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [table.HashKey.Name] = hash };

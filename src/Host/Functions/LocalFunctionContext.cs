@@ -28,6 +28,17 @@ internal sealed class LocalFunctionContext : FunctionContext
         _items = new Dictionary<object, object> { [HttpContextKey] = httpContext };
     }
 
+    /// <summary>A context for a non-HTTP invocation (queue messages).</summary>
+    public LocalFunctionContext(LocalFunctionDefinition definition, IServiceProvider services, CancellationToken cancellationToken)
+    {
+        FunctionDefinition = definition;
+        InvocationId = Guid.NewGuid().ToString();
+        InstanceServices = services;
+        CancellationToken = cancellationToken;
+        TraceContext = new LocalTraceContext(Activity.Current);
+        _items = new Dictionary<object, object>();
+    }
+
     public override string InvocationId { get; }
 
     public override string FunctionId => FunctionDefinition.Id;

@@ -9,23 +9,17 @@ namespace Serverless.Host.Functions;
 /// (seconds first) or a TimeSpan interval, with <c>%Setting%</c> resolved from configuration. A run never overlaps
 /// the previous run of the same function. <see cref="RunNowAsync"/> runs one on demand (the admin endpoint).
 /// </summary>
-internal sealed class TimerFunctionRunner : IHostedService, IAsyncDisposable
+internal sealed class TimerFunctionRunner : FunctionLoopRunner<TimerFunction>
 {
-    private readonly List<TimerFunction> _functions;
     private readonly IServiceProvider _services;
     private readonly ILogger<TimerFunctionRunner> _logger;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _loops = [];
-    private int _disposed;
 
     public TimerFunctionRunner(IEnumerable<TimerFunction> functions, IServiceProvider services, ILogger<TimerFunctionRunner> logger)
+        : base(functions)
     {
-        _functions = [.. functions];
         _services = services;
         _logger = logger;
     }
-
-    public IReadOnlyList<TimerFunction> Functions => _functions;
 
     /// <summary>Reads the schedules of the timer functions among <paramref name="functions"/>; a bad schedule stops the host.</summary>
     public static List<TimerFunction> Resolve(IEnumerable<FunctionDescriptor> functions, IConfiguration configuration)
@@ -34,50 +28,23 @@ internal sealed class TimerFunctionRunner : IHostedService, IAsyncDisposable
         foreach (var f in functions)
         {
             if (f.Trigger is not TimerTriggerAttribute timer) continue;
-            var text = timer.Schedule;
-            if (text.Length > 2 && text[0] == '%' && text[^1] == '%')
-            {
-                var setting = text[1..^1];
-                text = configuration[setting]
-                    ?? throw new InvalidOperationException($"Function '{f.Name}': the app setting '{setting}' for its schedule is not set.");
-            }
-
+            var text = ResolveSetting(timer.Schedule, configuration, f.Name, "schedule");
             result.Add(new TimerFunction(f, text, Schedule.Parse(f.Name, text)));
         }
 
         return result;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        foreach (var f in _functions) _loops.Add(Task.Run(() => LoopAsync(f, _stopping.Token), CancellationToken.None));
-        return Task.CompletedTask;
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        // The container may dispose the runner both as itself and as the hosted service it is registered as.
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _stopping.Dispose();
-    }
-
     /// <summary>Runs a timer function now (waiting for a run in progress to finish first); false if there is none of that name.</summary>
     public async Task<bool> RunNowAsync(string name, CancellationToken cancellationToken)
     {
-        var f = _functions.Find(x => string.Equals(x.Descriptor.Name, name, StringComparison.OrdinalIgnoreCase));
+        var f = Functions.FirstOrDefault(x => string.Equals(x.Descriptor.Name, name, StringComparison.OrdinalIgnoreCase));
         if (f == null) return false;
         await InvokeAsync(f, isPastDue: false, cancellationToken).ConfigureAwait(false);
         return true;
     }
 
-    private async Task LoopAsync(TimerFunction f, CancellationToken stopping)
+    protected override async Task LoopAsync(TimerFunction f, CancellationToken stopping)
     {
         var last = DateTime.UtcNow;
         while (!stopping.IsCancellationRequested)
@@ -108,26 +75,7 @@ internal sealed class TimerFunctionRunner : IHostedService, IAsyncDisposable
         await f.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await using var scope = _services.CreateAsyncScope();
-            var method = f.Descriptor.Method;
-            var instance = method.IsStatic ? null : ActivatorUtilities.CreateInstance(scope.ServiceProvider, method.DeclaringType!);
-            var arguments = method.GetParameters().Select(p => Bind(f, p, isPastDue, cancellationToken)).ToArray();
-            try
-            {
-                switch (method.Invoke(instance, arguments))
-                {
-                    case Task task:
-                        await task.ConfigureAwait(false);
-                        break;
-                    case ValueTask valueTask:
-                        await valueTask.ConfigureAwait(false);
-                        break;
-                }
-            }
-            catch (TargetInvocationException e) when (e.InnerException != null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
-            }
+            await FunctionInvocation.InvokeAsync(_services, f.Descriptor.Method, (p, _) => Bind(f, p, isPastDue, cancellationToken)).ConfigureAwait(false);
         }
         finally
         {

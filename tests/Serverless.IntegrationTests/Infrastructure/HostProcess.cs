@@ -296,13 +296,18 @@ public sealed class HostProcess : IAsyncDisposable
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
 
         foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS" }) info.Environment.Remove(name);
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Engine__", StringComparison.OrdinalIgnoreCase) || k.StartsWith("LocalHost__", StringComparison.OrdinalIgnoreCase)).ToList())
+        foreach (var key in info.Environment.Keys.Where(k => IsHostSetting(k)).ToList())
             info.Environment.Remove(key);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["Engine__StoreMemoryBytes"] = (64L * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in environment) info.Environment[key] = value;
         return info;
     }
+
+    /// <summary>Settings of the host that must come from the test, never from the environment running the tests.</summary>
+    private static bool IsHostSetting(string name) =>
+        name.Equals("AzureWebJobsStorage", StringComparison.OrdinalIgnoreCase)
+        || new[] { "Engine__", "LocalHost__", "Triggers__", "StreamFanOut__", "AuditLog__" }.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     private static TaskCompletionSource<string> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
