@@ -24,7 +24,7 @@ public sealed class TransactionLoadTests
         using var setup = host.CreateClient();
         var (accounts, receipts) = await SetUpAsync(setup);
 
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(12));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var stats = new Stats();
         var snapshots = 0;
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(() => TransferLoopAsync(host, accounts, receipts, w, stats, null, stop.Token))).ToList();
@@ -41,7 +41,7 @@ public sealed class TransactionLoadTests
                 snapshots++;
             }
         }));
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60)); // a deadlock would hang here
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(90)); // a deadlock would hang here
 
         var final = await ReadAllAsync(setup, accounts);
         Assert.Equal(Accounts * Initial, final.Sum());
