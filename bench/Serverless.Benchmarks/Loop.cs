@@ -25,6 +25,7 @@ internal static class Loop
         while (total.Elapsed.TotalSeconds < seconds)
         {
             var sw = Stopwatch.StartNew();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var n = 0;
             while (sw.ElapsedMilliseconds < 1000)
             {
@@ -32,7 +33,8 @@ internal static class Loop
                 n += 1000;
             }
 
-            Console.WriteLine($"{op} durable={durable}: {n / sw.Elapsed.TotalSeconds:F0} ops/s");
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / n;
+            Console.WriteLine($"{op} durable={durable}: {n / sw.Elapsed.TotalSeconds:F0} ops/s, process CPU {cpu:F2} us/op ({1e6 / cpu:F0} ops per CPU-second)");
         }
 
         await bench.CleanupAsync();
