@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using Serverless.Engine;
 
 namespace Serverless.Benchmarks;
@@ -10,7 +7,7 @@ namespace Serverless.Benchmarks;
 /// invocation sends <see cref="Ops"/> requests, so the reported mean is per request. <see cref="Durable"/> = true
 /// is the on-disk configuration (temp data folder, default change-log sync); false is the in-memory store.
 /// </summary>
-[Config(typeof(Config))]
+[Config(typeof(ItemConfig))]
 [MemoryDiagnoser]
 public class ItemBenchmarks
 {
@@ -67,14 +64,6 @@ public class ItemBenchmarks
         {
             await _client.CallAsync(Targets.GetItem, _gets[_nextGet]);
             if (++_nextGet == _gets.Length) _nextGet = 0;
-        }
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10));
         }
     }
 }

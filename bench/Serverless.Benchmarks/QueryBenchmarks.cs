@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using Serverless.Engine;
 
 namespace Serverless.Benchmarks;
@@ -9,7 +6,7 @@ namespace Serverless.Benchmarks;
 /// Query of one random partition returning 100 items, on tables of 10k and 1M items (100 items per partition):
 /// the cost should be O(log n + k), so both sizes should cost about the same. In-memory store (reads only).
 /// </summary>
-[Config(typeof(Config))]
+[Config(typeof(QueryConfig))]
 [MemoryDiagnoser]
 public class QueryBenchmarks
 {
@@ -46,14 +43,6 @@ public class QueryBenchmarks
         {
             await _client.CallAsync(Targets.Query, _queries[_next]);
             if (++_next == _queries.Length) _next = 0;
-        }
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(8));
         }
     }
 }

@@ -1,8 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 using Serverless.Engine;
 
 namespace Serverless.Benchmarks;
@@ -11,7 +8,7 @@ namespace Serverless.Benchmarks;
 /// A full Scan of 1M items, paging with LastEvaluatedKey (items/s = 1M / mean), and the same Scan split into
 /// 4 segments run by 4 concurrent tasks. In-memory store.
 /// </summary>
-[Config(typeof(Config))]
+[Config(typeof(ScanConfig))]
 [MemoryDiagnoser]
 public class ScanBenchmarks
 {
@@ -99,13 +96,5 @@ public class ScanBenchmarks
         }
 
         return (count, last);
-    }
-
-    private sealed class Config : ManualConfig
-    {
-        public Config()
-        {
-            AddJob(Job.ShortRun.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(5));
-        }
     }
 }

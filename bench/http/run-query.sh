@@ -34,7 +34,8 @@ run_target() {
   for r in $(seq "$REPEAT"); do
     for limit in $LIMITS; do
       for tc in $CONNS; do
-        local t=${tc%%:*} c=${tc##*:} f="$OUTDIR/$name-l$limit-c$c-r$r.txt" s0 s1
+        local t c f s0 s1
+        t=${tc%%:*}; c=${tc##*:}; f="$OUTDIR/$name-l$limit-c$c-r$r.txt"
         s0=$(jiffies "$pid")
         LIMIT=$limit wrk -t"$t" -c"$c" -d"$DUR" --latency -s "$HERE/query.lua" "$url/" > "$f" 2>&1
         s1=$(jiffies "$pid")
@@ -44,7 +45,7 @@ run_target() {
             printf "%-8s r=%s Query limit=%s t=%s c=%-3s rps=%8.0f p50=%5.2fms p99=%6.2fms status_err=%s server_us/req=%.1f\n",
               name, r, v["limit"], t, c, v["rps"], v["p50"] / 1000, v["p99"] / 1000, v["status"], (v["requests"] > 0 ? s / hz * 1e6 / v["requests"] : 0) }' "$f" \
           | tee -a "$OUTDIR/summary.txt"
-        grep -q "Non-2xx" "$f" && grep "Non-2xx" "$f" | sed "s/^/$name: /" | tee -a "$OUTDIR/summary.txt"
+        if grep -q "Non-2xx" "$f"; then grep "Non-2xx" "$f" | sed "s/^/$name: /" | tee -a "$OUTDIR/summary.txt"; fi
       done
     done
   done

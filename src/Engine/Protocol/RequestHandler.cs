@@ -157,6 +157,9 @@ public sealed class RequestHandler
                 if (read == 0) break;
                 length += read;
                 if (length > max) throw DynamoErrors.RequestTooLarge();
+
+                // With a declared length, stop once it has arrived: waiting for end-of-body costs another read.
+                if (length == contentLength) break;
             }
 
             return (buffer, length);
