@@ -48,6 +48,7 @@ internal sealed class ApiClient
     {
         string? dir = null;
         var options = new EngineOptions { InMemory = !durable, StoreMemoryBytes = 1L << 30 };
+        if (Environment.GetEnvironmentVariable("BENCH_CHECKPOINT_LOG_BYTES") is { } cp) options.CheckpointLogBytes = long.Parse(cp, System.Globalization.CultureInfo.InvariantCulture);
         if (durable)
         {
             dir = Path.Combine(Path.GetTempPath(), "ddb-bench-" + Guid.NewGuid().ToString("N"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 using Serverless.Engine.Protocol;
 
@@ -41,13 +42,19 @@ public delegate void ChangeVisitor(in ChangeRecord record);
 /// number they hold.
 /// In <see cref="ChangeLogSync.Always"/> mode appends are a copy into the open batch, under a short lock, and one
 /// flusher writes and fsyncs each batch with a single system call, so concurrent writers share a commit (group
-/// commit). In <see cref="ChangeLogSync.Interval"/> mode a commit is only a write to the operating system, which
-/// costs less than handing the record to another thread, so the appender writes it inline, under the append lock,
-/// and the commit is complete when the append returns.
+/// commit). In <see cref="ChangeLogSync.Interval"/> mode a commit is only a hand-over to the operating system, which
+/// costs less than handing the record to another thread, so the appender does it inline, under the append lock,
+/// and the commit is complete when the append returns. The hand-over is a copy into the segment's shared memory
+/// mapping, which puts the record in the page cache exactly as a write(2) would (a killed process loses nothing;
+/// fsync covers it) without a system call per record. A mapped segment is sized ahead; the zeros past its last
+/// record read as a torn tail after a crash, and a closed or rolled segment is cut back to its records.
 /// </summary>
 public sealed class ChangeLog : IAsyncDisposable
 {
     private const string SegmentSuffix = ".log";
+
+    /// <summary>Room past a full segment in its mapping: more than the largest record (two 400 KB images and a key).</summary>
+    private const long MaxRecordBytes = 1024 * 1024;
 
     private readonly string _directory;
     private readonly ChangeLogOptions _options;
@@ -69,6 +76,10 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private SafeFileHandle _segment = null!;
     private long _segmentLength;
+    private MemoryMappedFile? _map;
+    private MemoryMappedViewAccessor? _view;
+    private nint _mapped;
+    private long _mappedCapacity;
     private ulong _segmentFirstLsn;
     private int _dirty;
 
@@ -216,6 +227,7 @@ public sealed class ChangeLog : IAsyncDisposable
         }
 
         if (_syncTimer != null) await _syncTimer.DisposeAsync().ConfigureAwait(false);
+        lock (_appendLock) UnmapSegment();
         RandomAccess.FlushToDisk(_segment);
         _segment.Dispose();
         _open.Dispose();
@@ -317,13 +329,14 @@ public sealed class ChangeLog : IAsyncDisposable
     /// Writes the open batch (the record just appended) to the segment; the caller holds the append lock, which
     /// keeps records in sequence order on disk. Returns the commit: completed, or faulted when the write failed.
     /// </summary>
-    private Task WriteInline(ulong lsn)
+    private unsafe Task WriteInline(ulong lsn)
     {
         try
         {
-            if (_segmentLength >= _options.SegmentBytes) RollSegment(FirstLsnOf(_open));
-            RandomAccess.Write(_segment, _open.WrittenSpan, _segmentLength);
-            _segmentLength += _open.WrittenCount;
+            var record = _open.WrittenSpan;
+            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity) RollSegment(FirstLsnOf(_open));
+            record.CopyTo(new Span<byte>((byte*)_mapped + _segmentLength, record.Length));
+            _segmentLength += record.Length;
             Volatile.Write(ref _dirty, 1);
             Volatile.Write(ref _durableLsn, lsn);
             return Task.CompletedTask;
@@ -337,6 +350,31 @@ public sealed class ChangeLog : IAsyncDisposable
         {
             _open.Clear();
         }
+    }
+
+    /// <summary>Maps the open segment for inline appends, sized for a full segment plus the largest record.</summary>
+    private unsafe void MapSegment()
+    {
+        _mappedCapacity = Math.Max(_options.SegmentBytes, _segmentLength) + MaxRecordBytes;
+        RandomAccess.SetLength(_segment, _mappedCapacity);
+        _map = MemoryMappedFile.CreateFromFile(_segment, null, _mappedCapacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        _view = _map.CreateViewAccessor(0, _mappedCapacity, MemoryMappedFileAccess.ReadWrite);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _mapped = (nint)(pointer + _view.PointerOffset);
+    }
+
+    /// <summary>Unmaps the open segment and cuts it back to its records (the caller fsyncs).</summary>
+    private void UnmapSegment()
+    {
+        if (_view == null) return;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map!.Dispose();
+        _view = null;
+        _map = null;
+        _mapped = 0;
+        RandomAccess.SetLength(_segment, _segmentLength);
     }
 
     private static ulong FirstLsnOf(PooledBufferWriter batch)
@@ -365,6 +403,9 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private void RollSegment(ulong firstLsn)
     {
+        // Cut the old segment back before the next one exists: replay treats zeros in any but the newest
+        // segment as a torn tail and drops what follows.
+        UnmapSegment();
         RandomAccess.FlushToDisk(_segment);
         _segment.Dispose();
         OpenSegment(firstLsn);
@@ -387,6 +428,7 @@ public sealed class ChangeLog : IAsyncDisposable
         _segment = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         _segmentLength = RandomAccess.GetLength(_segment);
         Volatile.Write(ref _segmentFirstLsn, firstLsn);
+        if (_inline) MapSegment();
     }
 }
 
