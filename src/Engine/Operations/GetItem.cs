@@ -15,9 +15,10 @@ internal static class GetItem
     [ThreadStatic]
     private static PooledBufferWriter? t_buffer;
 
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName"u8);
+        var tableName = Req.TableName(req);
         var keyJson = Req.Map(req, "Key"u8);
         var consistent = Req.Bool(req, "ConsistentRead"u8) ?? false;
         var errors = new ConstraintErrors();

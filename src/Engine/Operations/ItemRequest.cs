@@ -21,7 +21,7 @@ internal static class ItemRequest
     /// </summary>
     public static WriteRequest ReadWriteRequest(JsonElement req, string targetMember)
     {
-        var tableName = Req.String(req, "TableName"u8);
+        var tableName = Req.TableName(req);
         var target = Req.Map(req, targetMember);
         var returnValues = Req.String(req, "ReturnValues"u8);
         var errors = new ConstraintErrors();

@@ -28,6 +28,24 @@ internal static class Req
     public static string? String(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.TryGetProperty(name, out var v) ? AsString(v) : null;
 
+    /// <summary>
+    /// TableName, as <see cref="String(JsonElement, ReadOnlySpan{byte})"/>, but a name equal to the one this thread read
+    /// last is returned without allocating: item requests name the same few tables over and over.
+    /// </summary>
+    public static string? TableName(JsonElement obj)
+    {
+        if (!obj.TryGetProperty("TableName"u8, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.String) return AsString(v);
+        var last = t_lastTableName;
+        if (last != null && v.ValueEquals(last.Value.Utf8)) return last.Value.Name;
+        var name = v.GetString()!;
+        if (name.Length <= 255) t_lastTableName = (System.Text.Encoding.UTF8.GetBytes(name), name);
+        return name;
+    }
+
+    [ThreadStatic]
+    private static (byte[] Utf8, string Name)? t_lastTableName;
+
     public static bool? Bool(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.TryGetProperty(name, out var v) ? AsBool(v) : null;
 
