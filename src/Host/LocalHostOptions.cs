@@ -17,6 +17,12 @@ internal sealed class LocalHostOptions
     /// <summary>IP address to bind; <c>localhost</c> means 127.0.0.1. Default: loopback only.</summary>
     public string Address { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Process requests on the socket thread that received them instead of queueing them to the thread pool
+    /// (Kestrel's <c>UnsafePreferInlineScheduling</c>). Safe because request handling never blocks. Default: true.
+    /// </summary>
+    public bool InlineScheduling { get; set; } = true;
+
     public IPEndPoint ToEndPoint()
     {
         if (Port is < 0 or > 65535) throw new ArgumentException($"{PortKey} must be from 0 to 65535, not {Port}.");

@@ -15,24 +15,25 @@ internal static class GetItem
     [ThreadStatic]
     private static PooledBufferWriter? t_buffer;
 
+    [System.Runtime.CompilerServices.SkipLocalsInit]
     public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName");
-        var keyJson = Req.Map(req, "Key");
-        var consistent = Req.Bool(req, "ConsistentRead") ?? false;
+        var tableName = Req.TableName(req);
+        var keyJson = Req.Map(req, "Key"u8);
+        var consistent = Req.Bool(req, "ConsistentRead"u8) ?? false;
         var errors = new ConstraintErrors();
-        var returnCapacity = Req.String(req, "ReturnConsumedCapacity");
+        var returnCapacity = Req.String(req, "ReturnConsumedCapacity"u8);
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         errors.Name("tableName", tableName);
         errors.NotNull("key", keyJson);
-        var attributesToGet = Req.StringList(req, "AttributesToGet");
+        var attributesToGet = Req.StringList(req, "AttributesToGet"u8);
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
         errors.ThrowIfAny();
 
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ProjectionExpression is null");
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         ProjectionExpression? projection = null;
-        if (Req.String(req, "ProjectionExpression") is { } text) projection = ExpressionParser.ParseProjection(text, attributes);
+        if (Req.String(req, "ProjectionExpression"u8) is { } text) projection = ExpressionParser.ParseProjection(text, attributes);
         else if (attributesToGet != null)
         {
             var duplicate = attributesToGet.GroupBy(a => a, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
@@ -21,13 +22,13 @@ internal static class ItemRequest
     /// </summary>
     public static WriteRequest ReadWriteRequest(JsonElement req, string targetMember)
     {
-        var tableName = Req.String(req, "TableName");
+        var tableName = Req.TableName(req);
         var target = Req.Map(req, targetMember);
-        var returnValues = Req.String(req, "ReturnValues");
+        var returnValues = Req.String(req, "ReturnValues"u8);
         var errors = new ConstraintErrors();
         CheckCommonEnums(errors, req, out var returnCapacity, out var returnMetrics);
         errors.Name("tableName", tableName);
-        errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], target);
+        if (target is null) errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], target);
         errors.Enum("returnValues", returnValues, ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
         var onFailure = ReadReturnValuesOnConditionCheckFailure(errors, req);
         errors.ThrowIfAny();
@@ -57,15 +58,15 @@ internal static class ItemRequest
     /// <summary>Checks the option enums every item operation shares.</summary>
     public static void CheckCommonEnums(ConstraintErrors errors, JsonElement req, out string? returnConsumedCapacity, out string? returnItemCollectionMetrics)
     {
-        returnConsumedCapacity = Req.String(req, "ReturnConsumedCapacity");
-        returnItemCollectionMetrics = Req.String(req, "ReturnItemCollectionMetrics");
+        returnConsumedCapacity = Req.String(req, "ReturnConsumedCapacity"u8);
+        returnItemCollectionMetrics = Req.String(req, "ReturnItemCollectionMetrics"u8);
         errors.Enum("returnConsumedCapacity", returnConsumedCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         errors.Enum("returnItemCollectionMetrics", returnItemCollectionMetrics, "SIZE, NONE", "SIZE", "NONE");
     }
 
     public static string? ReadReturnValuesOnConditionCheckFailure(ConstraintErrors errors, JsonElement req)
     {
-        var v = Req.String(req, "ReturnValuesOnConditionCheckFailure");
+        var v = Req.String(req, "ReturnValuesOnConditionCheckFailure"u8);
         errors.Enum("returnValuesOnConditionCheckFailure", v, "ALL_OLD, NONE", "ALL_OLD", "NONE");
         return v;
     }
@@ -75,17 +76,32 @@ internal static class ItemRequest
     /// </summary>
     public static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, string nullExpressionsText)
     {
-        var legacy = legacyNames.Where(n => Req.Has(req, n)).ToList();
-        var expressions = expressionNames.Where(n => Req.Has(req, n)).ToList();
-        if (legacy.Count > 0 && expressions.Count > 0)
+        var anyLegacy = AnyPresent(req, legacyNames);
+        var anyExpression = AnyPresent(req, expressionNames);
+        if (anyLegacy && anyExpression)
             throw DynamoErrors.Validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {"
-                + string.Join(", ", legacy) + "} Expression parameters: {" + string.Join(", ", expressions) + "}");
-        if (expressions.Count == 0)
+                + string.Join(", ", Present(req, legacyNames)) + "} Expression parameters: {" + string.Join(", ", Present(req, expressionNames)) + "}");
+        if (!anyExpression)
         {
-            if (Req.Has(req, "ExpressionAttributeNames")) throw DynamoErrors.Validation("ExpressionAttributeNames can only be specified when using expressions");
-            if (Req.Has(req, "ExpressionAttributeValues"))
+            if (Req.Has(req, "ExpressionAttributeNames"u8)) throw DynamoErrors.Validation("ExpressionAttributeNames can only be specified when using expressions");
+            if (Req.Has(req, "ExpressionAttributeValues"u8))
                 throw DynamoErrors.Validation("ExpressionAttributeValues can only be specified when using expressions: " + nullExpressionsText);
         }
+    }
+
+    private static bool AnyPresent(JsonElement req, string[] names)
+    {
+        foreach (var n in names)
+            if (Req.Has(req, n)) return true;
+        return false;
+    }
+
+    private static List<string> Present(JsonElement req, string[] names)
+    {
+        var list = new List<string>(names.Length);
+        foreach (var n in names)
+            if (Req.Has(req, n)) list.Add(n);
+        return list;
     }
 
     /// <summary>Reads ExpressionAttributeNames and ExpressionAttributeValues.</summary>
@@ -93,7 +109,7 @@ internal static class ItemRequest
     {
         Dictionary<string, string>? names = null;
         Dictionary<string, AttrValue>? values = null;
-        if (Req.Map(req, "ExpressionAttributeNames") is { } n)
+        if (Req.Map(req, "ExpressionAttributeNames"u8) is { } n)
         {
             names = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in n.EnumerateObject())
@@ -108,7 +124,7 @@ internal static class ItemRequest
             if (names.Count == 0) throw DynamoErrors.Validation("ExpressionAttributeNames must not be empty");
         }
 
-        if (Req.Map(req, "ExpressionAttributeValues") is { } v)
+        if (Req.Map(req, "ExpressionAttributeValues"u8) is { } v)
         {
             values = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
             foreach (var p in v.EnumerateObject())
@@ -128,12 +144,12 @@ internal static class ItemRequest
     /// <summary>Compiles ConditionExpression, or the legacy Expected + ConditionalOperator, into one condition.</summary>
     public static ConditionExpression? ReadCondition(JsonElement req, ExpressionAttributes attributes)
     {
-        if (Req.String(req, "ConditionExpression") is { } text) return ExpressionParser.ParseCondition(text, attributes);
-        var op = Req.String(req, "ConditionalOperator");
+        if (Req.String(req, "ConditionExpression"u8) is { } text) return ExpressionParser.ParseCondition(text, attributes);
+        var op = Req.String(req, "ConditionalOperator"u8);
         var errors = new ConstraintErrors();
         errors.Enum("conditionalOperator", op, "AND, OR", "AND", "OR");
         errors.ThrowIfAny();
-        if (Req.Map(req, "Expected") is not { } expected) return null;
+        if (Req.Map(req, "Expected"u8) is not { } expected) return null;
         var list = new List<ExpectedCondition>();
         foreach (var p in expected.EnumerateObject())
         {
@@ -158,6 +174,13 @@ internal static class ItemRequest
     /// <summary>Reads a Key map that must name exactly the table's key attributes, with the right types.</summary>
     public static (AttrValue Hash, AttrValue? Range) ReadKey(JsonElement keyJson, TableDefinition table)
     {
+        if (TryReadKeyFast(keyJson, table, out var fastHash, out var fastRange))
+        {
+            CheckKeyValue(table.HashKey.Name, fastHash, isPartitionKey: true);
+            if (fastRange != null) CheckKeyValue(table.RangeKey!.Name, fastRange, isPartitionKey: false);
+            return (fastHash, fastRange);
+        }
+
         if (!AttrJson.TryReadItem(keyJson, out var key, out var error)) throw error.ToException();
         var expected = table.RangeKey == null ? 1 : 2;
         if (key.Count != expected
@@ -168,6 +191,32 @@ internal static class ItemRequest
         CheckKeyValue(table.HashKey.Name, hash, isPartitionKey: true);
         if (range != null) CheckKeyValue(table.RangeKey!.Name, range, isPartitionKey: false);
         return (hash, range);
+    }
+
+    /// <summary>
+    /// The common case of <see cref="ReadKey"/> without building a map: exactly the table's key attributes, each a
+    /// well-formed value of the schema's type. Anything else returns false and takes the general path, which
+    /// produces the exact error.
+    /// </summary>
+    private static bool TryReadKeyFast(JsonElement keyJson, TableDefinition table, [NotNullWhen(true)] out AttrValue? hash, out AttrValue? range)
+    {
+        hash = null;
+        range = null;
+        var count = 0;
+        foreach (var p in keyJson.EnumerateObject())
+        {
+            if (++count > 2) return false;
+            AttrValue? value;
+            KeyAttribute attribute;
+            if (p.NameEquals(table.HashKey.Name) && hash == null) attribute = table.HashKey;
+            else if (table.RangeKey != null && range == null && p.NameEquals(table.RangeKey.Name)) attribute = table.RangeKey;
+            else return false;
+            if (!AttrJson.TryReadValue(p.Value, out value, out _) || AttrTypeNames.Name(value.Type) != attribute.Type) return false;
+            if (ReferenceEquals(attribute, table.HashKey)) hash = value;
+            else range = value;
+        }
+
+        return hash != null && (table.RangeKey == null) == (range == null);
     }
 
     /// <summary>Extracts and checks the key attributes of a full item (PutItem).</summary>

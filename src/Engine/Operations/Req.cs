@@ -12,29 +12,59 @@ internal static class Req
     public static bool Has(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 
-    public static string? String(JsonElement obj, string name)
+    public static string? String(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsString(v) : null;
+
+    private static string? AsString(JsonElement v) => v.ValueKind switch
     {
-        if (!obj.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.String => v.GetString(),
-            JsonValueKind.Null => null,
-            _ => throw Mismatch(v, "String"),
-        };
+        JsonValueKind.String => v.GetString(),
+        JsonValueKind.Null => null,
+        _ => throw Mismatch(v, "String"),
+    };
+
+    // UTF-8 overloads for the hot item paths: a string name is transcoded to UTF-8 on every lookup.
+    public static bool Has(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    public static string? String(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.TryGetProperty(name, out var v) ? AsString(v) : null;
+
+    /// <summary>
+    /// TableName, as <see cref="String(JsonElement, ReadOnlySpan{byte})"/>, but a name equal to the one this thread read
+    /// last is returned without allocating: item requests name the same few tables over and over.
+    /// </summary>
+    public static string? TableName(JsonElement obj)
+    {
+        if (!obj.TryGetProperty("TableName"u8, out var v)) return null;
+        if (v.ValueKind != JsonValueKind.String) return AsString(v);
+        var last = t_lastTableName;
+        if (last != null && v.ValueEquals(last.Value.Utf8)) return last.Value.Name;
+        var name = v.GetString()!;
+        if (name.Length <= 255) t_lastTableName = (System.Text.Encoding.UTF8.GetBytes(name), name);
+        return name;
     }
 
-    public static bool? Bool(JsonElement obj, string name)
+    [ThreadStatic]
+    private static (byte[] Utf8, string Name)? t_lastTableName;
+
+    public static bool? Bool(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.TryGetProperty(name, out var v) ? AsBool(v) : null;
+
+    public static JsonElement? Map(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.TryGetProperty(name, out var v) ? AsMap(v) : null;
+
+    public static List<string>? StringList(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.TryGetProperty(name, out var v) ? AsStringList(v) : null;
+
+    public static bool? Bool(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsBool(v) : null;
+
+    private static bool? AsBool(JsonElement v) => v.ValueKind switch
     {
-        if (!obj.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            JsonValueKind.Null => null,
-            JsonValueKind.String => throw DynamoErrors.Serialization("Unexpected token received from parser"),
-            _ => throw Mismatch(v, "Boolean"),
-        };
-    }
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Null => null,
+        JsonValueKind.String => throw DynamoErrors.Serialization("Unexpected token received from parser"),
+        _ => throw Mismatch(v, "Boolean"),
+    };
 
     public static long? Long(JsonElement obj, string name, string javaType = "Long")
     {
@@ -78,21 +108,20 @@ internal static class Req
     }
 
     /// <summary>A map member (name → value); null when absent.</summary>
-    public static JsonElement? Map(JsonElement obj, string name)
+    public static JsonElement? Map(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsMap(v) : null;
+
+    private static JsonElement? AsMap(JsonElement v) => v.ValueKind switch
     {
-        if (!obj.TryGetProperty(name, out var v)) return null;
-        return v.ValueKind switch
-        {
-            JsonValueKind.Object => v,
-            JsonValueKind.Null => null,
-            _ => throw DynamoErrors.Serialization("Unexpected field type"),
-        };
-    }
+        JsonValueKind.Object => v,
+        JsonValueKind.Null => null,
+        _ => throw DynamoErrors.Serialization("Unexpected field type"),
+    };
 
     /// <summary>A list member; null when absent.</summary>
-    public static JsonElement? List(JsonElement obj, string name)
+    public static JsonElement? List(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsList(v) : null;
+
+    private static JsonElement? AsList(JsonElement v)
     {
-        if (!obj.TryGetProperty(name, out var v)) return null;
         return v.ValueKind switch
         {
             JsonValueKind.Array => v,
@@ -103,9 +132,11 @@ internal static class Req
     }
 
     /// <summary>Reads a list of strings (e.g. AttributesToGet, TagKeys).</summary>
-    public static List<string>? StringList(JsonElement obj, string name)
+    public static List<string>? StringList(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsStringList(v) : null;
+
+    private static List<string>? AsStringList(JsonElement v)
     {
-        if (List(obj, name) is not { } list) return null;
+        if (AsList(v) is not { } list) return null;
         var result = new List<string>(list.GetArrayLength());
         foreach (var e in list.EnumerateArray())
         {
@@ -139,12 +170,14 @@ internal static class Req
 /// <summary>Collects constraint violations and reports them in AWS's "N validation errors detected" form.</summary>
 internal sealed class ConstraintErrors
 {
-    private readonly List<string> _errors = [];
+    // Created on the first error: valid requests, the common case, allocate nothing here.
+    private List<string>? _errors;
 
-    public bool Any => _errors.Count > 0;
+    public bool Any => _errors is { Count: > 0 };
 
     public void Add(string path, string? value, string constraint)
     {
+        _errors ??= [];
         if (_errors.Count >= 10) return;
         _errors.Add($"Value {(value is null ? "null" : "'" + value + "'")} at '{path}' failed to satisfy constraint: {constraint}");
     }
@@ -175,15 +208,17 @@ internal sealed class ConstraintErrors
         if (value > max) Add(path, value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value less than or equal to {max}");
     }
 
-    public void Enum(string path, string? value, string allowedList, params string[] allowed)
+    public void Enum(string path, string? value, string allowedList, params ReadOnlySpan<string> allowed)
     {
-        if (value is null || Array.IndexOf(allowed, value) >= 0) return;
+        if (value is null) return;
+        foreach (var a in allowed)
+            if (string.Equals(a, value, StringComparison.Ordinal)) return;
         Add(path, value, $"Member must satisfy enum value set: [{allowedList}]");
     }
 
     public void ThrowIfAny()
     {
-        if (_errors.Count == 0) return;
+        if (_errors is not { Count: > 0 }) return;
         var head = _errors.Count == 1 ? "1 validation error detected: " : $"{_errors.Count} validation errors detected: ";
         throw DynamoErrors.Validation(head + string.Join("; ", _errors));
     }

@@ -18,8 +18,8 @@ internal static class UpdateItem
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, NullExpressionsText(req));
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         UpdateExpression? update = null;
-        if (Req.String(req, "UpdateExpression") is { } text) update = ExpressionParser.ParseUpdate(text, attributes);
-        else if (Req.Map(req, "AttributeUpdates") is { } legacy) update = ReadAttributeUpdates(legacy);
+        if (Req.String(req, "UpdateExpression"u8) is { } text) update = ExpressionParser.ParseUpdate(text, attributes);
+        else if (Req.Map(req, "AttributeUpdates"u8) is { } legacy) update = ReadAttributeUpdates(legacy);
         var condition = ItemRequest.ReadCondition(req, attributes);
         attributes.ThrowIfUnused();
 
@@ -64,8 +64,8 @@ internal static class UpdateItem
     private static string NullExpressionsText(JsonElement req)
     {
         var missing = new List<string>(2);
-        if (!Req.Has(req, "UpdateExpression")) missing.Add("UpdateExpression");
-        if (!Req.Has(req, "ConditionExpression")) missing.Add("ConditionExpression");
+        if (!Req.Has(req, "UpdateExpression"u8)) missing.Add("UpdateExpression");
+        if (!Req.Has(req, "ConditionExpression"u8)) missing.Add("ConditionExpression");
         return string.Join(" and ", missing) + (missing.Count > 1 ? " are null" : " is null");
     }
 
@@ -95,7 +95,7 @@ internal static class UpdateItem
         JsonElement req, ExpressionAttributes attributes)
     {
         if (item == null) return null;
-        if (Req.String(req, "UpdateExpression") is not { } text) return Pick(item, names);
+        if (Req.String(req, "UpdateExpression"u8) is not { } text) return Pick(item, names);
         // The expression already compiled, so this parse cannot fail; it only recovers the target paths.
         var paths = new Parser(text, "UpdateExpression", update: true).ParseUpdateRoot().Select(a => a.Path).ToList();
         return new ProjectionExpression(paths).Apply(item, attributes);

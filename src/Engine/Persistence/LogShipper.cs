@@ -34,7 +34,7 @@ public sealed class LogShipper : IAsyncDisposable
         // was shipped by this store's previous owner run; the local files are a copy of the blobs.
         _shippedLsn = tail.Lsn - 1;
         _segment = tail.Segment;
-        _offset = tail.Offset > 0 ? tail.Offset : LengthOf(tail.Segment);
+        _offset = tail.Offset;
         _loop = Task.Run(LoopAsync);
     }
 

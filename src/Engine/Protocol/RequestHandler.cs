@@ -14,6 +14,13 @@ public sealed class RequestHandler
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Indented = false };
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    // Request ids: a random prefix per process and a counter, so making one costs no randomness per request.
+    private static readonly string RequestIdPrefix = RandomAlphanumerics(40);
+    private static long _requestCounter;
+
     private readonly DynamoEngine _engine;
 
     internal RequestHandler(DynamoEngine engine)
@@ -57,9 +64,16 @@ public sealed class RequestHandler
             {
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
                 var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId);
-                await using var writer = new Utf8JsonWriter(output, WriterOptions);
-                await handler(context, document.RootElement, writer).ConfigureAwait(false);
-                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                var writer = RentWriter(output);
+                try
+                {
+                    await handler(context, document.RootElement, writer).ConfigureAwait(false);
+                    writer.Flush();
+                }
+                finally
+                {
+                    ReturnWriter(writer);
+                }
             }
 
             return Complete(200, output, requestId);
@@ -87,6 +101,22 @@ public sealed class RequestHandler
             if (body != null) ArrayPool<byte>.Shared.Return(body);
         }
     }
+
+    /// <summary>
+    /// Takes this thread's cached writer (a Utf8JsonWriter is a sizeable object), or a new one while it is lent
+    /// out. Taking it out of the slot, rather than sharing it, keeps it safe when a handler resumes on another thread.
+    /// </summary>
+    private static Utf8JsonWriter RentWriter(PooledBufferWriter output)
+    {
+        var writer = t_writer;
+        if (writer == null) return new Utf8JsonWriter(output, WriterOptions);
+        t_writer = null;
+        writer.Reset(output);
+        return writer;
+    }
+
+    // The writer keeps a reference to the output, which holds no buffer once detached or disposed.
+    private static void ReturnWriter(Utf8JsonWriter writer) => t_writer = writer;
 
     internal static void WriteError(PooledBufferWriter output, DynamoException e)
     {
@@ -127,6 +157,9 @@ public sealed class RequestHandler
                 if (read == 0) break;
                 length += read;
                 if (length > max) throw DynamoErrors.RequestTooLarge();
+
+                // With a declared length, stop once it has arrived: waiting for end-of-body costs another read.
+                if (length == contentLength) break;
             }
 
             return (buffer, length);
@@ -140,13 +173,24 @@ public sealed class RequestHandler
 
     private static string NewRequestId()
     {
-        // AWS request ids are 52 upper-case alphanumerics; a GUID-derived id of that shape is enough here.
-        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        return string.Create(52, 0, (span, _) =>
+        // AWS request ids are 52 upper-case alphanumerics: 40 random ones fixed per process, then 12 base-36 digits of a counter.
+        return string.Create(52, Interlocked.Increment(ref _requestCounter), static (span, n) =>
         {
-            Span<byte> r = stackalloc byte[52];
-            Random.Shared.NextBytes(r);
-            for (var i = 0; i < span.Length; i++) span[i] = alphabet[r[i] % alphabet.Length];
+            RequestIdPrefix.AsSpan().CopyTo(span);
+            for (var i = span.Length - 1; i >= 40; i--)
+            {
+                span[i] = Alphabet[(int)(n % 36)];
+                n /= 36;
+            }
         });
     }
+
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+    private static string RandomAlphanumerics(int length) => string.Create(length, 0, static (span, _) =>
+    {
+        Span<byte> r = stackalloc byte[span.Length];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(r);
+        for (var i = 0; i < span.Length; i++) span[i] = Alphabet[r[i] % Alphabet.Length];
+    });
 }

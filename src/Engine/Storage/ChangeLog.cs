@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 using Serverless.Engine.Protocol;
 
@@ -37,13 +38,23 @@ public delegate void ChangeVisitor(in ChangeRecord record);
 
 /// <summary>
 /// The append-only change log, the spine of the engine: every mutation is appended here, and a write is
-/// acknowledged only once its record is committed. Appends are cheap (a copy into the open batch, under a short
-/// lock); one flusher writes each batch with a single system call, so concurrent writers share a commit
-/// (group commit). Records live in segment files named by the first sequence number they hold.
+/// acknowledged only once its record is committed. Records live in segment files named by the first sequence
+/// number they hold.
+/// In <see cref="ChangeLogSync.Always"/> mode appends are a copy into the open batch, under a short lock, and one
+/// flusher writes and fsyncs each batch with a single system call, so concurrent writers share a commit (group
+/// commit). In <see cref="ChangeLogSync.Interval"/> mode a commit is only a hand-over to the operating system, which
+/// costs less than handing the record to another thread, so the appender does it inline, under the append lock,
+/// and the commit is complete when the append returns. The hand-over is a copy into the segment's shared memory
+/// mapping, which puts the record in the page cache exactly as a write(2) would (a killed process loses nothing;
+/// fsync covers it) without a system call per record. A mapped segment is sized ahead; the zeros past its last
+/// record read as a torn tail after a crash, and a closed or rolled segment is cut back to its records.
 /// </summary>
 public sealed class ChangeLog : IAsyncDisposable
 {
     private const string SegmentSuffix = ".log";
+
+    /// <summary>Room past a full segment in its mapping: more than the largest record (two 400 KB images and a key).</summary>
+    private const long MaxRecordBytes = 1024 * 1024;
 
     private readonly string _directory;
     private readonly ChangeLogOptions _options;
@@ -52,6 +63,7 @@ public sealed class ChangeLog : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _flusher;
     private readonly Timer? _syncTimer;
+    private readonly bool _inline;
 
     private PooledBufferWriter _open = new(64 * 1024);
     private PooledBufferWriter _spare = new(64 * 1024);
@@ -65,6 +77,10 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private SafeFileHandle _segment = null!;
     private long _segmentLength;
+    private MemoryMappedFile? _map;
+    private MemoryMappedViewAccessor? _view;
+    private nint _mapped;
+    private long _mappedCapacity;
     private ulong _segmentFirstLsn;
     private int _dirty;
 
@@ -74,6 +90,7 @@ public sealed class ChangeLog : IAsyncDisposable
         _options = options;
         _lastLsn = lastLsn;
         _durableLsn = lastLsn;
+        _inline = options.Sync == ChangeLogSync.Interval && options.GroupCommitDelay == TimeSpan.Zero;
         OpenSegment(lastLsn + 1);
         _flusher = Task.Factory.StartNew(FlushLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         if (options.Sync == ChangeLogSync.Interval)
@@ -96,7 +113,20 @@ public sealed class ChangeLog : IAsyncDisposable
     public ulong DurableLsn => Volatile.Read(ref _durableLsn);
 
     /// <summary>Where the next committed record will be: its sequence number, segment and byte offset.</summary>
-    public LogPosition Tail => Volatile.Read(ref _tail) ?? new LogPosition(DurableLsn + 1, Volatile.Read(ref _segmentFirstLsn), 0);
+    public LogPosition Tail
+    {
+        get
+        {
+            // Inline commits happen under the append lock, so the segment, its length and the last sequence number
+            // read together under it are consistent (and nothing is allocated per write to publish them).
+            if (_inline)
+            {
+                lock (_appendLock) return new LogPosition(_durableLsn + 1, _segmentFirstLsn, _segmentLength);
+            }
+
+            return Volatile.Read(ref _tail) ?? new LogPosition(DurableLsn + 1, Volatile.Read(ref _segmentFirstLsn), _segmentLength);
+        }
+    }
 
     /// <summary>
     /// Replays every intact record with a sequence number of at least <paramref name="fromLsn"/>, truncates a torn
@@ -235,6 +265,7 @@ public sealed class ChangeLog : IAsyncDisposable
         }
 
         if (_syncTimer != null) await _syncTimer.DisposeAsync().ConfigureAwait(false);
+        lock (_appendLock) UnmapSegment();
         RandomAccess.FlushToDisk(_segment);
         _segment.Dispose();
         _open.Dispose();
@@ -258,6 +289,7 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private CommitTicket Enlist(ulong lsn)
     {
+        if (_inline) return new CommitTicket(lsn, WriteInline(lsn));
         var ticket = new CommitTicket(lsn, _openBatch.Task);
         Signal();
         return ticket;
@@ -340,6 +372,58 @@ public sealed class ChangeLog : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the open batch (the record just appended) to the segment; the caller holds the append lock, which
+    /// keeps records in sequence order on disk. Returns the commit: completed, or faulted when the write failed.
+    /// </summary>
+    private unsafe Task WriteInline(ulong lsn)
+    {
+        try
+        {
+            var record = _open.WrittenSpan;
+            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity) RollSegment(FirstLsnOf(_open));
+            record.CopyTo(new Span<byte>((byte*)_mapped + _segmentLength, record.Length));
+            _segmentLength += record.Length;
+            Volatile.Write(ref _dirty, 1);
+            Volatile.Write(ref _durableLsn, lsn);
+            return Task.CompletedTask;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            _failure = e;
+            return Task.FromException(DynamoErrors.ServiceUnavailable("The change log cannot be written; the write was not applied durably."));
+        }
+        finally
+        {
+            _open.Clear();
+        }
+    }
+
+    /// <summary>Maps the open segment for inline appends, sized for a full segment plus the largest record.</summary>
+    private unsafe void MapSegment()
+    {
+        _mappedCapacity = Math.Max(_options.SegmentBytes, _segmentLength) + MaxRecordBytes;
+        RandomAccess.SetLength(_segment, _mappedCapacity);
+        _map = MemoryMappedFile.CreateFromFile(_segment, null, _mappedCapacity, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: true);
+        _view = _map.CreateViewAccessor(0, _mappedCapacity, MemoryMappedFileAccess.ReadWrite);
+        byte* pointer = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        _mapped = (nint)(pointer + _view.PointerOffset);
+    }
+
+    /// <summary>Unmaps the open segment and cuts it back to its records (the caller fsyncs).</summary>
+    private void UnmapSegment()
+    {
+        if (_view == null) return;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map!.Dispose();
+        _view = null;
+        _map = null;
+        _mapped = 0;
+        RandomAccess.SetLength(_segment, _segmentLength);
+    }
+
     private static ulong FirstLsnOf(PooledBufferWriter batch)
     {
         ChangeRecord.TryRead(batch.WrittenSpan, out var r);
@@ -366,6 +450,9 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private void RollSegment(ulong firstLsn)
     {
+        // Cut the old segment back before the next one exists: replay treats zeros in any but the newest
+        // segment as a torn tail and drops what follows.
+        UnmapSegment();
         RandomAccess.FlushToDisk(_segment);
         _segment.Dispose();
         OpenSegment(firstLsn);
@@ -388,6 +475,7 @@ public sealed class ChangeLog : IAsyncDisposable
         _segment = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         _segmentLength = RandomAccess.GetLength(_segment);
         Volatile.Write(ref _segmentFirstLsn, firstLsn);
+        if (_inline) MapSegment();
     }
 }
 

@@ -72,6 +72,42 @@ public sealed class ChangeLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Replay_OfSegmentCopiedWhileOpen_StopsAtTheMappedZeros_AndAppendsAfterThem()
+    {
+        // A copy taken while the log is open is what a killed process leaves: records, then the zeros the
+        // segment's mapping was sized with.
+        var crashed = _dir + "-crashed";
+        Directory.CreateDirectory(crashed);
+        try
+        {
+            await using (var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions(), 1, Ignore))
+            {
+                for (var i = 0; i < 10; i++) await log.AppendItemWrite(i, ChangeFlags.None, 1, [(byte)i], false, default, true, [7]).Committed;
+                foreach (var f in Directory.GetFiles(_dir, "*.log")) File.Copy(f, Path.Combine(crashed, Path.GetFileName(f)));
+            }
+
+            Assert.True(new FileInfo(Directory.GetFiles(crashed, "*.log").Single()).Length > 1024 * 1024);
+            var seen = new List<ulong>();
+            await using (var log = ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
+            {
+                Assert.Equal(10UL, log.LastLsn);
+                await log.AppendItemWrite(0, ChangeFlags.None, 1, [42], false, default, true, [7]).Committed;
+            }
+
+            seen.Clear();
+            await using (ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
+            {
+            }
+
+            Assert.Equal(Enumerable.Range(1, 11).Select(i => (ulong)i), seen);
+        }
+        finally
+        {
+            Directory.Delete(crashed, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task ConcurrentAppends_ShareCommits_AndAllBecomeDurable()
     {
         await using var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions { Sync = ChangeLogSync.Always }, 1, Ignore);

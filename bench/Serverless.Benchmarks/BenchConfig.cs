@@ -1,0 +1,28 @@
+global using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+
+namespace Serverless.Benchmarks;
+
+/// <summary>
+/// One launch, few iterations (the suite should take minutes), and the columns the reports quote: median, min
+/// and operations per second (per request, since each invocation declares its OperationsPerInvoke).
+/// </summary>
+public abstract class BenchConfig : ManualConfig
+{
+    protected BenchConfig(int warmups, int iterations)
+    {
+        AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(warmups).WithIterationCount(iterations));
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.OperationsPerSecond);
+    }
+}
+
+/// <summary>Microsecond-scale item operations.</summary>
+public sealed class ItemConfig() : BenchConfig(warmups: 3, iterations: 10);
+
+/// <summary>Queries: the 1M-item setup dominates, so fewer iterations.</summary>
+public sealed class QueryConfig() : BenchConfig(warmups: 3, iterations: 8);
+
+/// <summary>Whole-table scans take most of a second each.</summary>
+public sealed class ScanConfig() : BenchConfig(warmups: 2, iterations: 5);
