@@ -76,7 +76,9 @@ internal static class PageReader
         while (!stoppedEarly)
         {
             keys.Clear();
-            var n = source.Read(lower, lowerInclusive, upper, upperInclusive, p.Forward, Batch, keys);
+            // A Limit smaller than a batch needs only that many keys (entries skipped as moved are rare).
+            var want = p.Limit is { } l ? Math.Clamp(l - scanned, 1, Batch) : Batch;
+            var n = source.Read(lower, lowerInclusive, upper, upperInclusive, p.Forward, want, keys);
             foreach (var key in keys)
             {
                 buffer.Clear();
@@ -111,7 +113,7 @@ internal static class PageReader
                 }
             }
 
-            if (n < Batch) break;
+            if (n < want) break;
             if (p.Forward)
             {
                 lower = keys[^1];
