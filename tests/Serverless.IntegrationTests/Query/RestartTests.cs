@@ -75,6 +75,17 @@ public sealed class RestartTests
             var e = await Assert.ThrowsAsync<ItemCollectionSizeLimitExceededException>(() =>
                 client.PutItemAsync(table, new() { ["pk"] = S("p1"), ["sk"] = N("-1"), ["alt"] = N("0"), ["pad"] = S(new string('x', 3000)) }));
             Assert.NotNull(e.Message);
+
+            // Inside a transaction the same write cancels it with the ItemCollectionSizeLimitExceeded reason.
+            var cancelled = await Assert.ThrowsAsync<TransactionCanceledException>(() => client.TransactWriteItemsAsync(new TransactWriteItemsRequest
+            {
+                TransactItems =
+                [
+                    new() { Put = new Put { TableName = table, Item = new() { ["pk"] = S("p2"), ["sk"] = N("-1"), ["alt"] = N("0") } } },
+                    new() { Put = new Put { TableName = table, Item = new() { ["pk"] = S("p1"), ["sk"] = N("-1"), ["alt"] = N("0"), ["pad"] = S(new string('x', 3000)) } } },
+                ],
+            }));
+            Assert.Equal(["None", "ItemCollectionSizeLimitExceeded"], cancelled.CancellationReasons.Select(r => r.Code));
             await client.UpdateTableAsync(new UpdateTableRequest
             {
                 TableName = table, AttributeDefinitions = [new("g", ScalarAttributeType.S)],
