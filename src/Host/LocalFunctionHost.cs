@@ -133,6 +133,7 @@ internal static class LocalFunctionHost
         app.Run(context =>
         {
             if (IsAdminRun(context, out var name)) return RunOnDemandAsync(context, runner, name);
+            if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics") return WriteMetricsAsync(context);
             if (clock != null && HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/admin/clock/advance", out var by)
                 && int.TryParse(by.Value?.Trim('/'), System.Globalization.CultureInfo.InvariantCulture, out var seconds))
             {
@@ -165,6 +166,15 @@ internal static class LocalFunctionHost
         if (!HttpMethods.IsPost(context.Request.Method) || !context.Request.Path.StartsWithSegments("/admin/functions", out var rest)) return false;
         name = rest.Value?.Trim('/') ?? "";
         return name.Length > 0;
+    }
+
+    /// <summary><c>GET /admin/metrics</c>: per-table consumed capacity and size (what CloudWatch shows for DynamoDB).</summary>
+    private static async Task WriteMetricsAsync(HttpContext context)
+    {
+        var engine = context.RequestServices.GetRequiredService<DynamoEngine>();
+        context.Response.ContentType = "application/json";
+        await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
+        engine.Database.WriteMetrics(writer);
     }
 
     /// <summary>Runs a timer function and answers 202 once it has finished (Azure answers at once and runs it in the background).</summary>

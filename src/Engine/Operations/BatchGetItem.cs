@@ -95,6 +95,7 @@ internal static class BatchGetItem
 
         w.WriteEndObject();
         WriteUnprocessed(w, unprocessed);
+        foreach (var plan in plans) plan.Table.Consumed.Add(plan.Units, isRead: true);
         if (returnCapacity is "TOTAL" or "INDEXES")
         {
             w.WriteStartArray("ConsumedCapacity"u8);

@@ -75,6 +75,7 @@ internal static class BatchWriteItem
         w.WriteStartObject();
         w.WriteStartObject("UnprocessedItems"u8);
         w.WriteEndObject();
+        foreach (var x in writes) x.Table.Consumed.Add(Capacity.WriteUnits(Math.Max(x.Mutation.OldSize, x.Mutation.NewSize)), isRead: false);
         if (returnCapacity is "TOTAL" or "INDEXES")
         {
             w.WriteStartArray("ConsumedCapacity"u8);

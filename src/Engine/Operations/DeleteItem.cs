@@ -31,7 +31,7 @@ internal static class DeleteItem
 
         w.WriteStartObject();
         ItemRequest.WriteOldAttributes(w, mutation.OldStored);
-        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(mutation.OldSize), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, table, Capacity.WriteUnits(mutation.OldSize), isRead: false);
         if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }

@@ -69,7 +69,7 @@ internal static class GetItem
             }
         }
 
-        Capacity.Write(w, returnCapacity, definition.Name, Capacity.ReadUnits(size, consistent), isRead: true);
+        Capacity.Write(w, returnCapacity, table, Capacity.ReadUnits(size, consistent), isRead: true);
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }

@@ -281,6 +281,13 @@ internal static class Capacity
     /// <summary>Write units: 1 KB units rounded up, at least one.</summary>
     public static double WriteUnits(long bytes) => Math.Max(1, (bytes + 1023) / 1024);
 
+    /// <summary>Meters the units on the table, then writes ConsumedCapacity when asked for.</summary>
+    public static void Write(Utf8JsonWriter w, string? mode, TableState table, double units, bool isRead)
+    {
+        table.Consumed.Add(units, isRead);
+        Write(w, mode, table.Definition.Name, units, isRead);
+    }
+
     public static void Write(Utf8JsonWriter w, string? mode, string tableName, double units, bool isRead)
     {
         if (mode is not ("TOTAL" or "INDEXES")) return;

@@ -136,8 +136,12 @@ internal static class PageReader
         }
 
         var units = Capacity.ReadUnits(bytes, p.Consistent);
-        if (index == null) Capacity.Write(w, p.ReturnCapacity, definition.Name, units, isRead: true);
-        else IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
+        if (index == null) Capacity.Write(w, p.ReturnCapacity, p.Table, units, isRead: true);
+        else
+        {
+            p.Table.Consumed.Add(units, isRead: true);
+            IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
+        }
         w.WriteEndObject();
     }
 

@@ -34,7 +34,7 @@ internal static class PutItem
 
         w.WriteStartObject();
         ItemRequest.WriteOldAttributes(w, mutation.OldStored);
-        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, table, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
         if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }

@@ -75,7 +75,9 @@ internal static class TransactGetItems
         {
             var (table, projection, attributes) = gets[i];
             var stored = values[i];
-            usage.AddRead(table.Definition.Name, Capacity.ReadUnits(stored == null ? 0 : StoredValue.ItemSize(stored), consistent: true));
+            var units = Capacity.ReadUnits(stored == null ? 0 : StoredValue.ItemSize(stored), consistent: true);
+            table.Consumed.Add(2 * units, isRead: true);
+            usage.AddRead(table.Definition.Name, units);
             w.WriteStartObject();
             if (stored != null)
             {

@@ -111,6 +111,14 @@ internal static class TransactWriteItems
 
         await result.Durable.ConfigureAwait(false);
 
+        // Transactional writes cost twice the units of plain ones.
+        foreach (var a in actions)
+        {
+            var m = a.Mutation;
+            if (a.Kind == "ConditionCheck") a.Table.Consumed.Add(2 * Capacity.ReadUnits(m.OldSize, consistent: true), isRead: true);
+            else a.Table.Consumed.Add(2 * Capacity.WriteUnits(Math.Max(m.OldSize, m.NewSize)), isRead: false);
+        }
+
         w.WriteStartObject();
         if (returnCapacity is "TOTAL" or "INDEXES")
         {

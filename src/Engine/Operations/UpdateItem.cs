@@ -56,7 +56,7 @@ internal static class UpdateItem
             AttrJson.WriteItem(w, returned);
         }
 
-        Capacity.Write(w, request.ReturnCapacity, definition.Name, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, table, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
         if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }

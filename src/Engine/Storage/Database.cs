@@ -52,6 +52,9 @@ public sealed class TableState
     /// <summary>Items by expiry time while TTL is enabled; replaced (empty) when the TTL attribute changes.</summary>
     public ExpiryIndex? Expiry => Volatile.Read(ref _expiry);
 
+    /// <summary>Capacity consumed by requests on this table since the engine opened (system deletes consume none).</summary>
+    public CapacityMeter Consumed { get; } = new();
+
     /// <summary>Whether writes must decode item images: for secondary indexes or TTL.</summary>
     public bool NeedsImages => Indexes.Length > 0 || Expiry != null;
 
@@ -214,6 +217,29 @@ public sealed partial class Database : IAsyncDisposable
             if (blob != null) await blob.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Per-table metrics, as CloudWatch would report them for DynamoDB: consumed read and write capacity units since
+    /// the engine opened, item count and size. <c>{"Tables":[{"TableName",...}]}</c>.
+    /// </summary>
+    public void WriteMetrics(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("Tables"u8);
+        foreach (var table in Tables.OrderBy(t => t.Definition.Name, StringComparer.Ordinal))
+        {
+            w.WriteStartObject();
+            w.WriteString("TableName"u8, table.Definition.Name);
+            w.WriteNumber("ConsumedReadCapacityUnits"u8, table.Consumed.ReadUnits);
+            w.WriteNumber("ConsumedWriteCapacityUnits"u8, table.Consumed.WriteUnits);
+            w.WriteNumber("ItemCount"u8, table.ItemCount);
+            w.WriteNumber("TableSizeBytes"u8, table.SizeBytes);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     /// <summary>Where the store lives: the data directory, and the blob container when blob storage is configured.</summary>
@@ -853,4 +879,20 @@ public static class IndexStatus
     public const string Creating = "CREATING";
     public const string Active = "ACTIVE";
     public const string Deleting = "DELETING";
+}
+
+/// <summary>
+/// Capacity units consumed on one table, as CloudWatch's ConsumedReadCapacityUnits / ConsumedWriteCapacityUnits sum
+/// them: every request adds what it reports (or would report) as ConsumedCapacity; TTL deletes add nothing.
+/// </summary>
+public sealed class CapacityMeter
+{
+    private long _readMilli;
+    private long _writeMilli;
+
+    public double ReadUnits => Interlocked.Read(ref _readMilli) / 1000.0;
+
+    public double WriteUnits => Interlocked.Read(ref _writeMilli) / 1000.0;
+
+    public void Add(double units, bool isRead) => Interlocked.Add(ref isRead ? ref _readMilli : ref _writeMilli, (long)Math.Round(units * 1000));
 }

@@ -18,6 +18,15 @@ public sealed class TtlTests
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
     }
 
+    /// <summary>The table's consumed write capacity units, from the local host's CloudWatch-like metrics.</summary>
+    private static async Task<double> ConsumedWritesAsync(HostProcess host, string table)
+    {
+        using var http = host.CreateHttpClient();
+        using var metrics = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/admin/metrics"));
+        return metrics.RootElement.GetProperty("Tables").EnumerateArray()
+            .Single(t => t.GetProperty("TableName").GetString() == table).GetProperty("ConsumedWriteCapacityUnits").GetDouble();
+    }
+
     private static async Task<string> CreateTableWithIndexAsync(IAmazonDynamoDB client)
     {
         var name = NewName("ttl");
@@ -95,6 +104,10 @@ public sealed class TtlTests
         // Reads before the sweep still see expired items, as on AWS.
         Assert.True((await client.GetItemAsync(table, Key("expired"))).IsItemSet);
 
+        // Nine user writes consumed one write unit each; the sweep's deletes consume none.
+        var writesBeforeSweep = await ConsumedWritesAsync(host, table);
+        Assert.Equal(9, writesBeforeSweep);
+
         string[] remaining = ["ancient", "future", "none", "renewed", "string"];
         var deadline = DateTime.UtcNow.AddSeconds(20);
         List<string> live;
@@ -105,6 +118,7 @@ public sealed class TtlTests
         }
         while (!live.SequenceEqual(remaining) && DateTime.UtcNow < deadline);
         Assert.Equal(remaining, live);
+        Assert.Equal(writesBeforeSweep, await ConsumedWritesAsync(host, table));
         var indexed = await ScanAllAsync(client, new ScanRequest { TableName = table, IndexName = "by-grp" });
         Assert.Equal(remaining, indexed.Select(i => i["pk"].S).Order());
 
