@@ -155,6 +155,7 @@ internal static class LocalFunctionHost
     {
         ["TtlSweepSchedule"] = "*/10 * * * * *",
         ["CheckpointSchedule"] = "0 */5 * * * *",
+        ["BackupSchedule"] = "0 0 3 * * *",
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
         ["AuditLogQueue"] = "audit-log",
     };

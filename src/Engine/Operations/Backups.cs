@@ -109,23 +109,7 @@ internal static class Backups
         errors.ThrowIfAny();
         var db = ctx.Engine.Database;
         var table = db.FindTable(name!) ?? throw DynamoErrors.TableNotFoundForRestore($"Table not found: {name}");
-        var definition = table.Definition;
-        var now = ctx.Engine.Time.GetUtcNow();
-
-        // Consistent at this moment without blocking writes: the items now, with later changes undone from the log.
-        var items = await Task.Run(() => db.Log != null
-            ? db.ReadTableAt(table, (now - DateTimeOffset.UnixEpoch).Ticks / 10)
-            : db.ReadCurrentItems(table)).ConfigureAwait(false);
-        var meta = new BackupMeta
-        {
-            Arn = $"{definition.Arn}/backup/{now.ToUnixTimeMilliseconds():D14}-{Guid.NewGuid().ToString("N")[..8]}",
-            Name = backupName!,
-            CreatedAt = now.ToUnixTimeMilliseconds() / 1000.0,
-            SizeBytes = items.Sum(i => (long)StoredValue.ItemSize(i.Stored)),
-            ItemCount = items.Count,
-            Table = definition.Clone(),
-        };
-        await Task.Run(() => db.Backups.Add(meta, items)).ConfigureAwait(false);
+        var meta = await db.CreateBackupAsync(table, backupName!, "USER").ConfigureAwait(false);
         w.WriteStartObject();
         WriteDetails(w, meta, "AVAILABLE");
         w.WriteEndObject();

@@ -81,6 +81,63 @@ public sealed partial class Database
         return items;
     }
 
+    /// <summary>
+    /// Takes a backup of <paramref name="table"/> now: consistent at this moment without blocking writes (the items
+    /// now, with later changes undone from the log). <paramref name="type"/> is USER, SYSTEM (taken when a table with
+    /// point-in-time recovery is deleted) or AWS_BACKUP (scheduled).
+    /// </summary>
+    public async Task<BackupMeta> CreateBackupAsync(TableState table, string name, string type)
+    {
+        var definition = table.Definition;
+        var now = _time.GetUtcNow();
+        var items = await Task.Run(() => _log != null
+            ? ReadTableAt(table, (now - DateTimeOffset.UnixEpoch).Ticks / 10)
+            : ReadCurrentItems(table)).ConfigureAwait(false);
+        var meta = new BackupMeta
+        {
+            Arn = $"{definition.Arn}/backup/{now.ToUnixTimeMilliseconds():D14}-{Guid.NewGuid().ToString("N")[..8]}",
+            Name = name,
+            CreatedAt = now.ToUnixTimeMilliseconds() / 1000.0,
+            SizeBytes = items.Sum(i => (long)StoredValue.ItemSize(i.Stored)),
+            ItemCount = items.Count,
+            Type = type,
+            Table = definition.Clone(),
+        };
+        await Task.Run(() => Backups.Add(meta, items)).ConfigureAwait(false);
+        return meta;
+    }
+
+    /// <summary>
+    /// Scheduled backups: backs up the named tables (or every table for <c>*</c>) as AWS_BACKUP backups, then deletes
+    /// AWS_BACKUP backups older than <paramref name="retention"/> and SYSTEM backups older than 35 days (AWS's
+    /// retention for the backup of a deleted table). Returns how many backups were taken and deleted.
+    /// </summary>
+    public async Task<(int Taken, int Deleted)> RunScheduledBackupsAsync(IReadOnlyCollection<string> tables, TimeSpan retention)
+    {
+        var taken = 0;
+        var stamp = _time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var table in Tables)
+        {
+            if (!tables.Contains("*") && !tables.Contains(table.Definition.Name)) continue;
+            await CreateBackupAsync(table, $"{table.Definition.Name}-scheduled-{stamp}", "AWS_BACKUP").ConfigureAwait(false);
+            taken++;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        var deleted = 0;
+        foreach (var backup in Backups.List())
+        {
+            var age = TimeSpan.FromSeconds(now - backup.CreatedAt);
+            if ((backup.Type == "AWS_BACKUP" && age > retention) || (backup.Type == "SYSTEM" && age > TimeSpan.FromDays(35)))
+            {
+                Backups.Delete(backup.Arn);
+                deleted++;
+            }
+        }
+
+        return (taken, deleted);
+    }
+
     /// <summary>The oldest moment the change log can still rebuild a table at (µs), or null without a log.</summary>
     public long? OldestRestorableMicros()
     {

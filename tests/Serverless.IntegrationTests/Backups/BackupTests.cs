@@ -188,6 +188,54 @@ public sealed class BackupTests
         Assert.Equal(2, (await after.ListBackupsAsync(new ListBackupsRequest { TableName = table })).BackupSummaries.Count);
     }
 
+    [Fact]
+    public async Task DeletedTableWithPitr_KeepsASystemBackup_AndScheduledBackupsKeepTheirRetention()
+    {
+        var table = NewName("sched");
+        await using var host = await HostProcess.StartAsync(new HostProcessOptions
+        {
+            Environment = new Dictionary<string, string>
+            {
+                ["LocalHost__ClockControl"] = "true", ["Backups__Tables"] = table, ["Backups__RetentionDays"] = "7",
+            },
+        });
+        using var client = host.CreateClient();
+        await client.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = table, BillingMode = BillingMode.PAY_PER_REQUEST, KeySchema = [new("pk", KeyType.HASH)],
+            AttributeDefinitions = [new("pk", ScalarAttributeType.S)],
+        });
+        for (var i = 0; i < 5; i++) await client.PutItemAsync(table, new() { ["pk"] = S("k" + i), ["v"] = N(i.ToString()) });
+
+        // Scheduled backups: one per run; a run 8 days later deletes the first (retention 7 days).
+        async Task RunScheduleAsync()
+        {
+            using var http = host.CreateHttpClient();
+            using var response = await http.PostAsync("/admin/functions/ScheduledBackups", null);
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        await RunScheduleAsync();
+        var first = Assert.Single((await client.ListBackupsAsync(new ListBackupsRequest { TableName = table, BackupType = BackupTypeFilter.AWS_BACKUP })).BackupSummaries);
+        Assert.Equal(BackupType.AWS_BACKUP, first.BackupType);
+        await host.AdvanceClockAsync(TimeSpan.FromDays(8));
+        await RunScheduleAsync();
+        var second = Assert.Single((await client.ListBackupsAsync(new ListBackupsRequest { TableName = table, BackupType = BackupTypeFilter.AWS_BACKUP })).BackupSummaries);
+        Assert.NotEqual(first.BackupArn, second.BackupArn);
+
+        // Deleting a table with point-in-time recovery keeps a SYSTEM backup that restores it.
+        await client.UpdateContinuousBackupsAsync(new UpdateContinuousBackupsRequest
+        {
+            TableName = table, PointInTimeRecoverySpecification = new() { PointInTimeRecoveryEnabled = true },
+        });
+        await client.DeleteTableAsync(table);
+        var system = Assert.Single((await client.ListBackupsAsync(new ListBackupsRequest { TableName = table, BackupType = BackupTypeFilter.SYSTEM })).BackupSummaries);
+        Assert.Equal(table + "$DeletedTableBackup", system.BackupName);
+        await client.RestoreTableFromBackupAsync(new RestoreTableFromBackupRequest { BackupArn = system.BackupArn, TargetTableName = table });
+        await WaitActiveAsync(client, table);
+        Assert.Equal("k0=0 k1=1 k2=2 k3=3 k4=4", string.Join(" ", (await ContentsAsync(client, table)).Select(p => $"{p.Key}={p.Value}")));
+    }
+
     private static async Task AssertThrowsAsync<T>(string message, Func<Task> call)
         where T : AmazonDynamoDBException
     {
