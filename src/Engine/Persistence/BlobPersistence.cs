@@ -127,6 +127,23 @@ public sealed class BlobPersistence : IAsyncDisposable
         }
     }
 
+    /// <summary>Uploads a backup file as <c>backups/{file name}</c>; backups outlive the instance's disk.</summary>
+    public void UploadBackup(string path) =>
+        _container.GetBlobClient("backups/" + Path.GetFileName(path)).Upload(path, overwrite: true);
+
+    public void DeleteBackup(string fileName) => _container.DeleteBlobIfExists("backups/" + fileName);
+
+    /// <summary>Downloads the backups the local directory does not have yet.</summary>
+    public async Task DownloadBackupsAsync(string directory, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "backups/" }, cancellationToken).ConfigureAwait(false))
+        {
+            var local = Path.Combine(directory, item.Name["backups/".Length..]);
+            if (!File.Exists(local)) await _container.GetBlobClient(item.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Deletes log blobs of segments that the local log no longer holds and that precede it.</summary>
     public async Task DeleteLogBeforeAsync(ulong firstKeptSegment, CancellationToken cancellationToken)
     {

@@ -40,12 +40,16 @@ public sealed class BackupStore
 {
     private static readonly byte[] Magic = "DDBBACKUP1"u8.ToArray();
     private readonly string? _directory;
+    private readonly Persistence.BlobPersistence? _blob;
     private readonly object _lock = new();
     private readonly Dictionary<string, (BackupMeta Meta, byte[]? Data)> _backups = new(StringComparer.Ordinal);
 
-    public BackupStore(string? directory)
+    /// <param name="directory">Where backup files live; null keeps them in memory.</param>
+    /// <param name="blob">With blob storage, every backup is also uploaded there (the directory is then a cache).</param>
+    public BackupStore(string? directory, Persistence.BlobPersistence? blob = null)
     {
         _directory = directory;
+        _blob = blob;
         if (directory == null) return;
         Directory.CreateDirectory(directory);
         foreach (var path in Directory.EnumerateFiles(directory, "*.bak"))
@@ -88,6 +92,7 @@ public sealed class BackupStore
             }
 
             File.Move(tmp, path, overwrite: true);
+            _blob?.UploadBackup(path);
         }
 
         lock (_lock) _backups[meta.Arn] = (meta, _directory == null ? bytes : null);
@@ -104,7 +109,9 @@ public sealed class BackupStore
     public void Delete(string arn)
     {
         lock (_lock) _backups.Remove(arn);
-        if (_directory != null) File.Delete(PathOf(arn));
+        if (_directory == null) return;
+        File.Delete(PathOf(arn));
+        _blob?.DeleteBackup(Path.GetFileName(PathOf(arn)));
     }
 
     public static byte[] Encode(BackupMeta meta, IReadOnlyList<(byte[] Key, byte[] Stored)> items)

@@ -170,6 +170,7 @@ public sealed partial class Database : IAsyncDisposable
                 snapshot = Path.Combine(root, "snapshot.snap");
                 File.Delete(snapshot);
                 var json = await blob.DownloadAsync(snapshot, Path.Combine(root, "changelog"), cancellationToken).ConfigureAwait(false);
+                await blob.DownloadBackupsAsync(Path.Combine(root, "backups"), cancellationToken).ConfigureAwait(false);
                 if (json is { Length: > 0 }) manifest = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoreManifest);
                 if (!File.Exists(snapshot)) snapshot = null;
             }
@@ -201,7 +202,7 @@ public sealed partial class Database : IAsyncDisposable
 
             var db = new Database(options, time, store)
             {
-                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups")), _blob = blob,
+                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), blob), _blob = blob,
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);

@@ -69,10 +69,12 @@ public sealed class BlobStorageTests
         var first = await HostProcess.StartAsync(new HostProcessOptions { Environment = Storage(azurite) });
         string table;
         ConcurrentBag<string> acknowledged;
+        string backup;
         using (var client = first.CreateClient())
         {
             table = await CreateAsync(client, "blob");
             acknowledged = await WriteUntilAsync(client, table, Task.Delay(TimeSpan.FromSeconds(4)));
+            backup = (await client.CreateBackupAsync(new CreateBackupRequest { TableName = table, BackupName = "before-the-crash" })).BackupDetails.BackupArn;
         }
 
         Assert.NotEmpty(acknowledged);
@@ -90,6 +92,18 @@ public sealed class BlobStorageTests
         await using var second = await HostProcess.StartAsync(new HostProcessOptions { Environment = Storage(azurite, standby: true), StartTimeout = TimeSpan.FromSeconds(90) });
         using var after = second.CreateClient();
         await AssertAllPresentAsync(after, table, acknowledged);
+
+        // Backups live in blob storage too: the new instance lists and restores the one taken before the crash.
+        Assert.Contains(backup, (await after.ListBackupsAsync(new ListBackupsRequest { TableName = table })).BackupSummaries.Select(b => b.BackupArn));
+        await after.RestoreTableFromBackupAsync(new RestoreTableFromBackupRequest { BackupArn = backup, TargetTableName = table + "-r" });
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await after.DescribeTableAsync(table + "-r")).Table.TableStatus != TableStatus.ACTIVE)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the restored table did not become ACTIVE");
+            await Task.Delay(100);
+        }
+
+        await AssertAllPresentAsync(after, table + "-r", acknowledged);
     }
 
     [Fact]
