@@ -128,6 +128,7 @@ public sealed partial class Database : IAsyncDisposable
     private int _disposed;
     private BlobPersistence? _blob;
     private LogShipper? _shipper;
+    private FileStream? _directoryLock;
 
     [ThreadStatic]
     private static PooledBufferWriter? t_current;
@@ -151,6 +152,7 @@ public sealed partial class Database : IAsyncDisposable
 
         var root = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(root);
+        var ownership = LockDataDirectory(root);
         BlobPersistence? blob = null;
         string? snapshot = null;
         StoreManifest? manifest = null;
@@ -177,6 +179,7 @@ public sealed partial class Database : IAsyncDisposable
             catch
             {
                 await blob.DisposeAsync().ConfigureAwait(false);
+                ownership.Dispose();
                 throw;
             }
         }
@@ -188,7 +191,10 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         if (manifest is { Format: > StoreManifest.CurrentFormat })
+        {
+            ownership.Dispose();
             throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
+        }
 
         var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes);
         try
@@ -203,6 +209,7 @@ public sealed partial class Database : IAsyncDisposable
             var db = new Database(options, time, store)
             {
                 _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), blob), _blob = blob,
+                _directoryLock = ownership,
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
@@ -216,6 +223,7 @@ public sealed partial class Database : IAsyncDisposable
         {
             store.Dispose();
             if (blob != null) await blob.DisposeAsync().ConfigureAwait(false);
+            ownership.Dispose();
             throw;
         }
     }
@@ -241,6 +249,22 @@ public sealed partial class Database : IAsyncDisposable
 
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// One engine per data directory: an exclusive lock on <c>LOCK</c>, held while the engine is open (the operating
+    /// system releases it when the process dies, even by SIGKILL). A second engine on the same directory refuses to start.
+    /// </summary>
+    private static FileStream LockDataDirectory(string root)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(root, "LOCK"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"The data directory {root} is in use by another instance; stop it or choose another --data-dir.", e);
+        }
     }
 
     /// <summary>Where the store lives: the data directory, and the blob container when blob storage is configured.</summary>
@@ -682,6 +706,7 @@ public sealed partial class Database : IAsyncDisposable
         if (_shipper != null) await _shipper.DisposeAsync().ConfigureAwait(false);
         if (_blob != null) await _blob.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
+        _directoryLock?.Dispose();
     }
 
     /// <summary>

@@ -38,6 +38,16 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task SecondHost_OnTheSameDataDirectory_IsRefused()
+    {
+        await using var host = await HostProcess.StartAsync();
+        var second = await HostProcess.RunToExitAsync(["--port", "0", "--data-dir", host.DataDirectory]);
+        Assert.NotEqual(0, second.ExitCode);
+        Assert.Contains("is in use by another instance", second.StandardError, StringComparison.Ordinal);
+        await ProtocolTests.AssertServesAsync(host);
+    }
+
+    [Fact]
     public async Task GracefulStop_ClosesEngine_AndRestartServesOnSamePort()
     {
         await using var host = await HostProcess.StartAsync();
