@@ -129,6 +129,7 @@ public sealed partial class Database : IAsyncDisposable
     private BlobPersistence? _blob;
     private LogShipper? _shipper;
     private FileStream? _directoryLock;
+    private string _root = "";
 
     [ThreadStatic]
     private static PooledBufferWriter? t_current;
@@ -151,12 +152,17 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         var root = Path.GetFullPath(options.DataDirectory);
+        var blobMode = options.Blob.ConnectionString is { Length: > 0 };
+
+        // With blob storage the local files are only a cache, rebuilt at every start: keep them apart from an embedded
+        // store that may live in the same data directory, so switching a setting can never wipe it.
+        if (blobMode) root = Path.Combine(root, "blob-cache", options.Blob.Container);
         Directory.CreateDirectory(root);
         var ownership = LockDataDirectory(root);
         BlobPersistence? blob = null;
         string? snapshot = null;
         StoreManifest? manifest = null;
-        if (options.Blob.ConnectionString is { Length: > 0 })
+        if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
             blob = new BlobPersistence(options.Blob);
@@ -209,7 +215,7 @@ public sealed partial class Database : IAsyncDisposable
             var db = new Database(options, time, store)
             {
                 _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), blob), _blob = blob,
-                _directoryLock = ownership,
+                _directoryLock = ownership, _root = root,
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
@@ -641,7 +647,7 @@ public sealed partial class Database : IAsyncDisposable
                 FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables,
                 CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
             };
-            var root = Path.GetFullPath(_options.DataDirectory);
+            var root = _root;
             SaveTransactionTokens(root);
             var tmp = Path.Combine(root, ManifestFile + ".tmp");
             await using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
