@@ -101,20 +101,26 @@ public sealed class FasterStore : IDisposable
     /// <summary>Visits every live record (the latest version of each key, deletions skipped).</summary>
     public void ForEach(RecordVisitor visitor)
     {
-        var session = Rent();
-        try
+        // FASTER's live-record iterator (session.Iterate) was seen to skip a few records of a store recovered from a
+        // checkpoint and then replayed into. So: scan the whole hybrid log (every version of every record), keep the
+        // distinct keys, then read each one through the index, which is authoritative.
+        var keys = new List<byte[]>();
+        var seen = new HashSet<byte[]>(Model.ByteArrayComparer.Instance);
+        using (var scan = _kv.Log.Scan(_kv.Log.BeginAddress, _kv.Log.TailAddress))
         {
-            using var iterator = session.Raw.Iterate();
-            while (iterator.GetNext(out _))
+            while (scan.GetNext(out _))
             {
-                ref var k = ref iterator.GetKey();
-                ref var v = ref iterator.GetValue();
-                visitor(k.AsReadOnlySpan(), v.AsReadOnlySpan());
+                var key = scan.GetKey().AsReadOnlySpan().ToArray();
+                if (seen.Add(key)) keys.Add(key);
             }
         }
-        finally
+
+        seen.Clear();
+        using var value = new Protocol.PooledBufferWriter(4096);
+        foreach (var key in keys)
         {
-            Return(session);
+            value.Clear();
+            if (TryRead(key, value)) visitor(key, value.WrittenSpan);
         }
     }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# run.sh: the blob-storage backend under load, on a local Azurite (installed by the tests into .tools/azurite).
+#  1. load ITEMS items, run the Checkpoint function: checkpoint + snapshot upload time, and how much the container grew
+#  2. write LOG_ITEMS more items (log records after the snapshot), SIGKILL the host, wait out its lease, and time a
+#     fresh instance (empty data dir) until it serves: download + snapshot load + log replay
+#  3. PutItem throughput/latency over HTTP with blob durability (the shared wrk harness, SKIP_SETUP=1)
+#  4. point-in-time restore of the ITEMS-item table (UseLatestRestorableTime) until the new table is ACTIVE
+# Knobs: ITEMS (1000000), LOG_ITEMS (100000), DUR (10s), CONNS ("1:1 2:16"), NO_BUILD, BENCH_DIR.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+source "$HERE/../http/host.sh"
+BENCH_DIR="${BENCH_DIR:-$REPO_ROOT/../shared/bench}"
+ITEMS="${ITEMS:-1000000}"
+LOG_ITEMS="${LOG_ITEMS:-100000}"
+AZURITE="$REPO_ROOT/.tools/azurite/node_modules/azurite/dist/src/azurite.js"
+[[ -f "$AZURITE" ]] || { echo "run ./test.sh once first (it installs Azurite into .tools/azurite)" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BPORT=$(free_port); QPORT=$(free_port); TPORT=$(free_port)
+AZDIR="$(mktemp -d /tmp/bench-azurite.XXXXXX)"
+node "$AZURITE" --silent --disableTelemetry --skipApiVersionCheck --location "$AZDIR" --blobHost 127.0.0.1 --queueHost 127.0.0.1 \
+  --tableHost 127.0.0.1 --blobPort "$BPORT" --queuePort "$QPORT" --tablePort "$TPORT" > "$AZDIR.log" 2>&1 &
+AZPID=$!
+cleanup() { stop_host; kill "$AZPID" 2>/dev/null || true; rm -rf "$AZDIR" "$AZDIR.log"; }
+trap cleanup EXIT
+sleep 2
+export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BPORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QPORT/devstoreaccount1;"
+export Engine__Blob__LeaseSeconds=15 Engine__Blob__Standby=true
+call() { curl -s -X POST "$HOST_URL/" -H 'Content-Type: application/x-amz-json-1.0' -H "X-Amz-Target: DynamoDB_20120810.$1" \
+  -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIAFAKE/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00' -d "$2"; }
+now() { date +%s.%N; }
+build_host
+start_host
+node "$BENCH_DIR/ddbctl.js" create "$HOST_URL" bench
+call UpdateContinuousBackups '{"TableName":"bench","PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true}}' > /dev/null
+node "$BENCH_DIR/ddbctl.js" load "$HOST_URL" bench 0 "$ITEMS" 25 16 100 | tail -1
+before=$(du -sb "$AZDIR" | cut -f1)
+t0=$(now); curl -s -o /dev/null -X POST "$HOST_URL/admin/functions/Checkpoint"; t1=$(now)
+after=$(du -sb "$AZDIR" | cut -f1)
+echo "checkpoint of $ITEMS items with snapshot upload: $(echo "$t1 - $t0" | bc) s; container grew by $(( (after - before) / 1048576 )) MiB (Azurite's files)"
+node "$BENCH_DIR/ddbctl.js" load "$HOST_URL" bench "$ITEMS" "$(( ITEMS + LOG_ITEMS ))" 25 16 100 | tail -1
+
+kill -KILL "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=""; rm -rf "$HOST_DATA" "$HOST_DATA.log"; HOST_DATA=""
+sleep 16 # the killed owner's lease runs out
+t0=$(now); start_host; t1=$(now)
+echo "fresh instance recovery ($ITEMS items in the snapshot + $LOG_ITEMS log records): $(echo "$t1 - $t0" | bc) s to serving"
+node "$BENCH_DIR/ddbctl.js" count "$HOST_URL" bench
+
+echo "== PutItem with blob durability"
+URL="$HOST_URL" SERVER_PID="$HOST_PID" SKIP_SETUP=1 NKEYS=100000 OPS=put DUR="${DUR:-10s}" CONNS="${CONNS:-1:1 2:16}" WARMUP=3s \
+  "$BENCH_DIR/run.sh" 2>&1 | grep RESULT
+
+t0=$(now)
+call RestoreTableToPointInTime '{"SourceTableName":"bench","TargetTableName":"restored","UseLatestRestorableTime":true}' > /dev/null
+until call DescribeTable '{"TableName":"restored"}' | grep -q '"TableStatus":"ACTIVE"'; do sleep 0.2; done
+t1=$(now)
+echo "point-in-time restore of $(( ITEMS + LOG_ITEMS ))+ items: $(echo "$t1 - $t0" | bc) s to ACTIVE"
