@@ -32,10 +32,25 @@ public sealed class BackupTests
         return point;
     }
 
-    [Fact]
-    public async Task PointInTimeRestore_ToSeveralMoments_ItemByItem_WithIndex()
+    /// <summary>Azurite when <paramref name="onBlobStorage"/> (the store then lives in blob storage), else null.</summary>
+    private static async Task<AzuriteProcess?> StorageAsync(bool onBlobStorage) => onBlobStorage ? await AzuriteProcess.StartAsync() : null;
+
+    private static HostProcessOptions Options(AzuriteProcess? azurite) => new()
     {
-        await using var host = await HostProcess.StartAsync();
+        Environment = azurite == null ? new Dictionary<string, string>() : new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString, ["Engine__Blob__LeaseSeconds"] = "15", ["Engine__Blob__Standby"] = "true",
+        },
+        StartTimeout = TimeSpan.FromSeconds(90),
+    };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PointInTimeRestore_ToSeveralMoments_ItemByItem_WithIndex(bool onBlobStorage)
+    {
+        await using var azurite = await StorageAsync(onBlobStorage);
+        await using var host = await HostProcess.StartAsync(Options(azurite));
         using var client = host.CreateClient();
         var table = NewName("pitr");
         await client.CreateTableAsync(new CreateTableRequest
@@ -113,10 +128,13 @@ public sealed class BackupTests
             () => client.DescribeContinuousBackupsAsync(new DescribeContinuousBackupsRequest { TableName = "absent-table" }));
     }
 
-    [Fact]
-    public async Task Backup_DuringConcurrentTransfers_IsConsistent_AndSurvivesRestart()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Backup_DuringConcurrentTransfers_IsConsistent_AndSurvivesRestart(bool onBlobStorage)
     {
-        await using var host = await HostProcess.StartAsync();
+        await using var azurite = await StorageAsync(onBlobStorage);
+        await using var host = await HostProcess.StartAsync(Options(azurite));
         var client = host.CreateClient();
         var table = await CreateAsync(client, "bak");
         for (var i = 0; i < 10; i++) await client.PutItemAsync(table, new() { ["pk"] = S("acct" + i), ["v"] = N("100") });
