@@ -84,19 +84,26 @@ internal static class Backups
             throw DynamoErrors.Validation("One or more parameter values were invalid: Either RestoreDateTime or UseLatestRestorableTime must be specified");
 
         var db = ctx.Engine.Database;
-        var source = (sourceName != null ? db.FindTable(sourceName) : db.Tables.FirstOrDefault(t => t.Definition.Arn == sourceArn))
-            ?? throw DynamoErrors.TableNotFoundForRestore($"Table not found: {sourceName ?? sourceArn}");
-        var definition = source.Definition;
+        var source = sourceName != null ? db.FindTable(sourceName) : db.Tables.FirstOrDefault(t => t.Definition.Arn == sourceArn);
+
+        // A deleted table that had point-in-time recovery: its SYSTEM backup holds its items at deletion, and the
+        // change log what happened before, within its window.
+        var deleted = source != null ? null : db.Backups.List().LastOrDefault(b => b.Type == "SYSTEM"
+            && (sourceArn != null ? b.Table.Arn == sourceArn : b.Table.Name == sourceName) && b.Table.RecoveryPeriodInDays != null);
+        if (source == null && deleted == null) throw DynamoErrors.TableNotFoundForRestore($"Table not found: {sourceName ?? sourceArn}");
+        var definition = source?.Definition ?? deleted!.Table;
         if (definition.RecoveryPeriodInDays == null)
             throw DynamoErrors.PointInTimeRecoveryUnavailable($"Point in time recovery is not enabled for table '{definition.Name}'");
         var (earliest, latest) = Window(ctx, definition);
+        if (deleted != null) latest = Math.Min(latest, Math.Floor(deleted.CreatedAt));
         var moment = useLatest ? latest : at!.Value;
         if (moment < earliest || moment > latest + 1)
             throw DynamoErrors.InvalidRestoreTime($"Restore time is not within the restore window: earliest {earliest.ToString(CultureInfo.InvariantCulture)}, latest {latest.ToString(CultureInfo.InvariantCulture)}");
 
         var micros = (long)Math.Floor(moment * 1_000_000);
         var summary = new RestoreSummary { SourceTableArn = definition.Arn, RestoreDateTime = moment, InProgress = true };
-        await RestoreAsync(ctx, req, definition, target!, summary, () => db.ReadTableAt(source, micros), w).ConfigureAwait(false);
+        await RestoreAsync(ctx, req, definition, target!, summary,
+            () => source != null ? db.ReadTableAt(source, micros) : db.ReadDeletedTableAt(deleted!, micros), w).ConfigureAwait(false);
     }
 
     public static async ValueTask CreateBackupAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)

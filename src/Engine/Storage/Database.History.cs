@@ -46,6 +46,26 @@ public sealed partial class Database
     }
 
     /// <summary>
+    /// The items a deleted table held at <paramref name="atMicros"/>: its SYSTEM backup (the items at deletion) with
+    /// every change after that moment undone from the change log (no writes can race: the table is gone).
+    /// </summary>
+    public List<(byte[] Key, byte[] Stored)> ReadDeletedTableAt(BackupMeta systemBackup, long atMicros)
+    {
+        var log = _log ?? throw new InvalidOperationException("Reading a table's past needs the change log (a data directory).");
+        var items = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
+        foreach (var (key, stored) in Backups.ReadItems(systemBackup.Arn)) items[key] = stored;
+        var undo = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
+        CollectFirstChanges(log, systemBackup.Table.TableNumber, atMicros, 0, undo);
+        foreach (var (key, old) in undo)
+        {
+            if (old == null) items.Remove(key);
+            else items[key] = old;
+        }
+
+        return [.. items.Select(p => (p.Key, p.Value))];
+    }
+
+    /// <summary>
     /// The table's items now, each read under its lock (without a log to undo concurrent changes, a copy taken during
     /// writes is consistent item by item only).
     /// </summary>

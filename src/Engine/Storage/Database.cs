@@ -662,8 +662,9 @@ public sealed partial class Database : IAsyncDisposable
             // streams, the recovery period for PITR).
             var keep = TimeSpan.Zero;
             if (tables.Any(t => t.Streams is { Count: > 0 })) keep = StreamRetention;
-            foreach (var t in tables)
+            foreach (var t in tables.Concat(Backups.List().Where(b => b.Type == "SYSTEM").Select(b => b.Table)))
             {
+                // Deleted tables with PITR (their SYSTEM backups) keep their window too.
                 if (t.RecoveryPeriodInDays is { } days && TimeSpan.FromDays(days) > keep) keep = TimeSpan.FromDays(days);
             }
 

@@ -246,12 +246,20 @@ public sealed class BackupTests
         {
             TableName = table, PointInTimeRecoverySpecification = new() { PointInTimeRecoveryEnabled = true },
         });
+        var point = (await NextSecondAsync()).AddDays(8); // the host's clock runs 8 days ahead (advanced above)
+        await client.PutItemAsync(table, new() { ["pk"] = S("k0"), ["v"] = N("100") });
+        var arn = (await client.DescribeTableAsync(table)).Table.TableArn;
         await client.DeleteTableAsync(table);
+
+        // Point-in-time restore of the deleted table, to a moment before its last write.
+        await client.RestoreTableToPointInTimeAsync(new RestoreTableToPointInTimeRequest { SourceTableArn = arn, TargetTableName = table + "-pitr", RestoreDateTime = point });
+        await WaitActiveAsync(client, table + "-pitr");
+        Assert.Equal("k0=0 k1=1 k2=2 k3=3 k4=4", string.Join(" ", (await ContentsAsync(client, table + "-pitr")).Select(p => $"{p.Key}={p.Value}")));
         var system = Assert.Single((await client.ListBackupsAsync(new ListBackupsRequest { TableName = table, BackupType = BackupTypeFilter.SYSTEM })).BackupSummaries);
         Assert.Equal(table + "$DeletedTableBackup", system.BackupName);
         await client.RestoreTableFromBackupAsync(new RestoreTableFromBackupRequest { BackupArn = system.BackupArn, TargetTableName = table });
         await WaitActiveAsync(client, table);
-        Assert.Equal("k0=0 k1=1 k2=2 k3=3 k4=4", string.Join(" ", (await ContentsAsync(client, table)).Select(p => $"{p.Key}={p.Value}")));
+        Assert.Equal("k0=100 k1=1 k2=2 k3=3 k4=4", string.Join(" ", (await ContentsAsync(client, table)).Select(p => $"{p.Key}={p.Value}")));
     }
 
     private static async Task AssertThrowsAsync<T>(string message, Func<Task> call)

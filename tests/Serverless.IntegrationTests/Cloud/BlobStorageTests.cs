@@ -143,4 +143,23 @@ public sealed class BlobStorageTests
         using var after = fresh.CreateClient();
         await AssertAllPresentAsync(after, table, [.. acknowledged, "after-outage"]);
     }
+
+    [Fact]
+    public async Task LostLease_StopsAcknowledgingWrites()
+    {
+        await using var azurite = await AzuriteProcess.StartAsync();
+        await using var host = await HostProcess.StartAsync(new HostProcessOptions { Environment = Storage(azurite) });
+        using var client = host.CreateClient(c => c.MaxErrorRetry = 0);
+        var table = await CreateAsync(client, "lease");
+        await client.PutItemAsync(table, new() { ["pk"] = S("before") });
+
+        // Storage unreachable for longer than the lease (15 s): another instance may own the store by now, so this one
+        // must never acknowledge a write again, even once storage is back.
+        await azurite.PauseAsync();
+        await Task.Delay(TimeSpan.FromSeconds(17));
+        await azurite.ResumeAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var e = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(() => client.PutItemAsync(table, new() { ["pk"] = S("after") }));
+        Assert.Contains("lost the store's lease", e.Message, StringComparison.Ordinal);
+    }
 }
