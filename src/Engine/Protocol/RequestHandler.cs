@@ -31,7 +31,7 @@ public sealed class RequestHandler
     /// <summary>Optional sink for internal faults (500s); hosts route it to their logger.</summary>
     public Action<Exception>? OnInternalError { get; set; }
 
-    public async Task<ApiResponse> HandleAsync(ApiRequest request, CancellationToken cancellationToken = default)
+    public async ValueTask<ApiResponse> HandleAsync(ApiRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
         var output = new PooledBufferWriter(512);
