@@ -117,6 +117,10 @@ internal static class UpdateTable
                 var (r, wc) = ThroughputRules.Read(pt, errors, path + ".update.provisionedThroughput");
                 if (name != null) result.Add(new IndexUpdate(null, null, name, r, wc));
             }
+            else
+            {
+                throw DynamoErrors.Validation("One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null");
+            }
         }
 
         if (result.Count == 0 && list.GetArrayLength() == 0)

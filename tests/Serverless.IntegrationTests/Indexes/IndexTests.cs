@@ -457,6 +457,8 @@ public sealed class IndexTests(SharedHostFixture fixture)
             TableName = table, GlobalSecondaryIndexUpdates = [new() { Delete = new() { IndexName = "absent" } }],
         }));
         Assert.Contains("absent", e.Message);
+        await AssertValidationAsync("One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+            () => client.UpdateTableAsync(new UpdateTableRequest { TableName = table, GlobalSecondaryIndexUpdates = [new()] }));
         var limit = await Assert.ThrowsAsync<LimitExceededException>(() => client.UpdateTableAsync(new UpdateTableRequest
         {
             TableName = table,
