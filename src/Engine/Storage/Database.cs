@@ -899,7 +899,7 @@ internal sealed class IndexedImages
         long size = itemSize;
         foreach (var index in table.Indexes)
         {
-            if (!index.Definition.Global && index.EntryFor(item, [0]) != null) size += index.EntrySize(item, definition);
+            if (!index.Definition.Global && index.Contains(item)) size += index.EntrySize(item, definition);
         }
 
         return size;

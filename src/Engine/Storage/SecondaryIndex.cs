@@ -36,15 +36,8 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     /// </summary>
     public byte[]? EntryFor(IReadOnlyDictionary<string, AttrValue>? item, ReadOnlySpan<byte> storageKey)
     {
-        if (item == null) return null;
+        if (!TryGetKeys(item, out var hash, out var range)) return null;
         var d = Definition;
-        if (!item.TryGetValue(d.HashKey.Name, out var hash) || AttrTypeNames.Name(hash.Type) != d.HashKey.Type) return null;
-        AttrValue? range = null;
-        if (d.RangeKey != null)
-        {
-            if (!item.TryGetValue(d.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != d.RangeKey.Type) return null;
-            range = r;
-        }
 
         var length = KeyCodec.KeyLength(hash, range);
         var entry = new byte[length + storageKey.Length];
@@ -73,6 +66,22 @@ public sealed class SecondaryIndex(IndexDefinition definition)
                 throw DynamoErrors.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
                     + $"The AttributeValue for a key attribute cannot contain an empty {(value.Type == AttrType.S ? "string" : "binary")} value. IndexName: {d.Name}, IndexKey: {key.Name}");
         }
+    }
+
+    /// <summary>Whether <paramref name="item"/> has the index key attributes, with their declared types (is in the index).</summary>
+    public bool Contains(IReadOnlyDictionary<string, AttrValue>? item) => TryGetKeys(item, out _, out _);
+
+    private bool TryGetKeys(IReadOnlyDictionary<string, AttrValue>? item, out AttrValue hash, out AttrValue? range)
+    {
+        hash = null!;
+        range = null;
+        if (item == null) return false;
+        var d = Definition;
+        if (!item.TryGetValue(d.HashKey.Name, out hash!) || AttrTypeNames.Name(hash.Type) != d.HashKey.Type) return false;
+        if (d.RangeKey == null) return true;
+        if (!item.TryGetValue(d.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != d.RangeKey.Type) return false;
+        range = r;
+        return true;
     }
 
     /// <summary>The storage key of the item an entry points to.</summary>
