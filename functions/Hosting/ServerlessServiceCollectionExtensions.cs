@@ -29,6 +29,7 @@ public static class ServerlessServiceCollectionExtensions
             .Bind(configuration.GetSection(EngineSection))
             .PostConfigure(o =>
             {
+                configuration.GetSection(Serverless.Engine.Security.AuthOptions.Section).Bind(o.Auth);
                 // The standard Functions storage setting puts the store in blob storage unless Engine:Blob overrides it.
                 if (!o.InMemory && string.IsNullOrEmpty(o.Blob.ConnectionString) && configuration["AzureWebJobsStorage"] is { Length: > 0 } storage)
                     o.Blob.ConnectionString = storage;

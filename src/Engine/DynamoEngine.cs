@@ -13,6 +13,7 @@ public sealed partial class DynamoEngine : IAsyncDisposable
     {
         Options = options;
         Time = time;
+        Security = new Security.EngineSecurity(options);
         Handler = new RequestHandler(this);
     }
 
@@ -21,4 +22,7 @@ public sealed partial class DynamoEngine : IAsyncDisposable
     public TimeProvider Time { get; }
 
     public RequestHandler Handler { get; }
+
+    /// <summary>Authentication and authorization of every request.</summary>
+    public Security.EngineSecurity Security { get; }
 }

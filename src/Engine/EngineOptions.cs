@@ -36,6 +36,9 @@ public sealed class EngineOptions
     /// <summary>Blob storage for the store (checkpoints and the change log); unset keeps everything in the data directory.</summary>
     public BlobOptions Blob { get; set; } = new();
 
+    /// <summary>Keys, signature verification and policies. The hosts bind it from the top-level <c>Auth</c> section.</summary>
+    public Security.AuthOptions Auth { get; set; } = new();
+
     public void Validate()
     {
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");

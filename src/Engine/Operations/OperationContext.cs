@@ -8,4 +8,7 @@ public sealed class OperationContext(DynamoEngine engine, string region, string 
     public string Region { get; } = region;
 
     public string RequestId { get; } = requestId;
+
+    /// <summary>The verified caller; null when the engine accepts any credentials (<see cref="Security.AuthMode.AcceptAny"/>).</summary>
+    public Security.Caller? Caller { get; init; }
 }
