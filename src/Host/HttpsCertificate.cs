@@ -37,6 +37,13 @@ internal sealed class HttpsCertificate(X509Certificate2 certificate, string sour
 
     public string Sha256Thumbprint => Certificate.GetCertHashString(HashAlgorithmName.SHA256);
 
+    /// <summary>Kestrel's TLS settings: this certificate, TLS 1.2 or 1.3 only (what infra/bicep requires of Azure too).</summary>
+    public Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions ToKestrelOptions() => new()
+    {
+        ServerCertificate = Certificate,
+        SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13,
+    };
+
     /// <summary>The user's certificate when <see cref="LocalHostOptions.Certificate"/> is set, else the development one.</summary>
     public static HttpsCertificate Resolve(LocalHostOptions options, string dataDirectory, IPAddress address, TimeProvider time) =>
         options.Certificate is { Length: > 0 } path

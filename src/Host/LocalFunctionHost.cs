@@ -103,7 +103,7 @@ internal static class LocalFunctionHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null; // the engine enforces Engine:MaxRequestBytes itself
             kestrel.Listen(endPoint);
-            if (https is not null) kestrel.Listen(httpsEndPoint!, o => o.UseHttps(https.Certificate));
+            if (https is not null) kestrel.Listen(httpsEndPoint!, o => o.UseHttps(https.ToKestrelOptions()));
         });
         if (https is not null) builder.Services.AddSingleton(https);
 
