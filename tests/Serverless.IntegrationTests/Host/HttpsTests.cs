@@ -57,7 +57,7 @@ public sealed partial class HttpsTests
     }
 
     [Fact]
-    public async Task DevelopmentCertificate_IsNotTrustedByDefault()
+    public async Task DevelopmentCertificate_IsNotTrustedByDefault_AndSpeaksTls12And13()
     {
         await using var host = await HostProcess.StartAsync(new HostProcessOptions { InMemory = true, Environment = Https() });
         var banner = Banner.Parse(host.Output);
@@ -66,6 +66,22 @@ public sealed partial class HttpsTests
         var refused = await Assert.ThrowsAsync<HttpRequestException>(() => http.PostAsync(banner.Url, new StringContent("{}")));
 
         Assert.IsType<AuthenticationException>(refused.InnerException);
+
+        foreach (var protocol in new[] { SslProtocols.Tls12, SslProtocols.Tls13 })
+        {
+            var uri = new Uri(banner.Url);
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(uri.Host, uri.Port);
+            await using var tls = new SslStream(tcp.GetStream());
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "localhost",
+                EnabledSslProtocols = protocol,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is X509Certificate2 presented && presented.GetCertHashString(HashAlgorithmName.SHA256) == banner.Thumbprint,
+            });
+            Assert.Equal(protocol, tls.SslProtocol);
+        }
     }
 
     [Fact]
