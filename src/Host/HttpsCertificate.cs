@@ -37,6 +37,15 @@ internal sealed class HttpsCertificate(X509Certificate2 certificate, string sour
 
     public string Sha256Thumbprint => Certificate.GetCertHashString(HashAlgorithmName.SHA256);
 
+    /// <summary>The banner's description: where it is, its SHA-256 thumbprint and, for a development certificate, how to trust it.</summary>
+    public string Describe()
+    {
+        var summary = $"(SHA-256 {Sha256Thumbprint}, expires {Certificate.NotAfter.ToUniversalTime():yyyy-MM-dd})";
+        return TrustFile is { } trust
+            ? $"{(Created ? "created" : "reused")} development certificate {trust} {summary}; trust it: aws --ca-bundle {trust}, boto3 verify='{trust}'"
+            : $"{Source} {summary}";
+    }
+
     /// <summary>Kestrel's TLS settings: this certificate, TLS 1.2 or 1.3 only (what infra/bicep requires of Azure too).</summary>
     public Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions ToKestrelOptions() => new()
     {

@@ -224,9 +224,7 @@ internal static class LocalFunctionHost
         {
             var httpsUrl = addresses.FirstOrDefault(a => a.StartsWith("https:", StringComparison.Ordinal)) ?? "?";
             output.WriteLine($"  https: {httpsUrl}");
-            output.WriteLine(https.TrustFile is { } trust
-                ? $"  https certificate: {(https.Created ? "created" : "reused")} development certificate {trust} (SHA-256 {https.Sha256Thumbprint}, expires {https.Certificate.NotAfter.ToUniversalTime():yyyy-MM-dd}); trust it: aws --ca-bundle {trust}, boto3 verify='{trust}'"
-                : $"  https certificate: {https.Source} (SHA-256 {https.Sha256Thumbprint}, expires {https.Certificate.NotAfter.ToUniversalTime():yyyy-MM-dd})");
+            output.WriteLine($"  https certificate: {https.Describe()}");
         }
 
         output.WriteLine($"Now listening on: {url}");
