@@ -1,0 +1,482 @@
+using System.Text;
+using System.Text.Json;
+using Serverless.Engine.Expressions;
+using Serverless.Engine.Model;
+using Serverless.Engine.Operations;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.PartiQL;
+
+/// <summary>
+/// Applies a table's key schema to a parsed statement and the request's parameters, producing the JSON API request
+/// (or requests) that do the work: SELECT becomes Query (the partition key fixed by = or IN) or Scan, or GetItem
+/// in batches and transactions; INSERT a PutItem under <c>attribute_not_exists</c>; UPDATE an UpdateItem under
+/// <c>attribute_exists</c>; DELETE a DeleteItem; EXISTS a transaction ConditionCheck. docs/partiql.md describes the mapping.
+/// </summary>
+internal static class PqPlanner
+{
+    /// <summary>Checks the parameter count and the table name, then finds the table (ResourceNotFound when absent).</summary>
+    public static TableState Prepare(OperationContext ctx, PqStatement statement, IReadOnlyList<AttrValue> parameters)
+    {
+        if (parameters.Count < statement.ParameterCount) throw PqErrors.Validation(PqErrors.ParameterCount);
+        if (statement.Table.Length is < 3 or > 255 || !ConstraintErrors.IsValidName(statement.Table)) throw PqErrors.Validation(PqErrors.InvalidTableName);
+        return Tables.RequireForDataPlane(ctx, statement.Table);
+    }
+
+    // ---- SELECT
+
+    public static PqSelectPlan PlanSelect(PqStatement s, TableState table, IReadOnlyList<AttrValue> parameters)
+    {
+        var definition = table.Definition;
+        KeyAttribute hashKey = definition.HashKey;
+        var rangeKey = definition.RangeKey;
+        if (s.Index != null)
+        {
+            var index = definition.FindIndex(s.Index) ?? throw Protocol.DynamoErrors.Validation(
+                $"The table does not have the specified index: {s.Index}");
+            hashKey = index.HashKey;
+            rangeKey = index.RangeKey;
+        }
+
+        var text = new PqExpressionText();
+        var plan = new PqSelectPlan { Table = definition.Name, Index = s.Index, Text = text };
+        var conjuncts = Conjuncts(s.Where);
+
+        // The partition: the first conjunct that fixes the hash key by = or IN.
+        List<AttrValue>? partitions = null;
+        for (var i = 0; i < conjuncts.Count && partitions == null; i++)
+        {
+            if (KeyEquality(conjuncts[i], hashKey.Name, parameters) is { } v) partitions = [v];
+            else if (conjuncts[i] is PqIn { Operand: PqPath p } inList && p.TopLevelName == hashKey.Name && Values(inList.Values, parameters) is { } values)
+                partitions = Distinct(values);
+            else continue;
+            conjuncts.RemoveAt(i);
+        }
+
+        if (partitions != null)
+        {
+            foreach (var v in partitions) CheckKeyType(hashKey, v);
+            var key = new StringBuilder(text.Name(hashKey.Name)).Append(" = :pk");
+            if (rangeKey != null)
+            {
+                for (var i = 0; i < conjuncts.Count; i++)
+                {
+                    if (SortCondition(conjuncts[i], rangeKey, text, parameters) is not { } sort) continue;
+                    key.Append(" AND ").Append(sort);
+                    conjuncts.RemoveAt(i);
+                    break;
+                }
+            }
+
+            plan.KeyCondition = key.ToString();
+            plan.Partitions = partitions;
+        }
+
+        plan.Filter = PqRenderer.Conjunction(conjuncts, text, parameters);
+
+        if (s.OrderBy is { } orderBy)
+        {
+            if (s.Where == null) throw PqErrors.Validation(PqErrors.OrderByWithoutWhere);
+            if (partitions == null) throw PqErrors.Validation(PqErrors.OrderByWithoutHashKey);
+            bool? sortDescending = null, hashDescending = null;
+            foreach (var o in orderBy)
+            {
+                if (o.Name == hashKey.Name) hashDescending ??= o.Descending;
+                else if (o.Name == rangeKey?.Name) sortDescending ??= o.Descending;
+                else throw PqErrors.OrderByNotKey(o.Name);
+            }
+
+            if (partitions.Count > 1 && hashDescending == null) throw PqErrors.Validation(PqErrors.OrderByHashKeyNeeded);
+            plan.Forward = sortDescending != true;
+            if (partitions.Count > 1)
+            {
+                partitions.Sort((a, b) => Evaluator.Compare(a, b) ?? 0);
+                if (hashDescending == true) partitions.Reverse();
+            }
+        }
+
+        if (s.Projection is { } projection)
+        {
+            // Nested paths are picked from the whole item: a ProjectionExpression would compact the lists they index.
+            if (IsNested(projection)) plan.NestedProjection = projection;
+            else plan.Projection = ProjectionText(projection, text);
+        }
+
+        return plan;
+    }
+
+    private static bool IsNested(IReadOnlyList<PqPath> projection)
+    {
+        foreach (var p in projection)
+            if (p.TopLevelName == null) return true;
+        return false;
+    }
+
+    private static string ProjectionText(IReadOnlyList<PqPath> projection, PqExpressionText text)
+    {
+        var sb = new StringBuilder();
+        foreach (var p in projection)
+        {
+            if (sb.Length > 0) sb.Append(", ");
+            text.AppendPath(sb, p);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// A SELECT that names the whole primary key of the table (batches and transactions): the key, and the projection.
+    /// Returns null when the WHERE clause does not fix every key attribute by equality, or holds anything else.
+    /// </summary>
+    public static PqGetPlan? PlanGet(PqStatement s, TableState table, IReadOnlyList<AttrValue> parameters)
+    {
+        var conjuncts = Conjuncts(s.Where);
+        var key = TakeKey(conjuncts, table.Definition, parameters);
+        if (key == null || conjuncts.Count > 0) return null;
+        var plan = new PqGetPlan { Table = table.Definition.Name, Key = key, Text = new PqExpressionText() };
+        if (s.Projection is { } projection)
+        {
+            if (IsNested(projection)) plan.NestedProjection = projection;
+            else plan.Projection = ProjectionText(projection, plan.Text);
+        }
+
+        return plan;
+    }
+
+    // ---- writes
+
+    public static PqWritePlan PlanWrite(PqStatement s, TableState table, IReadOnlyList<AttrValue> parameters)
+    {
+        var definition = table.Definition;
+        var text = new PqExpressionText();
+        var plan = new PqWritePlan { Kind = s.Kind, Table = definition.Name, Text = text, Returning = s.Returning };
+        if (s.Kind == PqKind.Insert)
+        {
+            var item = PqValues.Build(s.Value!, parameters);
+            if (item.Type != AttrType.M) throw PqErrors.Validation(PqErrors.InsertNotTuple);
+            foreach (var key in KeyAttributes(definition))
+            {
+                if (!item.M.TryGetValue(key.Name, out var v)) throw PqErrors.KeyAbsent(key.Name);
+                CheckKeyType(key, v);
+            }
+
+            plan.Item = item;
+            plan.Condition = "attribute_not_exists(" + text.Name(definition.HashKey.Name) + ")";
+            return plan;
+        }
+
+        var conjuncts = Conjuncts(s.Where);
+        plan.Key = TakeKey(conjuncts, definition, parameters)
+            ?? throw PqErrors.Validation(s.Kind == PqKind.Exists ? PqErrors.TransactionExistsKey : PqErrors.IncompleteKey);
+        var rest = PqRenderer.Conjunction(conjuncts, text, parameters);
+        var hash = text.Name(definition.HashKey.Name);
+        switch (s.Kind)
+        {
+            case PqKind.Update:
+                plan.Update = RenderUpdate(s.Actions!, text, parameters);
+                plan.Condition = rest == null ? $"attribute_exists({hash})" : $"attribute_exists({hash}) AND ({rest})";
+                break;
+            case PqKind.Delete:
+                // A missing item is deleted without evaluating the condition, as on AWS.
+                plan.Condition = rest == null ? null : $"attribute_not_exists({hash}) OR ({rest})";
+                break;
+            case PqKind.Exists:
+                plan.Condition = rest == null ? $"attribute_exists({hash})" : $"attribute_exists({hash}) AND ({rest})";
+                break;
+        }
+
+        return plan;
+    }
+
+    private static string RenderUpdate(IReadOnlyList<PqUpdateAction> actions, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
+    {
+        StringBuilder? set = null, remove = null, add = null, delete = null;
+        foreach (var a in actions)
+        {
+            if (a.Value == null)
+            {
+                Clause(ref remove).Append(text.Path(a.Target));
+                continue;
+            }
+
+            if (a.Value is PqCall { Name: "set_add" or "set_delete" } call)
+            {
+                var op = call.Name == "set_add" ? "ADD" : "DELETE";
+                if (call.Args.Count != 2) throw PqErrors.SetFunctionArgs(op);
+                if (call.Args[0] is not PqPath first || !first.Steps.SequenceEqual(a.Target.Steps)) throw PqErrors.SetFunctionFirstArg(op);
+                if (PqValues.TryBuild(call.Args[1], parameters) is not { IsSet: true } value) throw PqErrors.SetFunctionSecondArg(op);
+                var clause = Clause(ref op == "ADD" ? ref add : ref delete);
+                clause.Append(text.Path(a.Target)).Append(' ').Append(text.Value(value));
+                continue;
+            }
+
+            var sb = Clause(ref set);
+            sb.Append(text.Path(a.Target)).Append(" = ");
+            PqRenderer.AppendOperand(sb, a.Value, text, parameters, setValue: true);
+        }
+
+        var result = new StringBuilder();
+        if (set != null) result.Append("SET ").Append(set).Append(' ');
+        if (remove != null) result.Append("REMOVE ").Append(remove).Append(' ');
+        if (add != null) result.Append("ADD ").Append(add).Append(' ');
+        if (delete != null) result.Append("DELETE ").Append(delete);
+        return result.ToString().TrimEnd();
+    }
+
+    private static StringBuilder Clause(ref StringBuilder? clause)
+    {
+        if (clause == null) clause = new StringBuilder();
+        else clause.Append(", ");
+        return clause;
+    }
+
+    // ---- key matching
+
+    private static List<PqExpr> Conjuncts(PqExpr? where)
+    {
+        var list = new List<PqExpr>();
+        if (where != null) Flatten(where, list);
+        return list;
+    }
+
+    private static void Flatten(PqExpr e, List<PqExpr> list)
+    {
+        if (e is PqAnd a)
+        {
+            Flatten(a.Left, list);
+            Flatten(a.Right, list);
+        }
+        else list.Add(e);
+    }
+
+    private static IEnumerable<KeyAttribute> KeyAttributes(TableDefinition definition)
+    {
+        yield return definition.HashKey;
+        if (definition.RangeKey != null) yield return definition.RangeKey;
+    }
+
+    /// <summary>Removes the key equalities from <paramref name="conjuncts"/> and returns the key, or null when one is missing.</summary>
+    private static Dictionary<string, AttrValue>? TakeKey(List<PqExpr> conjuncts, TableDefinition definition, IReadOnlyList<AttrValue> parameters)
+    {
+        var key = new Dictionary<string, AttrValue>(2, StringComparer.Ordinal);
+        foreach (var attribute in KeyAttributes(definition))
+        {
+            var found = false;
+            for (var i = 0; i < conjuncts.Count; i++)
+            {
+                if (KeyEquality(conjuncts[i], attribute.Name, parameters) is not { } v) continue;
+                CheckKeyType(attribute, v);
+                key[attribute.Name] = v;
+                conjuncts.RemoveAt(i);
+                found = true;
+                break;
+            }
+
+            if (!found) return null;
+        }
+
+        return key;
+    }
+
+    /// <summary>The value of <c>name = value</c> (either way round), else null.</summary>
+    private static AttrValue? KeyEquality(PqExpr e, string name, IReadOnlyList<AttrValue> parameters)
+    {
+        if (e is not PqBinary { Op: "=" } b) return null;
+        if (b.Left is PqPath l && l.TopLevelName == name) return PqValues.TryBuild(b.Right, parameters);
+        if (b.Right is PqPath r && r.TopLevelName == name) return PqValues.TryBuild(b.Left, parameters);
+        return null;
+    }
+
+    private static List<AttrValue>? Values(IReadOnlyList<PqExpr> list, IReadOnlyList<AttrValue> parameters)
+    {
+        var values = new List<AttrValue>(list.Count);
+        foreach (var e in list)
+        {
+            if (PqValues.TryBuild(e, parameters) is not { } v) return null;
+            values.Add(v);
+        }
+
+        return values;
+    }
+
+    private static List<AttrValue> Distinct(List<AttrValue> values)
+    {
+        var seen = new HashSet<AttrValue>();
+        var result = new List<AttrValue>(values.Count);
+        foreach (var v in values)
+            if (seen.Add(v)) result.Add(v);
+        return result;
+    }
+
+    /// <summary>A condition on the sort key that a key condition can carry, rendered; null for any other conjunct.</summary>
+    private static string? SortCondition(PqExpr e, KeyAttribute rangeKey, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
+    {
+        switch (e)
+        {
+            case PqBinary { Op: "=" or "<" or "<=" or ">" or ">=" } b:
+            {
+                var op = b.Op;
+                AttrValue? value;
+                if (b.Left is PqPath l && l.TopLevelName == rangeKey.Name) value = PqValues.TryBuild(b.Right, parameters);
+                else if (b.Right is PqPath r && r.TopLevelName == rangeKey.Name)
+                {
+                    value = PqValues.TryBuild(b.Left, parameters);
+                    op = op switch { "<" => ">", "<=" => ">=", ">" => "<", ">=" => "<=", _ => op };
+                }
+                else return null;
+
+                if (value == null || AttrTypeNames.Name(value.Type) != rangeKey.Type) return null;
+                return $"{text.Name(rangeKey.Name)} {op} {text.Value(value)}";
+            }
+
+            case PqBetween { Operand: PqPath p } b when p.TopLevelName == rangeKey.Name:
+            {
+                if (PqValues.TryBuild(b.Low, parameters) is not { } low || PqValues.TryBuild(b.High, parameters) is not { } high) return null;
+                if (AttrTypeNames.Name(low.Type) != rangeKey.Type || AttrTypeNames.Name(high.Type) != rangeKey.Type) return null;
+                if (Evaluator.Compare(low, high) is > 0) return null;
+                return $"{text.Name(rangeKey.Name)} BETWEEN {text.Value(low)} AND {text.Value(high)}";
+            }
+
+            case PqCall { Name: "begins_with", Args: [PqPath p, var prefixExpr] } when p.TopLevelName == rangeKey.Name && rangeKey.Type != "N":
+            {
+                if (PqValues.TryBuild(prefixExpr, parameters) is not { } prefix || AttrTypeNames.Name(prefix.Type) != rangeKey.Type) return null;
+                return $"begins_with({text.Name(rangeKey.Name)}, {text.Value(prefix)})";
+            }
+
+            default:
+                return null;
+        }
+    }
+
+    private static void CheckKeyType(KeyAttribute key, AttrValue value)
+    {
+        if (AttrTypeNames.Name(value.Type) != key.Type) throw PqErrors.SchemaKeyMismatch(key.Name);
+    }
+}
+
+/// <summary>A SELECT as one Query per partition value, or one Scan.</summary>
+internal sealed class PqSelectPlan
+{
+    public required string Table { get; init; }
+
+    public string? Index { get; init; }
+
+    public required PqExpressionText Text { get; init; }
+
+    /// <summary>The partition values, in the order they are read; null for a Scan.</summary>
+    public List<AttrValue>? Partitions { get; set; }
+
+    /// <summary>The key condition, with <c>:pk</c> standing for the partition value.</summary>
+    public string? KeyCondition { get; set; }
+
+    public string? Filter { get; set; }
+
+    public string? Projection { get; set; }
+
+    /// <summary>A projection with nested paths, applied to the full items (each leaf named by its last name).</summary>
+    public IReadOnlyList<PqPath>? NestedProjection { get; set; }
+
+    public bool Forward { get; set; } = true;
+
+    public int PartitionCount => Partitions?.Count ?? 1;
+
+    /// <summary>Writes the Query (or Scan) request for partition <paramref name="partition"/>.</summary>
+    public void WriteRequest(Utf8JsonWriter w, int partition, bool consistent, int? limit, JsonElement? exclusiveStartKey, bool capacity)
+    {
+        w.WriteStartObject();
+        w.WriteString("TableName"u8, Table);
+        if (Index != null) w.WriteString("IndexName"u8, Index);
+        if (KeyCondition != null) w.WriteString("KeyConditionExpression"u8, KeyCondition);
+        if (Filter != null) w.WriteString("FilterExpression"u8, Filter);
+        if (Projection != null) w.WriteString("ProjectionExpression"u8, Projection);
+        if (!Forward) w.WriteBoolean("ScanIndexForward"u8, false);
+        if (consistent) w.WriteBoolean("ConsistentRead"u8, true);
+        if (limit is { } l) w.WriteNumber("Limit"u8, l);
+        if (capacity) w.WriteString("ReturnConsumedCapacity"u8, "TOTAL");
+        if (exclusiveStartKey is { } start)
+        {
+            w.WritePropertyName("ExclusiveStartKey"u8);
+            start.WriteTo(w);
+        }
+
+        Text.Write(w, Partitions?[partition]);
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>A SELECT of one item by its full key (BatchExecuteStatement and ExecuteTransaction reads).</summary>
+internal sealed class PqGetPlan
+{
+    public required string Table { get; init; }
+
+    public required Dictionary<string, AttrValue> Key { get; init; }
+
+    public required PqExpressionText Text { get; init; }
+
+    public string? Projection { get; set; }
+
+    public IReadOnlyList<PqPath>? NestedProjection { get; set; }
+
+    /// <summary>The members of a GetItem request, or of a TransactGetItems Get.</summary>
+    public void WriteMembers(Utf8JsonWriter w)
+    {
+        w.WriteString("TableName"u8, Table);
+        w.WritePropertyName("Key"u8);
+        AttrJson.WriteItem(w, Key);
+        if (Projection != null) w.WriteString("ProjectionExpression"u8, Projection);
+        Text.Write(w);
+    }
+}
+
+/// <summary>An INSERT, UPDATE, DELETE or EXISTS as the body of PutItem, UpdateItem, DeleteItem or ConditionCheck.</summary>
+internal sealed class PqWritePlan
+{
+    public required PqKind Kind { get; init; }
+
+    public required string Table { get; init; }
+
+    public required PqExpressionText Text { get; init; }
+
+    public PqReturning Returning { get; init; }
+
+    public AttrValue? Item { get; set; }
+
+    public Dictionary<string, AttrValue>? Key { get; set; }
+
+    public string? Update { get; set; }
+
+    public string? Condition { get; set; }
+
+    /// <summary>The JSON API ReturnValues the RETURNING clause asks for.</summary>
+    public string? ReturnValues => Returning switch
+    {
+        PqReturning.AllOld => "ALL_OLD",
+        PqReturning.ModifiedOld => "UPDATED_OLD",
+        PqReturning.AllNew => "ALL_NEW",
+        PqReturning.ModifiedNew => "UPDATED_NEW",
+        _ => null,
+    };
+
+    /// <summary>The request members; <paramref name="transaction"/> leaves out ReturnValues, which transactions do not take.</summary>
+    public void WriteMembers(Utf8JsonWriter w, bool transaction, string? returnValuesOnConditionCheckFailure)
+    {
+        w.WriteString("TableName"u8, Table);
+        if (Item != null)
+        {
+            w.WritePropertyName("Item"u8);
+            AttrJson.WriteItem(w, Item.M);
+        }
+
+        if (Key != null)
+        {
+            w.WritePropertyName("Key"u8);
+            AttrJson.WriteItem(w, Key);
+        }
+
+        if (Update != null) w.WriteString("UpdateExpression"u8, Update);
+        if (Condition != null) w.WriteString("ConditionExpression"u8, Condition);
+        if (!transaction && ReturnValues is { } rv) w.WriteString("ReturnValues"u8, rv);
+        if (returnValuesOnConditionCheckFailure != null) w.WriteString("ReturnValuesOnConditionCheckFailure"u8, returnValuesOnConditionCheckFailure);
+        Text.Write(w);
+    }
+}
