@@ -168,21 +168,18 @@ internal static class PqPlanner
         var conjuncts = Conjuncts(s.Where);
         plan.Key = TakeKey(conjuncts, definition, parameters)
             ?? throw PqErrors.Validation(s.Kind == PqKind.Exists ? PqErrors.TransactionExistsKey : PqErrors.IncompleteKey);
+        if (s.Kind == PqKind.Update) plan.Update = RenderUpdate(s.Actions!, text, parameters);
         var rest = PqRenderer.Conjunction(conjuncts, text, parameters);
-        var hash = text.Name(definition.HashKey.Name);
-        switch (s.Kind)
+        if (s.Kind == PqKind.Delete)
         {
-            case PqKind.Update:
-                plan.Update = RenderUpdate(s.Actions!, text, parameters);
-                plan.Condition = rest == null ? $"attribute_exists({hash})" : $"attribute_exists({hash}) AND ({rest})";
-                break;
-            case PqKind.Delete:
-                // A missing item is deleted without evaluating the condition, as on AWS.
-                plan.Condition = rest == null ? null : $"attribute_not_exists({hash}) OR ({rest})";
-                break;
-            case PqKind.Exists:
-                plan.Condition = rest == null ? $"attribute_exists({hash})" : $"attribute_exists({hash}) AND ({rest})";
-                break;
+            // A missing item is deleted without evaluating the condition, as on AWS.
+            if (rest != null) plan.Condition = $"attribute_not_exists({text.Name(definition.HashKey.Name)}) OR {rest}";
+        }
+        else
+        {
+            // UPDATE and EXISTS need the item: an UPDATE of a missing item fails its condition, as on AWS.
+            var exists = $"attribute_exists({text.Name(definition.HashKey.Name)})";
+            plan.Condition = rest == null ? exists : exists + " AND " + rest;
         }
 
         return plan;
@@ -325,7 +322,13 @@ internal static class PqPlanner
                 }
                 else return null;
 
-                if (value == null || AttrTypeNames.Name(value.Type) != rangeKey.Type) return null;
+                if (value == null) return null;
+                if (AttrTypeNames.Name(value.Type) != rangeKey.Type)
+                {
+                    if (op == "=") CheckKeyType(rangeKey, value);
+                    return null;
+                }
+
                 return $"{text.Name(rangeKey.Name)} {op} {text.Value(value)}";
             }
 

@@ -10,14 +10,21 @@ namespace Serverless.Engine.PartiQL;
 /// </summary>
 internal static class PqRenderer
 {
+    // Precedence of the rendered forms: parentheses are added only where needed, because the JSON API's
+    // parser refuses redundant ones.
+    private const int OrLevel = 1, AndLevel = 2, NotLevel = 3;
+
     public static string Condition(PqExpr e, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
     {
         var sb = new StringBuilder();
-        AppendCondition(sb, e, text, parameters);
+        AppendCondition(sb, e, OrLevel, text, parameters);
         return sb.ToString();
     }
 
-    /// <summary>The conjunction of <paramref name="conjuncts"/>, or null when there are none.</summary>
+    /// <summary>
+    /// The conjunction of <paramref name="conjuncts"/>, or null when there are none. Its text binds at least as
+    /// tightly as AND, so it can be joined to another condition with AND or OR without parentheses.
+    /// </summary>
     public static string? Conjunction(IReadOnlyList<PqExpr> conjuncts, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
     {
         if (conjuncts.Count == 0) return null;
@@ -25,28 +32,45 @@ internal static class PqRenderer
         for (var i = 0; i < conjuncts.Count; i++)
         {
             if (i > 0) sb.Append(" AND ");
-            sb.Append('(');
-            AppendCondition(sb, conjuncts[i], text, parameters);
-            sb.Append(')');
+            AppendCondition(sb, conjuncts[i], AndLevel, text, parameters);
         }
 
         return sb.ToString();
     }
 
-    private static void AppendCondition(StringBuilder sb, PqExpr e, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
+    private static int Level(PqExpr e) => e switch
     {
+        PqOr => OrLevel,
+        PqAnd => AndLevel,
+        PqNot => NotLevel,
+        _ => NotLevel + 1,
+    };
+
+    private static void AppendCondition(StringBuilder sb, PqExpr e, int minLevel, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
+    {
+        if (Level(e) < minLevel)
+        {
+            sb.Append('(');
+            AppendCondition(sb, e, OrLevel, text, parameters);
+            sb.Append(')');
+            return;
+        }
+
         switch (e)
         {
             case PqAnd a:
-                Binary(sb, a.Left, " AND ", a.Right, text, parameters);
+                AppendCondition(sb, a.Left, AndLevel, text, parameters);
+                sb.Append(" AND ");
+                AppendCondition(sb, a.Right, AndLevel, text, parameters);
                 break;
             case PqOr o:
-                Binary(sb, o.Left, " OR ", o.Right, text, parameters);
+                AppendCondition(sb, o.Left, OrLevel, text, parameters);
+                sb.Append(" OR ");
+                AppendCondition(sb, o.Right, OrLevel, text, parameters);
                 break;
             case PqNot n:
-                sb.Append("NOT (");
-                AppendCondition(sb, n.Operand, text, parameters);
-                sb.Append(')');
+                sb.Append("NOT ");
+                AppendCondition(sb, n.Operand, NotLevel, text, parameters);
                 break;
             case PqBinary { Op: "=" or "<>" or "<" or "<=" or ">" or ">=" } b:
                 AppendOperand(sb, b.Left, text, parameters);
@@ -80,15 +104,6 @@ internal static class PqRenderer
             default:
                 throw PqErrors.Validation(PqErrors.NotBoolean);
         }
-    }
-
-    private static void Binary(StringBuilder sb, PqExpr left, string op, PqExpr right, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
-    {
-        sb.Append('(');
-        AppendCondition(sb, left, text, parameters);
-        sb.Append(')').Append(op).Append('(');
-        AppendCondition(sb, right, text, parameters);
-        sb.Append(')');
     }
 
     private static void AppendIs(StringBuilder sb, PqIs i, PqExpressionText text, IReadOnlyList<AttrValue> parameters)
