@@ -155,6 +155,7 @@ internal sealed class PqParser
         ExpectKeyword("INTO");
         var (table, _) = ParseSource(allowIndex: false);
         if (!AcceptKeyword("VALUE")) throw PqErrors.Malformed(PqErrors.LeftoverToken);
+        if (Peek.Is("<<")) throw PqErrors.Validation(PqErrors.InsertMultiple);
         var value = ParseValue();
         if (value is PqCollection { Bag: true } || value is PqLiteral { Value.Type: AttrType.SS or AttrType.NS or AttrType.BS })
             throw PqErrors.Validation(PqErrors.InsertMultiple);
@@ -183,6 +184,7 @@ internal sealed class PqParser
         RejectAlias();
         PqExpr? where = AcceptKeyword("WHERE") ? ParseCondition() : null;
         var actions = ParseUpdateActions();
+        if (where == null && Peek.IsKeyword("WHERE")) throw PqErrors.Malformed(PqErrors.LeftoverToken);
         if (where == null) throw PqErrors.Validation(PqErrors.IncompleteKey);
         var returning = ParseReturning();
         return new PqStatement { Kind = PqKind.Update, Table = table, Actions = actions, Where = where, Returning = returning, ParameterCount = _params };

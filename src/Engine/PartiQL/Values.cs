@@ -140,6 +140,16 @@ internal sealed class PqExpressionText
         return sb.ToString();
     }
 
+    /// <summary>The placeholders as the JSON API's expression parser takes them (tests compile rendered text with it).</summary>
+    public Expressions.ExpressionAttributes ToAttributes()
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (attribute, placeholder) in _names) names[placeholder] = attribute;
+        var values = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
+        for (var i = 0; i < _values.Count; i++) values[":v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = _values[i];
+        return new Expressions.ExpressionAttributes(names.Count == 0 ? null : names, values.Count == 0 ? null : values);
+    }
+
     /// <summary>
     /// Writes ExpressionAttributeNames and ExpressionAttributeValues, each only when it has members;
     /// <paramref name="partition"/> is the value of <c>:pk</c>, the partition of one query of a SELECT.
