@@ -99,6 +99,7 @@ internal static class ExecuteStatement
         OperationHandler handler = plan.Partitions == null ? Scan.ExecuteAsync : Query.ExecuteAsync;
         var remaining = limit;
         double units = 0;
+        long pageBytes = 0;
         string? token = null;
         w.WriteStartObject();
         w.WriteStartArray("Items"u8);
@@ -111,6 +112,7 @@ internal static class ExecuteStatement
             start = null;
             var root = page.RootElement;
             foreach (var item in root.GetProperty("Items"u8).EnumerateArray()) PqRunner.WriteItem(w, item, plan.NestedProjection);
+            pageBytes += page.RootElement.GetProperty("Items"u8).GetRawText().Length;
             units += PqRunner.CapacityUnits(root);
             if (remaining != null) remaining -= root.GetProperty("ScannedCount"u8).GetInt32();
             if (root.TryGetProperty("LastEvaluatedKey"u8, out var last))
@@ -119,7 +121,8 @@ internal static class ExecuteStatement
                 break;
             }
 
-            if (remaining is <= 0 && partition + 1 < plan.PartitionCount)
+            // A page ends at the Limit, or near 1 MB, as one Query's page does, also across the partitions of an IN.
+            if ((remaining is <= 0 || pageBytes >= PageReader.MaxPageBytes) && partition + 1 < plan.PartitionCount)
             {
                 token = WriteToken(hash, partition + 1, null);
                 break;
