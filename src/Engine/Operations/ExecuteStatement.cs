@@ -101,6 +101,7 @@ internal static class ExecuteStatement
         double units = 0;
         long pageBytes = 0;
         string? token = null;
+        JsonElement? lastKey = null;
         w.WriteStartObject();
         w.WriteStartArray("Items"u8);
         for (; partition < plan.PartitionCount; partition++)
@@ -118,6 +119,7 @@ internal static class ExecuteStatement
             if (root.TryGetProperty("LastEvaluatedKey"u8, out var last))
             {
                 token = WriteToken(hash, partition, last);
+                lastKey = last.Clone();
                 break;
             }
 
@@ -131,6 +133,12 @@ internal static class ExecuteStatement
 
         w.WriteEndArray();
         if (token != null) w.WriteString("NextToken"u8, token);
+        if (lastKey is { } key)
+        {
+            w.WritePropertyName("LastEvaluatedKey"u8);
+            key.WriteTo(w);
+        }
+
         if (capacity) Capacity.Write(w, returnCapacity, plan.Table, units, isRead: true);
         w.WriteEndObject();
     }

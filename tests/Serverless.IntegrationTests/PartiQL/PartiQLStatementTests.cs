@@ -190,6 +190,8 @@ public sealed class PartiQLStatementTests(SharedHostFixture fixture)
         var invalid = await Rejected<AmazonDynamoDBException>(() => client.ExecuteStatementAsync(new ExecuteStatementRequest { Statement = $"SELECT * FROM \"{t}\"", NextToken = "bm90IGEgdG9rZW4=" }));
         Assert.Equal("Invalid NextToken", invalid);
         var first = await client.ExecuteStatementAsync(new ExecuteStatementRequest { Statement = $"SELECT * FROM \"{t}\"", Limit = 2 });
+        Assert.Equal(2, first.Items.Count);
+        Assert.Equal(first.Items[1]["pk"].S, first.LastEvaluatedKey["pk"].S);
         var mismatch = await Rejected<AmazonDynamoDBException>(() => client.ExecuteStatementAsync(new ExecuteStatementRequest
         {
             Statement = $"SELECT * FROM \"{t}\" WHERE pk = 'a'", NextToken = first.NextToken,
