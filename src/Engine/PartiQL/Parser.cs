@@ -13,6 +13,9 @@ internal sealed class PqParser
 {
     private const int MaxCachedStatements = 4096;
 
+    /// <summary>Deeper than any item DynamoDB stores (32 levels) or any sensible condition.</summary>
+    private const int MaxDepth = 100;
+
     private static readonly ConcurrentDictionary<string, PqStatement> Cache = new(StringComparer.Ordinal);
 
     private static readonly HashSet<string> Keywords = new(StringComparer.OrdinalIgnoreCase)
@@ -30,6 +33,7 @@ internal sealed class PqParser
     private readonly List<PqToken> _tokens;
     private int _pos;
     private int _params;
+    private int _depth;
 
     private PqParser(string text)
     {
@@ -50,7 +54,19 @@ internal sealed class PqParser
 
     private PqToken PeekAt(int offset) => _tokens[Math.Min(_pos + offset, _tokens.Count - 1)];
 
-    private PqToken Next() => _tokens[_pos++ < _tokens.Count - 1 ? _pos - 1 : _tokens.Count - 1];
+    /// <summary>Takes the current token; the end token is never passed.</summary>
+    private PqToken Next()
+    {
+        var t = _tokens[_pos];
+        if (_pos < _tokens.Count - 1) _pos++;
+        return t;
+    }
+
+    /// <summary>Bounds the recursion of parentheses, NOT and nested literals, so no statement can exhaust the stack.</summary>
+    private void Enter()
+    {
+        if (++_depth > MaxDepth) throw PqErrors.Malformed("");
+    }
 
     private bool AcceptKeyword(string word)
     {
@@ -345,8 +361,11 @@ internal sealed class PqParser
 
     private PqExpr ParseNot()
     {
-        if (AcceptKeyword("NOT")) return new PqNot(ParseNot());
-        return ParsePredicate();
+        if (!AcceptKeyword("NOT")) return ParsePredicate();
+        Enter();
+        var operand = ParseNot();
+        _depth--;
+        return new PqNot(operand);
     }
 
     private PqExpr ParsePredicate()
@@ -419,7 +438,9 @@ internal sealed class PqParser
             {
                 _pos++;
                 if (Peek.Kind == PqTok.Eof) throw PqErrors.Malformed(PqErrors.UnexpectedTerm);
+                Enter();
                 var inner = ParseCondition();
+                _depth--;
                 ExpectPunct(")");
                 return inner;
             }
@@ -497,12 +518,19 @@ internal sealed class PqParser
                 return new PqLiteral(Number(t.Text == "-" ? "-" + n.Text : n.Text, path));
             }
 
-            case PqTok.Punct when t.Text == "{":
-                return ParseTuple(path);
-            case PqTok.Punct when t.Text == "[":
-                return ParseCollection(path, "]", bag: false);
-            case PqTok.Punct when t.Text == "<<":
-                return ParseCollection(path, ">>", bag: true);
+            case PqTok.Punct when t.Text is "{" or "[" or "<<":
+            {
+                Enter();
+                var nested = t.Text switch
+                {
+                    "{" => ParseTuple(path),
+                    "[" => ParseCollection(path, "]", bag: false),
+                    _ => ParseCollection(path, ">>", bag: true),
+                };
+                _depth--;
+                return nested;
+            }
+
             case PqTok.Word when t.IsKeyword("TRUE"):
                 return new PqLiteral(AttrValue.True);
             case PqTok.Word when t.IsKeyword("FALSE"):

@@ -115,6 +115,22 @@ public class PartiQLParserTests
     [InlineData("SELECT * FROM t.i.j", "A path may contain at most 2 components in the FROM clause")]
     public void Refused_WithAwsMessage(string statement, string message) => Assert.Equal(message, Error(statement));
 
+    [Fact]
+    public void DeepNesting_IsRefused_NotAStackOverflow()
+    {
+        Assert.Equal("Statement wasn't well formed, can't be processed: ", Error("SELECT * FROM t WHERE " + new string('(', 5000) + "a = 1" + new string(')', 5000)));
+        Assert.Equal("Statement wasn't well formed, can't be processed: ", Error("SELECT * FROM t WHERE " + string.Concat(Enumerable.Repeat("NOT ", 2000)) + "a = 1"));
+        Assert.Equal("Statement wasn't well formed, can't be processed: ", Error("INSERT INTO t VALUE {'pk': " + new string('[', 3000) + new string(']', 3000) + "}"));
+    }
+
+    [Fact]
+    public void StatementsCutShort_AreRefused_AtTheEnd()
+    {
+        Assert.Equal("Statement wasn't well formed, can't be processed: Expected type name", Error("SELECT * FROM t WHERE a IS"));
+        Assert.Equal("Statement wasn't well formed, can't be processed: Unexpected term", Error("INSERT INTO t VALUE {'pk':"));
+        Assert.Equal("Statement wasn't well formed, can't be processed: Unexpected term", Error("UPDATE t SET a = 1 WHERE pk = 'a' AND b IN ("));
+    }
+
     [Theory]
     [InlineData("a = 1 AND (b = 2 OR c <> 3)", "#n0 = :v0 AND (#n1 = :v1 OR #n2 <> :v2)")]
     [InlineData("NOT (a = 1 AND b = 2) OR c != 3", "NOT (#n0 = :v0 AND #n1 = :v1) OR #n2 <> :v2")]
