@@ -96,7 +96,7 @@ internal static class ExecuteStatement
         var partition = 0;
         JsonElement? start = null;
         if (nextToken != null) (partition, start) = ReadToken(nextToken, hash, plan.PartitionCount);
-        OperationHandler handler = plan.Partitions == null ? Scan.ExecuteAsync : Query.ExecuteAsync;
+        OperationHandler handler = plan.Parts == null ? Scan.ExecuteAsync : Query.ExecuteAsync;
         var remaining = limit;
         double units = 0;
         long pageBytes = 0;

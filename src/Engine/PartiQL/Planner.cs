@@ -38,11 +38,123 @@ internal static class PqPlanner
             rangeKey = index.RangeKey;
         }
 
-        var text = new PqExpressionText();
-        var plan = new PqSelectPlan { Table = definition.Name, Index = s.Index, Text = text };
-        var conjuncts = Conjuncts(s.Where);
+        // Nested paths are picked from the whole item: a ProjectionExpression would compact the lists they index.
+        IReadOnlyList<PqPath>? nested = null, topLevel = null;
+        if (s.Projection is { } projection)
+        {
+            if (IsNested(projection)) nested = projection;
+            else topLevel = projection;
+        }
 
-        // The partition: the first conjunct that fixes the hash key by = or IN.
+        var parts = PlanQueries(s.Where, hashKey, rangeKey, topLevel, parameters);
+        var text = new PqExpressionText();
+        var plan = new PqSelectPlan { Table = definition.Name, Index = s.Index, Text = text, Parts = parts, NestedProjection = nested };
+        if (parts == null)
+        {
+            if (s.Where != null) plan.Filter = PqRenderer.Condition(s.Where, text, parameters);
+            if (topLevel != null) plan.Projection = ProjectionText(topLevel, text);
+        }
+
+        if (s.OrderBy is { } orderBy)
+        {
+            if (s.Where == null) throw PqErrors.Validation(PqErrors.OrderByWithoutWhere);
+            if (parts == null) throw PqErrors.Validation(PqErrors.OrderByWithoutHashKey);
+            bool? sortDescending = null, hashDescending = null;
+            foreach (var o in orderBy)
+            {
+                if (o.Name == hashKey.Name) hashDescending ??= o.Descending;
+                else if (o.Name == rangeKey?.Name) sortDescending ??= o.Descending;
+                else throw PqErrors.OrderByNotKey(o.Name);
+            }
+
+            if (parts.Count > 1 && hashDescending == null) throw PqErrors.Validation(PqErrors.OrderByHashKeyNeeded);
+            plan.Forward = sortDescending != true;
+            if (parts.Count > 1)
+            {
+                parts.Sort((a, b) => Evaluator.Compare(a.Partition, b.Partition) ?? 0);
+                if (hashDescending == true) parts.Reverse();
+            }
+        }
+
+        return plan;
+    }
+
+    /// <summary>
+    /// The Queries a WHERE clause decomposes into: one per partition value fixed by <c>pk = v</c> or <c>pk IN (...)</c>,
+    /// also in each branch of a top-level OR. Null when some branch leaves the partition open (the SELECT is a Scan).
+    /// Branches on one partition merge when none has a sort-key condition; a mix is refused as AWS refuses it. Each
+    /// Query gets placeholders of its own, since the JSON API refuses values a request does not use.
+    /// </summary>
+    private static List<PqQueryPart>? PlanQueries(PqExpr? where, KeyAttribute hashKey, KeyAttribute? rangeKey, IReadOnlyList<PqPath>? projection,
+        IReadOnlyList<AttrValue> parameters)
+    {
+        if (where == null) return null;
+        var branches = new List<PqExpr>();
+        FlattenOr(where, branches);
+        var planned = new List<(List<AttrValue> Partitions, PqExpr? Sort, List<PqExpr> Others)>(branches.Count);
+        foreach (var branch in branches)
+        {
+            if (PlanBranch(Conjuncts(branch), hashKey, rangeKey, parameters) is not { } b) return null;
+            planned.Add(b);
+        }
+
+        var groups = new Dictionary<AttrValue, List<int>>();
+        var order = new List<AttrValue>();
+        for (var i = 0; i < planned.Count; i++)
+        {
+            foreach (var v in planned[i].Partitions)
+            {
+                if (!groups.TryGetValue(v, out var list))
+                {
+                    groups[v] = list = [];
+                    order.Add(v);
+                }
+
+                list.Add(i);
+            }
+        }
+
+        var parts = new List<PqQueryPart>(order.Count);
+        foreach (var v in order)
+        {
+            var members = groups[v];
+            var withSort = 0;
+            var unfiltered = false;
+            foreach (var m in members)
+            {
+                if (planned[m].Sort != null) withSort++;
+                unfiltered |= planned[m].Others.Count == 0;
+            }
+
+            if (members.Count > 1 && withSort > 0 && withSort < members.Count) throw PqErrors.Validation(PqErrors.OverlappingRangeConditions);
+            if (members.Count > 1 && withSort > 0) return null; // several ranges of one partition: read it whole, filtered, rather than twice
+
+            var text = new PqExpressionText();
+            var key = new StringBuilder(text.Name(hashKey.Name)).Append(" = :pk");
+            if (planned[members[0]].Sort is { } sort) key.Append(" AND ").Append(SortCondition(sort, rangeKey!, text, parameters));
+            string? filter = null;
+            if (!unfiltered)
+            {
+                var sb = new StringBuilder();
+                foreach (var m in members)
+                {
+                    if (sb.Length > 0) sb.Append(" OR ");
+                    sb.Append(PqRenderer.Conjunction(planned[m].Others, text, parameters));
+                }
+
+                filter = sb.ToString();
+            }
+
+            parts.Add(new PqQueryPart(v, key.ToString(), filter, projection == null ? null : ProjectionText(projection, text), text));
+        }
+
+        return parts;
+    }
+
+    /// <summary>One AND branch: its partition values, its conjunct on the sort key that a key condition holds, and the rest.</summary>
+    private static (List<AttrValue> Partitions, PqExpr? Sort, List<PqExpr> Others)? PlanBranch(List<PqExpr> conjuncts, KeyAttribute hashKey,
+        KeyAttribute? rangeKey, IReadOnlyList<AttrValue> parameters)
+    {
         List<AttrValue>? partitions = null;
         for (var i = 0; i < conjuncts.Count && partitions == null; i++)
         {
@@ -53,56 +165,31 @@ internal static class PqPlanner
             conjuncts.RemoveAt(i);
         }
 
-        if (partitions != null)
+        if (partitions == null) return null;
+        foreach (var v in partitions) CheckKeyType(hashKey, v);
+        PqExpr? sort = null;
+        if (rangeKey != null)
         {
-            foreach (var v in partitions) CheckKeyType(hashKey, v);
-            var key = new StringBuilder(text.Name(hashKey.Name)).Append(" = :pk");
-            if (rangeKey != null)
+            var scratch = new PqExpressionText();
+            for (var i = 0; i < conjuncts.Count && sort == null; i++)
             {
-                for (var i = 0; i < conjuncts.Count; i++)
-                {
-                    if (SortCondition(conjuncts[i], rangeKey, text, parameters) is not { } sort) continue;
-                    key.Append(" AND ").Append(sort);
-                    conjuncts.RemoveAt(i);
-                    break;
-                }
-            }
-
-            plan.KeyCondition = key.ToString();
-            plan.Partitions = partitions;
-        }
-
-        plan.Filter = PqRenderer.Conjunction(conjuncts, text, parameters);
-
-        if (s.OrderBy is { } orderBy)
-        {
-            if (s.Where == null) throw PqErrors.Validation(PqErrors.OrderByWithoutWhere);
-            if (partitions == null) throw PqErrors.Validation(PqErrors.OrderByWithoutHashKey);
-            bool? sortDescending = null, hashDescending = null;
-            foreach (var o in orderBy)
-            {
-                if (o.Name == hashKey.Name) hashDescending ??= o.Descending;
-                else if (o.Name == rangeKey?.Name) sortDescending ??= o.Descending;
-                else throw PqErrors.OrderByNotKey(o.Name);
-            }
-
-            if (partitions.Count > 1 && hashDescending == null) throw PqErrors.Validation(PqErrors.OrderByHashKeyNeeded);
-            plan.Forward = sortDescending != true;
-            if (partitions.Count > 1)
-            {
-                partitions.Sort((a, b) => Evaluator.Compare(a, b) ?? 0);
-                if (hashDescending == true) partitions.Reverse();
+                if (SortCondition(conjuncts[i], rangeKey, scratch, parameters) == null) continue;
+                sort = conjuncts[i];
+                conjuncts.RemoveAt(i);
             }
         }
 
-        if (s.Projection is { } projection)
-        {
-            // Nested paths are picked from the whole item: a ProjectionExpression would compact the lists they index.
-            if (IsNested(projection)) plan.NestedProjection = projection;
-            else plan.Projection = ProjectionText(projection, text);
-        }
+        return (partitions, sort, conjuncts);
+    }
 
-        return plan;
+    private static void FlattenOr(PqExpr e, List<PqExpr> list)
+    {
+        if (e is PqOr o)
+        {
+            FlattenOr(o.Left, list);
+            FlattenOr(o.Right, list);
+        }
+        else list.Add(e);
     }
 
     private static bool IsNested(IReadOnlyList<PqPath> projection)
@@ -364,24 +451,24 @@ internal sealed class PqSelectPlan
 
     public string? Index { get; init; }
 
+    /// <summary>The Scan's placeholders.</summary>
     public required PqExpressionText Text { get; init; }
 
-    /// <summary>The partition values, in the order they are read; null for a Scan.</summary>
-    public List<AttrValue>? Partitions { get; set; }
+    /// <summary>The Queries, in the order they are read; null for a Scan.</summary>
+    public List<PqQueryPart>? Parts { get; init; }
 
-    /// <summary>The key condition, with <c>:pk</c> standing for the partition value.</summary>
-    public string? KeyCondition { get; set; }
-
+    /// <summary>The Scan's filter.</summary>
     public string? Filter { get; set; }
 
+    /// <summary>The Scan's ProjectionExpression.</summary>
     public string? Projection { get; set; }
 
     /// <summary>A projection with nested paths, applied to the full items (each leaf named by its last name).</summary>
-    public IReadOnlyList<PqPath>? NestedProjection { get; set; }
+    public IReadOnlyList<PqPath>? NestedProjection { get; init; }
 
     public bool Forward { get; set; } = true;
 
-    public int PartitionCount => Partitions?.Count ?? 1;
+    public int PartitionCount => Parts?.Count ?? 1;
 
     /// <summary>Writes the Query (or Scan) request for partition <paramref name="partition"/>.</summary>
     public void WriteRequest(Utf8JsonWriter w, int partition, bool consistent, int? limit, JsonElement? exclusiveStartKey, bool capacity)
@@ -389,9 +476,10 @@ internal sealed class PqSelectPlan
         w.WriteStartObject();
         w.WriteString("TableName"u8, Table);
         if (Index != null) w.WriteString("IndexName"u8, Index);
-        if (KeyCondition != null) w.WriteString("KeyConditionExpression"u8, KeyCondition);
-        if (Filter != null) w.WriteString("FilterExpression"u8, Filter);
-        if (Projection != null) w.WriteString("ProjectionExpression"u8, Projection);
+        var part = Parts?[partition];
+        if (part != null) w.WriteString("KeyConditionExpression"u8, part.KeyCondition);
+        if ((part == null ? Filter : part.Filter) is { } filter) w.WriteString("FilterExpression"u8, filter);
+        if ((part == null ? Projection : part.Projection) is { } projection) w.WriteString("ProjectionExpression"u8, projection);
         if (!Forward) w.WriteBoolean("ScanIndexForward"u8, false);
         if (consistent) w.WriteBoolean("ConsistentRead"u8, true);
         if (limit is { } l) w.WriteNumber("Limit"u8, l);
@@ -402,10 +490,13 @@ internal sealed class PqSelectPlan
             start.WriteTo(w);
         }
 
-        Text.Write(w, Partitions?[partition]);
+        (part?.Text ?? Text).Write(w, part?.Partition);
         w.WriteEndObject();
     }
 }
+
+/// <summary>One Query of a SELECT: the partition value (<c>:pk</c>), its expressions, and their placeholders.</summary>
+internal sealed record PqQueryPart(AttrValue Partition, string KeyCondition, string? Filter, string? Projection, PqExpressionText Text);
 
 /// <summary>A SELECT of one item by its full key (BatchExecuteStatement and ExecuteTransaction reads).</summary>
 internal sealed class PqGetPlan

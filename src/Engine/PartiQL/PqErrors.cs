@@ -41,6 +41,7 @@ internal static class PqErrors
     public const string OrderByWithoutWhere = "Must have WHERE clause in the statement when using ORDER BY clause.";
     public const string OrderByWithoutHashKey = "Must have at least one non-optional hash key condition in WHERE clause when using ORDER BY clause.";
     public const string OrderByHashKeyNeeded = "Must have hash key in ORDER BY clause when more than one hash key condition specified in WHERE clause.";
+    public const string OverlappingRangeConditions = "Overlapping conditions with range keys are not supported in where clause";
     public const string TransactionReadKey = "Select statements within ExecuteTransaction must specify the primary key in the where clause.";
     public const string TransactionReadIndex = "Reads on indices are not supported within transactions.";
     public const string TransactionExistsKey = "EXISTS() must contain a single item read with additional condition";

@@ -134,6 +134,13 @@ public sealed class PartiQLStatementTests(SharedHostFixture fixture)
         Assert.Equal(6, (await Run(client, $"SELECT * FROM \"{t}\" WHERE pk IN ['a', 'b'] AND kind = 'odd'")).Items.Count);
         Assert.Equal(4, (await Run(client, $"SELECT * FROM \"{t}\" WHERE sk = 1 OR sk = 2 AND pk = 'c'")).Items.Count); // a Scan: sk = 1 OR (sk = 2 AND pk = 'c')
         Assert.Equal(15, (await Run(client, $"SELECT * FROM \"{t}\"")).Items.Count);
+        // A top-level OR of branches that each fix the partition runs as one Query per partition.
+        var ored = await Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'c' AND sk > 3 OR pk = 'a' AND sk = 1 ORDER BY pk DESC");
+        Assert.Equal(["c4", "c5", "a1"], ored.Items.Select(i => i["pk"].S + i["sk"].N));
+        // Branches on one partition without sort-key conditions merge into one Query: (odd or n2) in a, all of c.
+        Assert.Equal(9, (await Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'a' AND kind = 'odd' OR pk = 'a' AND doc.\"name\" = 'n2' OR pk = 'c'")).Items.Count);
+        Assert.Equal("Overlapping conditions with range keys are not supported in where clause",
+            (await Assert.ThrowsAsync<AmazonDynamoDBException>(() => Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'a' AND kind = 'odd' OR pk = 'a' AND sk = 2"))).Message);
         Assert.Equal(3, (await Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'b' AND (kind = 'odd' OR NOT sk <> 2) AND NOT kind = 'x' AND sk IN (1, 2, 3)")).Items.Count);
         Assert.Equal(5, (await Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'a' AND doc.\"name\" IS NOT MISSING AND missingattr IS MISSING")).Items.Count);
         Assert.Equal(5, (await Run(client, $"SELECT * FROM \"{t}\" WHERE pk = 'a' AND attribute_type(kind, 'S') AND contains(doc.list, 10) AND doc IS STRUCT")).Items.Count);
