@@ -9,7 +9,7 @@ import uuid
 
 from botocore.exceptions import SSLError
 
-from boto3_smoke import client
+from ddb_client import client
 
 
 class Boto3Https(unittest.TestCase):
