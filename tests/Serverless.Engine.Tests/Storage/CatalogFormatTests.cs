@@ -34,6 +34,20 @@ public class CatalogFormatTests
         Assert.Equal("arn:aws:dynamodb:eu-west-1:123456789012:table/Music", t.Arn);
     }
 
+    /// <summary>A table's KMS encryption is an optional member: absent for the AWS owned key (old catalogs read as that).</summary>
+    [Fact]
+    public void Sse_SerialisesToGoldenJson_AndOldCatalogsReadAsTheOwnedKey()
+    {
+        var table = Sample();
+        table.Sse = new SseDefinition("KMS", "arn:aws:kms:eu-west-1:123456789012:key/0f8fad5b-d9cb-469f-a165-70867728950f");
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(GoldenTable[..^1] + ",\"Sse\":{\"SseType\":\"KMS\",\"KmsMasterKeyArn\":\"arn:aws:kms:eu-west-1:123456789012:key/0f8fad5b-d9cb-469f-a165-70867728950f\"}}", json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal(table.Sse, back.Sse);
+        Assert.Equal(table.Sse, back.Clone().Sse);
+        Assert.Null(JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!.Sse);
+    }
+
     [Fact]
     public void Manifest_RoundTripsAndKeepsMemberNames()
     {

@@ -21,12 +21,16 @@ public sealed class EncryptionOptions
     public List<KmsKeyOptions> KmsKeys { get; set; } = [];
 }
 
-/// <summary>One named key (<c>Encryption__KmsKeys__N__*</c>), the stand-in for a customer managed KMS key.</summary>
+/// <summary>
+/// One named key (<c>Encryption__KmsKeys__N__Id</c>, optional <c>__Alias</c>), the stand-in for a customer managed KMS
+/// key that SSESpecification.KMSMasterKeyId may name. It is a name only: the bytes of every table are encrypted with
+/// the store's data key (see docs/encryption.md).
+/// </summary>
 public sealed class KmsKeyOptions
 {
-    /// <summary>What KMSMasterKeyId names: a key id (a GUID), an alias (<c>alias/name</c>) or either's ARN.</summary>
+    /// <summary>The key id (a GUID on AWS); KMSMasterKeyId may give it or its ARN <c>arn:aws:kms:{region}:{account}:key/{Id}</c>.</summary>
     public string Id { get; set; } = "";
 
-    /// <summary>The key material, base64 of 32 bytes. Unset: the table's data key is wrapped by the master key.</summary>
-    public string? Key { get; set; }
+    /// <summary>An alias (<c>alias/name</c>); KMSMasterKeyId may give it or its ARN.</summary>
+    public string? Alias { get; set; }
 }
