@@ -211,8 +211,10 @@ internal static class LocalFunctionHost
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 
-        var blob = app.Services.GetRequiredService<DynamoEngine>().Database.BlobLocation;
+        var database = app.Services.GetRequiredService<DynamoEngine>().Database;
+        var blob = database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
+        output.WriteLine($"  encryption at rest: {database.Encryption}");
         output.WriteLine($"Now listening on: {url}");
         output.WriteLine($"Try: aws dynamodb list-tables --endpoint-url {url}");
         output.WriteLine("Press Ctrl+C to stop.");

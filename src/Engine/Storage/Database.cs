@@ -167,6 +167,7 @@ public sealed partial class Database : IAsyncDisposable
         string? snapshot = null;
         StoreManifest? manifest = null;
         StoreCipher cipher;
+        MasterKeys keys;
         if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
@@ -174,7 +175,7 @@ public sealed partial class Database : IAsyncDisposable
             try
             {
                 await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
-                (cipher, _) = await StoreKeyring.OpenAsync(options.Encryption, blob, blob.HoldsStoreAsync, cancellationToken).ConfigureAwait(false);
+                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, blob, blob.HoldsStoreAsync, cancellationToken).ConfigureAwait(false);
                 foreach (var dir in new[] { "store", "changelog" })
                 {
                     if (Directory.Exists(Path.Combine(root, dir))) Directory.Delete(Path.Combine(root, dir), recursive: true);
@@ -201,7 +202,7 @@ public sealed partial class Database : IAsyncDisposable
             var manifestPath = Path.Combine(root, ManifestFile);
             try
             {
-                (cipher, _) = await StoreKeyring.OpenAsync(options.Encryption, new DirectoryKeyLocation(root), _ => Task.FromResult(HoldsStore(root)), cancellationToken)
+                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, new DirectoryKeyLocation(root), _ => Task.FromResult(HoldsStore(root)), cancellationToken)
                     .ConfigureAwait(false);
                 if (File.Exists(manifestPath))
                     manifest = JsonSerializer.Deserialize(SealedFile.ReadFile(manifestPath, cipher, SealedKind.Manifest), StorageJsonContext.Default.StoreManifest);
@@ -233,6 +234,9 @@ public sealed partial class Database : IAsyncDisposable
             {
                 _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), cipher, blob), _blob = blob,
                 _directoryLock = ownership, _root = root,
+                Encryption = keys.Generated
+                    ? $"AES-256-GCM; the master key was generated and is kept with the store ({keys.Current.Origin}): set Encryption__Key in production"
+                    : $"AES-256-GCM; data key wrapped by the master key from {keys.Current.Origin}",
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
@@ -278,6 +282,9 @@ public sealed partial class Database : IAsyncDisposable
     private static bool HoldsStore(string root) =>
         File.Exists(Path.Combine(root, ManifestFile))
         || (Directory.Exists(Path.Combine(root, "changelog")) && Directory.EnumerateFiles(Path.Combine(root, "changelog"), "*.log").Any(f => new FileInfo(f).Length > 0));
+
+    /// <summary>How the store is encrypted, for the start-up banner (never the key).</summary>
+    public string Encryption { get; private init; } = "AES-256-GCM with a key held only in memory";
 
     /// <summary>The store's data key: everything the store writes is encrypted with it.</summary>
     public StoreCipher Cipher => _cipher;

@@ -125,6 +125,7 @@ public sealed class EncryptionAtRestTests
         Assert.True(File.Exists(Path.Combine(host.DataDirectory, "manifest.json")));
         Assert.True(File.Exists(Path.Combine(host.DataDirectory, "store.key")));
         Assert.True(File.Exists(Path.Combine(host.DataDirectory, "master.key"))); // none configured: the store's own key
+        Assert.Contains("encryption at rest: AES-256-GCM; the master key was generated and is kept with the store (" + Path.Combine(host.DataDirectory, "master.key") + "): set Encryption__Key in production", host.Output);
 
         // After a graceful stop (final checkpoint) and a restart, still nothing in clear, and the data is there.
         Assert.Equal(0, await host.StopAsync());
@@ -165,6 +166,7 @@ public sealed class EncryptionAtRestTests
         var second = NewKey();
         var environment = new Dictionary<string, string> { ["Encryption__Key"] = first };
         await using var host = await HostProcess.StartAsync(new HostProcessOptions { Environment = environment });
+        Assert.Contains("encryption at rest: AES-256-GCM; data key wrapped by the master key from Encryption__Key", host.Output);
         using (var client = host.CreateClient())
         {
             var table = await CreateAsync(client, "rot");
