@@ -30,7 +30,7 @@ internal static class CreateTable
         var stream = StreamSettings.Read(req, errors);
         var locals = IndexSchema.ReadList(Req.List(req, "LocalSecondaryIndexes"), "localSecondaryIndexes", global: false, errors);
         var globals = IndexSchema.ReadList(Req.List(req, "GlobalSecondaryIndexes"), "globalSecondaryIndexes", global: true, errors);
-        var (_, sseRequest) = SseSpecification.Read(ctx, req, errors);
+        var (_, sseRequest) = SseSpecification.Read(req, errors);
 
         errors.ThrowIfAny();
 

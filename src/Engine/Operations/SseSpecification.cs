@@ -21,7 +21,7 @@ internal static class SseSpecification
     public sealed record Request(string Type, string KeyId);
 
     /// <summary>Validates the request's SSESpecification; <c>Sse</c> null (when present) = the AWS owned key.</summary>
-    public static (bool Present, Request? Sse) Read(OperationContext ctx, JsonElement req, ConstraintErrors errors)
+    public static (bool Present, Request? Sse) Read(JsonElement req, ConstraintErrors errors)
     {
         if (Req.Object(req, "SSESpecification") is not { } spec) return (false, null);
         var type = Req.String(spec, "SSEType");

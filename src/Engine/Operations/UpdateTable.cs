@@ -18,7 +18,7 @@ internal static class UpdateTable
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
         var indexUpdates = ReadIndexUpdates(req, errors);
         var stream = StreamSettings.Read(req, errors);
-        var (hasSse, sseRequest) = SseSpecification.Read(ctx, req, errors);
+        var (hasSse, sseRequest) = SseSpecification.Read(req, errors);
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);

@@ -48,8 +48,10 @@ public sealed class EncryptedDevice : StorageDeviceBase
             {
                 Write(sourceAddress, segmentId, destinationAddress, (int)numBytesToWrite);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            catch (Exception)
             {
+                // Any failure (I/O, a closed device) is reported to FASTER as a failed write; an exception escaping a
+                // thread-pool callback would end the process.
                 error = 1;
             }
 

@@ -42,7 +42,7 @@ public sealed class RecordCipher : IDisposable
     {
         var cached = t_reader;
         if (cached != null && cached.Owner == store) return cached;
-        cached?.Dispose();
+        // Not disposed: a caller further up this thread may still hold it (its handle is released when collected).
         return t_reader = new RecordCipher(store);
     }
 
