@@ -220,6 +220,7 @@ public sealed class EncryptionPrimitivesTests : IDisposable
             Write(device, data, 1024); // the same sectors again: new nonces
             Assert.Equal(data, Read(device, 1024, 2048));
             Assert.Equal(new byte[512], Read(device, 0, 512)); // never written: zeros
+            Assert.Equal(data[..700], Read(device, 1024, 700)); // a length inside a sector: its prefix, authenticated
         }
 
         var stored = File.ReadAllBytes(path + ".0");

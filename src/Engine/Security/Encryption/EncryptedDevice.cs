@@ -163,10 +163,28 @@ public sealed class EncryptedDevice : StorageDeviceBase
     private void Read(int segment, ulong offset, Span<byte> destination)
     {
         if (offset % Sector != 0) throw new ArgumentException($"Unaligned read from {FileName} at {offset}.");
+        if (destination.Length % Sector != 0)
+        {
+            // A length that ends inside a sector: authenticate the whole sector, return its prefix.
+            var aligned = ArrayPool<byte>.Shared.Rent((destination.Length / (int)Sector + 1) * (int)Sector);
+            try
+            {
+                var whole = aligned.AsSpan(0, (destination.Length / (int)Sector + 1) * (int)Sector);
+                Read(segment, offset, whole);
+                whole[..destination.Length].CopyTo(destination);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(aligned);
+            }
+
+            return;
+        }
+
         var (data, meta) = Handles(segment);
         var got = ReadFully(data, destination, (long)offset);
         destination[got..].Clear();
-        var sectors = (destination.Length + (int)Sector - 1) / (int)Sector;
+        var sectors = destination.Length / (int)Sector;
         var tags = ArrayPool<byte>.Shared.Rent(sectors * MetaBytes);
         try
         {
@@ -178,7 +196,7 @@ public sealed class EncryptedDevice : StorageDeviceBase
             for (var i = 0; i < sectors; i++)
             {
                 var m = metaSpan.Slice(i * MetaBytes, MetaBytes);
-                var sector = destination.Slice(i * (int)Sector, Math.Min((int)Sector, destination.Length - i * (int)Sector));
+                var sector = destination.Slice(i * (int)Sector, (int)Sector);
                 if (m[0] == 0)
                 {
                     sector.Clear(); // never written
@@ -187,7 +205,7 @@ public sealed class EncryptedDevice : StorageDeviceBase
 
                 var at = offset + (ulong)(i * Sector);
                 BinaryPrimitives.WriteUInt64LittleEndian(aad[4..], at);
-                if (sector.Length != Sector || !opener.TryOpen(m.Slice(4, StoreCipher.NonceSize), sector, m.Slice(16, StoreCipher.TagSize), aad))
+                if (!opener.TryOpen(m.Slice(4, StoreCipher.NonceSize), sector, m.Slice(16, StoreCipher.TagSize), aad))
                 {
                     throw new InvalidDataException(
                         $"The store file {GetSegmentFilename(FileName, segment)} is corrupt: the sector at byte {at} fails authentication "
