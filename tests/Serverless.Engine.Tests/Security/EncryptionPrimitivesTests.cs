@@ -275,6 +275,24 @@ public sealed class EncryptionPrimitivesTests : IDisposable
         }
     }
 
+    [Fact]
+    public void TransactionTokenFile_IsSealed_RoundTrips_AndADamagedOneIsRefused()
+    {
+        var path = Path.Combine(_dir, "transaction-tokens.bin");
+        var tokens = new TransactionTokens();
+        tokens.Restore("secret-token", [1, 2, 3], 1_000, 2_000);
+        tokens.Save(path, TestKeys.Cipher, 2_000);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal((byte)SealedKind.TransactionTokens, bytes[8]);
+        Assert.Equal(-1, bytes.AsSpan().IndexOf("secret-token"u8));
+        var loaded = new TransactionTokens();
+        loaded.Load(path, TestKeys.Cipher, 2_000);
+        Assert.Equal(TokenClaim.Replay, loaded.Claim("secret-token", [1, 2, 3], 2_000));
+        bytes[^5] ^= 1;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains(path + " is corrupt", Assert.Throws<InvalidDataException>(() => new TransactionTokens().Load(path, TestKeys.Cipher, 2_000)).Message);
+    }
+
     private static void Ignore(in ChangeRecord record)
     {
     }
