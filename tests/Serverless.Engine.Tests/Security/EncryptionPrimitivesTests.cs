@@ -276,6 +276,25 @@ public sealed class EncryptionPrimitivesTests : IDisposable
     }
 
     [Fact]
+    public async Task ChangeLog_DamageInAnOlderSegment_IsCorruption_EvenAtItsEnd()
+    {
+        var options = new ChangeLogOptions { SegmentBytes = 1 }; // every record rolls a segment
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, Ignore))
+        {
+            for (var i = 0; i < 3; i++) await log.AppendItemWrite(i, ChangeFlags.None, 1, [(byte)i], false, default, true, [1]).Committed;
+        }
+
+        var segments = Directory.GetFiles(_dir, "*.log").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(3, segments.Count);
+        var first = await File.ReadAllBytesAsync(segments[0]);
+        first[^1] ^= 1; // the tag of the only record of a complete segment
+        await File.WriteAllBytesAsync(segments[0], first);
+        var e = Assert.Throws<InvalidDataException>(() => ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, Ignore));
+        Assert.Contains($"{segments[0]} is corrupt at byte 0", e.Message);
+        Assert.Contains("in a segment that was complete", e.Message);
+    }
+
+    [Fact]
     public void TransactionTokenFile_IsSealed_RoundTrips_AndADamagedOneIsRefused()
     {
         var path = Path.Combine(_dir, "transaction-tokens.bin");
