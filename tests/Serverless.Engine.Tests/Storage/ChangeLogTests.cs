@@ -63,14 +63,12 @@ public sealed class ChangeLogTests : IDisposable
         // Simulate a crash in the middle of a write: half a frame at the end of the segment.
         var segment = Directory.GetFiles(_dir, "*.log").Single();
         await File.AppendAllBytesAsync(segment, [0x30, 0, 0, 0, 1, 2, 3]);
-        var intactLength = new FileInfo(segment).Length - 7;
 
         var seen = new List<(ulong Lsn, byte Key, byte Value)>();
         await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, (in ChangeRecord r) => seen.Add((r.Lsn, r.Key[0], r.NewImage[0]))))
         {
             Assert.Equal(100, seen.Count);
             Assert.Equal(100UL, log.LastLsn);
-            Assert.Equal(intactLength, new FileInfo(segment).Length >= intactLength ? intactLength : -1);
             var next = log.AppendItemWrite(0, ChangeFlags.None, 1, [1], true, [2], false, default);
             Assert.Equal(101UL, next.Lsn);
             await next.Committed;
