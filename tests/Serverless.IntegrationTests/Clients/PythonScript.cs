@@ -11,7 +11,7 @@ internal static class PythonScript
 {
     private const string Python = "/usr/bin/python3";
 
-    public static async Task<string> RunAsync(string script, HostProcess host)
+    public static async Task<string> RunAsync(string script, HostProcess host, IReadOnlyDictionary<string, string>? environment = null)
     {
         Assert.True(File.Exists(Python), $"{Python} is missing: run .ci/run, which installs python3-boto3.");
         var path = Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Clients", script);
@@ -23,6 +23,7 @@ internal static class PythonScript
         };
         start.Environment["DDB_ENDPOINT"] = host.ServiceUrl;
         start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
