@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 using Serverless.Engine.Protocol;
 
@@ -51,7 +50,7 @@ internal static class CanonicalRequest
             w.AppendLower(signedHeaders);
             w.Append('\n');
             w.Append(payloadHashHex);
-            SHA256.HashData(w.Written, hash);
+            Hashing.Sha256(w.Written, hash);
         }
         finally
         {
