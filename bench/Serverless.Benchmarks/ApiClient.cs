@@ -75,7 +75,7 @@ internal sealed class ApiClient
     }
 
     /// <summary>A read-only stream over one request body, reset per call instead of allocated.</summary>
-    private sealed class BodyStream : Stream
+    internal sealed class BodyStream : Stream
     {
         private byte[] _data = [];
         private int _position;
