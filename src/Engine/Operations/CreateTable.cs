@@ -55,6 +55,7 @@ internal static class CreateTable
         if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
             throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
+        var policy = Req.String(req, "ResourcePolicy") is { } text ? ResourcePolicies.Validate(ctx, text, stream: false).Minified : null;
 
         var engine = ctx.Engine;
         var now = engine.NowSeconds();
@@ -78,6 +79,7 @@ internal static class CreateTable
             Tags = tags ?? new Dictionary<string, string>(StringComparer.Ordinal),
             Indexes = indexes.Count == 0 ? null
                 : [.. indexes.Select(i => IndexSchema.Build(i, attributes!, nextNumber(), mode, IndexStatus.Active))],
+            ResourcePolicy = policy == null ? null : new ResourcePolicyDefinition { Document = policy, RevisionId = ResourcePolicies.NextRevision(ctx, null) },
         })).ConfigureAwait(false);
 
         w.WriteStartObject();

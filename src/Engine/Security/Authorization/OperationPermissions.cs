@@ -1,0 +1,221 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Serverless.Engine.Operations;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Engine.Security.Authorization;
+
+/// <summary>
+/// One action on one resource that a request needs, with the table whose resource policy governs it (tables,
+/// their indexes and streams; none for backups and <c>*</c>) and the condition keys of that part of the request.
+/// </summary>
+public sealed class AccessCheck(string action, string resource, TableState? table, string? streamLabel, RequestFacts facts)
+{
+    public string Action { get; } = action;
+
+    /// <summary>The resource ARN, or <c>*</c> for account-level actions.</summary>
+    public string Resource { get; } = resource;
+
+    public TableState? Table { get; } = table;
+
+    /// <summary>Set when <see cref="Resource"/> is a stream: its policy is the stream's, not the table's.</summary>
+    public string? StreamLabel { get; } = streamLabel;
+
+    public RequestFacts Facts { get; } = facts;
+}
+
+/// <summary>
+/// The one table from each operation to the IAM actions and resources it needs, per AWS's Service Authorization
+/// Reference for DynamoDB and the DynamoDB developer guide. Requests are read without throwing: a part that cannot
+/// be read names no resource and is left to the operation, which then fails validation (AWS validates the request
+/// shape before it can name a resource to authorize).
+/// </summary>
+public static class OperationPermissions
+{
+    private const string DynamoPrefix = "DynamoDB_20120810.";
+    private const string StreamsPrefix = "DynamoDBStreams_20120810.";
+
+    private delegate void Builder(Scope scope, JsonElement request, List<AccessCheck> checks);
+
+    /// <summary>The actions a restore needs on the table it creates, as the developer guide lists them.</summary>
+    private static readonly string[] RestoreTargetActions =
+        ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem"];
+
+    private static readonly FrozenDictionary<string, Builder> Dynamo = new Dictionary<string, Builder>(StringComparer.Ordinal)
+    {
+        ["CreateTable"] = static (s, r, c) =>
+        {
+            s.OnTable(r, "dynamodb:CreateTable", c);
+            if (RequestFacts.Str(r, "ResourcePolicy") != null) s.OnTable(r, "dynamodb:PutResourcePolicy", c);
+        },
+        ["DescribeTable"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeTable", c),
+        ["DeleteTable"] = static (s, r, c) => s.OnTable(r, "dynamodb:DeleteTable", c),
+        ["UpdateTable"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateTable", c),
+        ["ListTables"] = static (s, r, c) => s.OnAccount("dynamodb:ListTables", c),
+        ["TagResource"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:TagResource", c),
+        ["UntagResource"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:UntagResource", c),
+        ["ListTagsOfResource"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:ListTagsOfResource", c),
+        ["DescribeLimits"] = static (s, r, c) => s.OnAccount("dynamodb:DescribeLimits", c),
+        ["DescribeEndpoints"] = static (s, r, c) => s.OnAccount("dynamodb:DescribeEndpoints", c),
+        ["PutItem"] = static (s, r, c) => s.Item(r, r, "dynamodb:PutItem", FactsMode.Write, c),
+        ["GetItem"] = static (s, r, c) => s.Item(r, r, "dynamodb:GetItem", FactsMode.Read, c),
+        ["UpdateItem"] = static (s, r, c) => s.Item(r, r, "dynamodb:UpdateItem", FactsMode.Write, c),
+        ["DeleteItem"] = static (s, r, c) => s.Item(r, r, "dynamodb:DeleteItem", FactsMode.Write, c),
+        ["Query"] = static (s, r, c) => s.Item(r, r, "dynamodb:Query", FactsMode.Read, c, withIndex: true),
+        ["Scan"] = static (s, r, c) => s.Item(r, r, "dynamodb:Scan", FactsMode.Read, c, withIndex: true),
+        ["BatchGetItem"] = static (s, r, c) => s.PerTable(r, "dynamodb:BatchGetItem", FactsMode.Read, c),
+        ["BatchWriteItem"] = static (s, r, c) => s.PerTable(r, "dynamodb:BatchWriteItem", FactsMode.BatchWrite, c),
+        ["TransactWriteItems"] = static (s, r, c) => s.Transaction(r, c, ("Put", "dynamodb:PutItem"), ("Update", "dynamodb:UpdateItem"),
+            ("Delete", "dynamodb:DeleteItem"), ("ConditionCheck", "dynamodb:ConditionCheckItem")),
+        ["TransactGetItems"] = static (s, r, c) => s.Transaction(r, c, ("Get", "dynamodb:GetItem")),
+        ["UpdateTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateTimeToLive", c),
+        ["DescribeTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeTimeToLive", c),
+        ["UpdateContinuousBackups"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateContinuousBackups", c),
+        ["DescribeContinuousBackups"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeContinuousBackups", c),
+        ["RestoreTableToPointInTime"] = static (s, r, c) =>
+        {
+            var source = RequestFacts.Str(r, "SourceTableArn") ?? (RequestFacts.Str(r, "SourceTableName") is { } n ? s.TableArn(n) : null);
+            s.OnArn(source, "dynamodb:RestoreTableToPointInTime", c);
+            s.OnTarget(RequestFacts.Str(r, "TargetTableName"), c);
+        },
+        ["CreateBackup"] = static (s, r, c) => s.OnTable(r, "dynamodb:CreateBackup", c),
+        ["DescribeBackup"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "BackupArn"), "dynamodb:DescribeBackup", c),
+        ["ListBackups"] = static (s, r, c) => s.OnAccount("dynamodb:ListBackups", c),
+        ["DeleteBackup"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "BackupArn"), "dynamodb:DeleteBackup", c),
+        ["RestoreTableFromBackup"] = static (s, r, c) =>
+        {
+            s.OnArn(RequestFacts.Str(r, "BackupArn"), "dynamodb:RestoreTableFromBackup", c);
+            s.OnTarget(RequestFacts.Str(r, "TargetTableName"), c);
+        },
+        ["PutResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:PutResourcePolicy", c),
+        ["GetResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:GetResourcePolicy", c),
+        ["DeleteResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:DeleteResourcePolicy", c),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<string, Builder> StreamsApi = new Dictionary<string, Builder>(StringComparer.Ordinal)
+    {
+        ["ListStreams"] = static (s, r, c) => s.OnAccount("dynamodb:ListStreams", c),
+        ["DescribeStream"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "StreamArn"), "dynamodb:DescribeStream", c),
+        ["GetShardIterator"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "StreamArn"), "dynamodb:GetShardIterator", c),
+        ["GetRecords"] = static (s, r, c) =>
+            s.OnArn(RequestFacts.Str(r, "ShardIterator") is { } text ? ShardIterator.Decode(text)?.StreamArn : null, "dynamodb:GetRecords", c),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="operation"/> (without its target prefix) has an entry; every served operation must.</summary>
+    public static bool IsMapped(string operation) => Dynamo.ContainsKey(operation) || StreamsApi.ContainsKey(operation);
+
+    /// <summary>Everything <paramref name="target"/> needs for <paramref name="request"/>, in request order.</summary>
+    public static List<AccessCheck> For(OperationContext context, string target, JsonElement request)
+    {
+        var checks = new List<AccessCheck>(1);
+        var scope = new Scope(context);
+        Builder? builder = null;
+        string operation;
+        if (target.StartsWith(StreamsPrefix, StringComparison.Ordinal))
+        {
+            operation = target[StreamsPrefix.Length..];
+            StreamsApi.TryGetValue(operation, out builder);
+        }
+        else
+        {
+            operation = target.StartsWith(DynamoPrefix, StringComparison.Ordinal) ? target[DynamoPrefix.Length..] : target;
+            Dynamo.TryGetValue(operation, out builder);
+        }
+
+        // An operation without an entry still needs its own action on every resource: nothing is open by omission.
+        if (builder == null) scope.OnAccount("dynamodb:" + operation, checks);
+        else builder(scope, request, checks);
+        return checks;
+    }
+
+    private readonly struct Scope(OperationContext context)
+    {
+        private Database Db => context.Engine.Database;
+
+        public string TableArn(string name) =>
+            Db.FindTable(name)?.Definition.Arn ?? $"arn:aws:dynamodb:{context.Region}:{context.Engine.Options.AccountId}:table/{name}";
+
+        public void OnAccount(string action, List<AccessCheck> checks) => checks.Add(new AccessCheck(action, "*", null, null, RequestFacts.Empty));
+
+        public void OnTable(JsonElement request, string action, List<AccessCheck> checks)
+        {
+            if (RequestFacts.Str(request, "TableName") is not { } name) return;
+            var table = Db.FindTable(name);
+            checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(name), table, null, RequestFacts.Empty));
+        }
+
+        /// <summary>The actions a restore needs on its target table.</summary>
+        public void OnTarget(string? name, List<AccessCheck> checks)
+        {
+            if (name == null) return;
+            var arn = TableArn(name);
+            foreach (var action in RestoreTargetActions) checks.Add(new AccessCheck(action, arn, Db.FindTable(name), null, RequestFacts.Empty));
+        }
+
+        /// <summary>An action on a resource named by ARN: a table, one of its indexes or streams, or a backup.</summary>
+        public void OnArn(string? arn, string action, List<AccessCheck> checks)
+        {
+            if (arn == null) return;
+            var (table, label) = Owner(arn);
+            checks.Add(new AccessCheck(action, arn, table, label, RequestFacts.Empty));
+        }
+
+        /// <summary>The table whose resource policy covers <paramref name="arn"/>, and the stream label when it names a stream.</summary>
+        private (TableState? Table, string? StreamLabel) Owner(string arn)
+        {
+            var marker = arn.IndexOf(":table/", StringComparison.Ordinal);
+            if (marker < 0) return (null, null);
+            var rest = arn.AsSpan(marker + 7);
+            var slash = rest.IndexOf('/');
+            var name = slash < 0 ? rest.ToString() : rest[..slash].ToString();
+            if (Db.FindTable(name) is not { } table || !arn.AsSpan(0, marker + 7 + name.Length).SequenceEqual(table.Definition.Arn)) return (null, null);
+            if (slash < 0) return (table, null);
+            var sub = rest[(slash + 1)..];
+            if (sub.StartsWith("stream/")) return (table, sub["stream/".Length..].ToString());
+            if (sub.StartsWith("index/")) return (table, null);
+            return (null, null);
+        }
+
+        /// <summary>An item action on the request's table (or, for Query and Scan with IndexName, on the index ARN).</summary>
+        public void Item(JsonElement part, JsonElement request, string action, FactsMode mode, List<AccessCheck> checks, bool withIndex = false)
+        {
+            if (RequestFacts.Str(part, "TableName") is not { } name) return;
+            var table = Db.FindTable(name);
+            var arn = table?.Definition.Arn ?? TableArn(name);
+            IndexDefinition? index = null;
+            if (withIndex && RequestFacts.Str(part, "IndexName") is { } indexName)
+            {
+                arn = arn + "/index/" + indexName;
+                index = table?.Definition.FindIndex(indexName);
+            }
+
+            checks.Add(new AccessCheck(action, arn, table, null, RequestFacts.Build(mode, part, request, table?.Definition, index)));
+        }
+
+        /// <summary>BatchGetItem and BatchWriteItem: the batch action once per table of RequestItems, with that table's items.</summary>
+        public void PerTable(JsonElement request, string action, FactsMode mode, List<AccessCheck> checks)
+        {
+            if (RequestFacts.Obj(request, "RequestItems") is not { } items) return;
+            foreach (var entry in items.EnumerateObject())
+            {
+                var table = Db.FindTable(entry.Name);
+                checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(entry.Name), table, null,
+                    RequestFacts.Build(mode, entry.Value, request, table?.Definition, null)));
+            }
+        }
+
+        /// <summary>Transactions: each item's own action on its own table.</summary>
+        public void Transaction(JsonElement request, List<AccessCheck> checks, params (string Member, string Action)[] kinds)
+        {
+            if (!request.TryGetProperty("TransactItems", out var items) || items.ValueKind != JsonValueKind.Array) return;
+            foreach (var item in items.EnumerateArray())
+            {
+                foreach (var (member, action) in kinds)
+                {
+                    if (RequestFacts.Obj(item, member) is not { } part) continue;
+                    Item(part, request, action, member is "Get" ? FactsMode.Read : FactsMode.Write, checks);
+                }
+            }
+        }
+    }
+}
