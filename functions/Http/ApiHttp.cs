@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Serverless.Engine.Protocol;
 
 namespace Serverless.Functions.Http;
@@ -7,16 +8,44 @@ namespace Serverless.Functions.Http;
 /// <summary>Maps ASP.NET Core's request and response to the engine's <see cref="ApiRequest"/>/<see cref="ApiResponse"/>.</summary>
 public static class ApiHttp
 {
-    public static ApiRequest ToApiRequest(HttpRequest request)
+    /// <summary>
+    /// The engine's view of <paramref name="request"/>. With <paramref name="forSignature"/> (the engine verifies
+    /// signatures) it also carries the method, the path and query exactly as sent, and every header.
+    /// </summary>
+    public static ApiRequest ToApiRequest(HttpRequest request, bool forSignature = false)
     {
         var headers = request.Headers;
-        return new ApiRequest(
+        var api = new ApiRequest(
             Target: headers["X-Amz-Target"].ToString(),
             Authorization: headers.Authorization.ToString(),
             ContentLength: request.ContentLength,
             Body: request.Body,
             ContentType: request.ContentType,
             AmzDate: headers["X-Amz-Date"].ToString());
+        if (!forSignature) return api;
+
+        // The raw target keeps the client's percent-encoding, which the canonical request is built from.
+        var raw = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        string path, query;
+        if (!string.IsNullOrEmpty(raw) && raw[0] == '/')
+        {
+            var q = raw.IndexOf('?');
+            path = q < 0 ? raw : raw[..q];
+            query = q < 0 ? "" : raw[(q + 1)..];
+        }
+        else
+        {
+            path = (request.PathBase + request.Path).ToUriComponent();
+            query = request.QueryString.HasValue ? request.QueryString.Value![1..] : "";
+        }
+
+        return api with { Method = request.Method, RawPath = path, RawQuery = query, Headers = new HeaderLookup(headers) };
+    }
+
+    /// <summary>The engine's header lookup over ASP.NET Core's headers; repeated values are joined by commas.</summary>
+    private sealed class HeaderLookup(IHeaderDictionary headers) : IApiHeaders
+    {
+        public string? Get(string name) => headers.TryGetValue(name, out var values) ? values.ToString() : null;
     }
 
     /// <summary>Writes status, headers and the exact body bytes; <c>x-amz-crc32</c> is the CRC32 boto3 verifies.</summary>

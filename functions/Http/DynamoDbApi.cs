@@ -12,7 +12,7 @@ public sealed class DynamoDbApi(DynamoEngine engine)
     public async Task RunAsync([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "")] HttpRequest request)
     {
         var aborted = request.HttpContext.RequestAborted;
-        using var response = await engine.Handler.HandleAsync(ApiHttp.ToApiRequest(request), aborted);
+        using var response = await engine.Handler.HandleAsync(ApiHttp.ToApiRequest(request, engine.Security.VerifiesSignatures), aborted);
         await ApiHttp.WriteAsync(request.HttpContext.Response, response, aborted);
     }
 }

@@ -13,7 +13,7 @@ public sealed partial class DynamoEngine : IAsyncDisposable
     {
         Options = options;
         Time = time;
-        Security = new Security.EngineSecurity(options);
+        Security = new Security.EngineSecurity(options, time);
         Handler = new RequestHandler(this);
     }
 

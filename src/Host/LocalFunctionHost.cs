@@ -130,18 +130,24 @@ internal static class LocalFunctionHost
         var app = builder.Build();
         root.Provider = app.Services;
         var runner = app.Services.GetRequiredService<TimerFunctionRunner>();
+        // In Verify mode every /admin route needs a signature and its action allowed (AdminAuthentication).
         app.Run(context =>
         {
-            if (IsAdminRun(context, out var name)) return RunOnDemandAsync(context, runner, name);
-            if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics") return WriteMetricsAsync(context);
+            if (IsAdminRun(context, out var name)) return AdminAuthentication.RunAsync(context, AdminAuthentication.InvokeFunction, () => RunOnDemandAsync(context, runner, name));
+            if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics")
+                return AdminAuthentication.RunAsync(context, AdminAuthentication.GetMetrics, () => WriteMetricsAsync(context));
             if (clock != null && HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/admin/clock/advance", out var by)
                 && int.TryParse(by.Value?.Trim('/'), System.Globalization.CultureInfo.InvariantCulture, out var seconds))
             {
-                clock.Advance(TimeSpan.FromSeconds(seconds));
-                context.Response.StatusCode = StatusCodes.Status204NoContent;
-                return Task.CompletedTask;
+                return AdminAuthentication.RunAsync(context, AdminAuthentication.AdvanceClock, () =>
+                {
+                    clock.Advance(TimeSpan.FromSeconds(seconds));
+                    context.Response.StatusCode = StatusCodes.Status204NoContent;
+                    return Task.CompletedTask;
+                });
             }
 
+            if (context.Request.Path.StartsWithSegments("/admin")) return AdminAuthentication.RunAsync(context, null, () => router.DispatchAsync(context));
             return router.DispatchAsync(context);
         });
         return (app, router);

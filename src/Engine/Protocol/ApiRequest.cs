@@ -1,13 +1,27 @@
 namespace Serverless.Engine.Protocol;
 
-/// <summary>What the engine needs of an HTTP request: the target header, the auth header and the body.</summary>
+/// <summary>
+/// What the engine needs of an HTTP request: the target header, the auth header and the body. Signature
+/// verification also needs the method, the path and query exactly as sent, and the other headers; hosts fill
+/// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so.
+/// </summary>
 public readonly record struct ApiRequest(
     string? Target,
     string? Authorization,
     long? ContentLength,
     Stream Body,
     string? ContentType = null,
-    string? AmzDate = null);
+    string? AmzDate = null,
+    string? Method = null,
+    string? RawPath = null,
+    string? RawQuery = null,
+    IApiHeaders? Headers = null);
+
+/// <summary>Case-insensitive access to a request's headers; repeated headers come back joined by commas.</summary>
+public interface IApiHeaders
+{
+    string? Get(string name);
+}
 
 /// <summary>
 /// A complete response: status, the exact body bytes and their CRC32 (sent as <c>x-amz-crc32</c>; boto3 verifies it).

@@ -130,6 +130,21 @@ public static class DynamoErrors
     public static DynamoException PolicyNotFound(string message) =>
         new("PolicyNotFoundException", "Resource-based policy not found for the provided ResourceArn: " + message);
 
+    /// <summary>The signature does not match the one computed with the key's secret (DynamoDB gives no canonical string).</summary>
+    public static DynamoException SignatureMismatch() => InvalidSignature(
+        "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+
+    /// <summary>A malformed or incomplete SigV4 <c>Authorization</c> header or query string.</summary>
+    public static DynamoException IncompleteSignature(string message) => new("IncompleteSignatureException", message);
+
+    /// <summary>The access key id is not one of the configured keys (or a temporary key came without its token).</summary>
+    public static DynamoException UnrecognizedClient() =>
+        new("UnrecognizedClientException", "The security token included in the request is invalid.");
+
+    /// <summary>An <c>X-Amz-Security-Token</c> that does not belong to the key; AWS's message has no final period here.</summary>
+    public static DynamoException InvalidSecurityToken() =>
+        new("UnrecognizedClientException", "The security token included in the request is invalid");
+
     public static DynamoException InternalServerError() =>
         new("InternalServerError", "Internal server error", statusCode: 500);
 

@@ -45,6 +45,7 @@ public sealed class DynamoException : Exception
         "AccessDeniedException" => "com.amazon.coral.service#AccessDeniedException",
         "UnrecognizedClientException" => "com.amazon.coral.service#UnrecognizedClientException",
         "InvalidSignatureException" => "com.amazon.coral.service#InvalidSignatureException",
+        "IncompleteSignatureException" => "com.amazon.coral.service#IncompleteSignatureException",
         _ => "com.amazonaws.dynamodb.v20120810#" + ErrorType,
     };
 }

@@ -41,9 +41,8 @@ public sealed class RequestHandler
             if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
-            var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
 
-            // AWS checks, in order: the body parses as JSON, then the target names an operation.
+            // AWS checks, in order: the body parses as JSON, the target names an operation, the signature.
             JsonDocument document;
             try
             {
@@ -63,6 +62,7 @@ public sealed class RequestHandler
 
             using (document)
             {
+                var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
                 var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller };
                 _engine.Security.Authorize(context, request.Target!, document.RootElement);

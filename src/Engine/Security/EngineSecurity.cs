@@ -12,14 +12,17 @@ namespace Serverless.Engine.Security;
 /// </summary>
 public sealed class EngineSecurity
 {
-    internal EngineSecurity(EngineOptions options)
+    internal EngineSecurity(EngineOptions options, TimeProvider time)
     {
         Mode = options.Auth.EffectiveMode;
-        Authenticator = new RequestAuthenticator(options);
+        Authenticator = new RequestAuthenticator(options, time);
         Authorizer = new Authorizer(options);
     }
 
     public AuthMode Mode { get; }
+
+    /// <summary>True when hosts must fill <see cref="ApiRequest"/>'s method, raw path, raw query and headers.</summary>
+    public bool VerifiesSignatures => Mode == AuthMode.Verify;
 
     public RequestAuthenticator Authenticator { get; }
 

@@ -128,7 +128,16 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>An SDK client for this host: fake credentials, us-east-1, short timeouts, one retry.</summary>
+    /// <summary>
+    /// The first key of the host's <c>Auth__Keys__0__*</c> environment, if it was started with keys (Verify mode):
+    /// <see cref="CreateClient"/> and the admin helpers sign with it.
+    /// </summary>
+    public SigV4Key? Key =>
+        _options.Environment.TryGetValue("Auth__Keys__0__AccessKeyId", out var id) && _options.Environment.TryGetValue("Auth__Keys__0__SecretAccessKey", out var secret)
+            ? new SigV4Key(id, secret, _options.Environment.GetValueOrDefault("Auth__Keys__0__SessionToken"))
+            : null;
+
+    /// <summary>An SDK client for this host: fake credentials (or <see cref="Key"/>), us-east-1, short timeouts, one retry.</summary>
     public AmazonDynamoDBClient CreateClient(Action<AmazonDynamoDBConfig>? configure = null)
     {
         var config = new AmazonDynamoDBConfig
@@ -139,15 +148,37 @@ public sealed class HostProcess : IAsyncDisposable
             MaxErrorRetry = 1,
         };
         configure?.Invoke(config);
-        return new AmazonDynamoDBClient(new BasicAWSCredentials("AKIDEXAMPLE", "secret"), config);
+        AWSCredentials credentials = Key switch
+        {
+            null => new BasicAWSCredentials("AKIDEXAMPLE", "secret"),
+            { SessionToken: { } token } key => new SessionAWSCredentials(key.AccessKeyId, key.SecretAccessKey, token),
+            var key => new BasicAWSCredentials(key.AccessKeyId, key.SecretAccessKey),
+        };
+        return new AmazonDynamoDBClient(credentials, config);
     }
 
     /// <summary>Moves the host's clock forward (needs LocalHost__ClockControl=true).</summary>
     public async Task AdvanceClockAsync(TimeSpan by)
     {
-        using var http = CreateHttpClient();
-        using var response = await http.PostAsync($"/admin/clock/advance/{(int)by.TotalSeconds}", null);
+        using var response = await SendAdminAsync(HttpMethod.Post, $"/admin/clock/advance/{(int)by.TotalSeconds}");
         response.EnsureSuccessStatusCode();
+        ClockOffset += TimeSpan.FromSeconds((int)by.TotalSeconds);
+    }
+
+    /// <summary>How far <see cref="AdvanceClockAsync"/> has moved the host's clock ahead of the real one.</summary>
+    public TimeSpan ClockOffset { get; private set; }
+
+    /// <summary>
+    /// Calls an <c>/admin</c> route, signed with <see cref="Key"/> (as service <c>dynamodb</c>, us-east-1, at the host's
+    /// clock) when the host has keys.
+    /// </summary>
+    public async Task<HttpResponseMessage> SendAdminAsync(HttpMethod method, string path, byte[]? body = null)
+    {
+        using var http = CreateHttpClient();
+        using var request = new HttpRequestMessage(method, new Uri(new Uri(ServiceUrl), path));
+        if (body is not null) request.Content = new ByteArrayContent(body);
+        if (Key is { } key) SigV4Signer.Sign(request, body ?? [], key, "us-east-1", "dynamodb", DateTime.UtcNow + ClockOffset);
+        return await http.SendAsync(request);
     }
 
     /// <summary>A plain HTTP client whose base address is <see cref="ServiceUrl"/>.</summary>
@@ -307,7 +338,7 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Settings of the host that must come from the test, never from the environment running the tests.</summary>
     private static bool IsHostSetting(string name) =>
         name.Equals("AzureWebJobsStorage", StringComparison.OrdinalIgnoreCase)
-        || new[] { "Engine__", "LocalHost__", "Triggers__", "StreamFanOut__", "AuditLog__" }.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+        || new[] { "Engine__", "LocalHost__", "Triggers__", "StreamFanOut__", "AuditLog__", "Auth__" }.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     private static TaskCompletionSource<string> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
