@@ -11,11 +11,24 @@ internal static class PythonScript
 {
     private const string Python = "/usr/bin/python3";
 
-    public static async Task<string> RunAsync(string script, HostProcess host)
+    public static Task<string> RunAsync(string script, HostProcess host) => RunAsync(script, host, Python, new Dictionary<string, string>());
+
+    /// <summary>
+    /// Runs <paramref name="script"/> with the first <c>python3</c> on PATH, for APIs Debian's botocore predates
+    /// (resource policies need botocore 1.34.70 or later), with extra environment variables.
+    /// </summary>
+    public static Task<string> RunWithPathPythonAsync(string script, HostProcess host, IReadOnlyDictionary<string, string> environment)
     {
-        Assert.True(File.Exists(Python), $"{Python} is missing: run .ci/run, which installs python3-boto3.");
+        var python = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, "python3")).FirstOrDefault(File.Exists) ?? Python;
+        return RunAsync(script, host, python, environment);
+    }
+
+    private static async Task<string> RunAsync(string script, HostProcess host, string python, IReadOnlyDictionary<string, string> environment)
+    {
+        Assert.True(File.Exists(python), $"{python} is missing: run .ci/run, which installs python3-boto3.");
         var path = Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Clients", script);
-        var start = new ProcessStartInfo(Python, [path])
+        var start = new ProcessStartInfo(python, [path])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -23,6 +36,7 @@ internal static class PythonScript
         };
         start.Environment["DDB_ENDPOINT"] = host.ServiceUrl;
         start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
+        foreach (var (key, value) in environment) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
