@@ -46,7 +46,8 @@ public sealed class Authorizer
     {
         if (context.Caller is not { } caller) return;
         var checks = OperationPermissions.For(context, target, request);
-        foreach (var check in checks) Enforce(caller, check);
+        var variables = new PolicyVariables(caller, _accountId);
+        foreach (var check in checks) Enforce(variables, check);
     }
 
     /// <summary>
@@ -55,14 +56,16 @@ public sealed class Authorizer
     /// <c>admin:GetMetrics</c>, <c>admin:AdvanceClock</c> and <c>admin:InvokeFunction</c> on resource <c>*</c>.
     /// </summary>
     public void Check(Caller caller, string action, string resource) =>
-        Enforce(caller, new AccessCheck(action, resource, null, null, RequestFacts.Empty));
+        Enforce(new PolicyVariables(caller, _accountId), new AccessCheck(action, resource, null, null));
 
     /// <summary>The decision for one check, without throwing (tests and the resource-policy lockout check use it).</summary>
-    public (Decision Decision, bool ByResourcePolicy) Decide(Caller caller, AccessCheck check)
+    public (Decision Decision, bool ByResourcePolicy) Decide(Caller caller, AccessCheck check) => Decide(new PolicyVariables(caller, _accountId), check);
+
+    private (Decision Decision, bool ByResourcePolicy) Decide(PolicyVariables variables, AccessCheck check)
     {
-        var variables = new PolicyVariables(caller, _accountId);
+        var caller = variables.Caller;
         var identity = IdentityPolicy(caller) is { } doc
-            ? PolicyEvaluator.Evaluate(doc, check.Action, check.Resource, variables, check.Facts, resourcePolicy: false)
+            ? PolicyEvaluator.Evaluate(doc, check, variables, resourcePolicy: false)
             : Decision.NotApplicable;
 
         // The account's root user is allowed everything its own policies do not deny.
@@ -70,7 +73,7 @@ public sealed class Authorizer
         if (identity == Decision.Deny) return (Decision.Deny, false);
 
         var resource = ResourcePolicy(check) is { } rp
-            ? PolicyEvaluator.Evaluate(rp, check.Action, check.Resource, variables, check.Facts, resourcePolicy: true)
+            ? PolicyEvaluator.Evaluate(rp, check, variables, resourcePolicy: true)
             : Decision.NotApplicable;
 
         // So that nobody is locked out for good, the root user may always delete a resource policy.
@@ -85,11 +88,11 @@ public sealed class Authorizer
     public Decision EvaluateResourcePolicy(PolicyDocument document, Caller caller, string action, string resource) =>
         PolicyEvaluator.Evaluate(document, action, resource, new PolicyVariables(caller, _accountId), RequestFacts.Empty, resourcePolicy: true);
 
-    private void Enforce(Caller caller, AccessCheck check)
+    private void Enforce(PolicyVariables variables, AccessCheck check)
     {
-        var (decision, byResource) = Decide(caller, check);
+        var (decision, byResource) = Decide(variables, check);
         if (decision == Decision.Allow) return;
-        throw DynamoErrors.AccessDenied(caller.PrincipalArn, check.Action, check.Resource,
+        throw DynamoErrors.AccessDenied(variables.Caller.PrincipalArn, check.Action, check.Resource,
             decision == Decision.Deny ? (byResource ? DenialReason.ResourcePolicyDeny : DenialReason.IdentityPolicyDeny) : DenialReason.NoAllow);
     }
 

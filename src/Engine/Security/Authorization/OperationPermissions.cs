@@ -7,21 +7,48 @@ namespace Serverless.Engine.Security.Authorization;
 
 /// <summary>
 /// One action on one resource that a request needs, with the table whose resource policy governs it (tables,
-/// their indexes and streams; none for backups and <c>*</c>) and the condition keys of that part of the request.
+/// their indexes and streams; none for backups and <c>*</c>) and the part of the request its condition keys come
+/// from. The keys are read only when a policy's condition asks for them.
 /// </summary>
-public sealed class AccessCheck(string action, string resource, TableState? table, string? streamLabel, RequestFacts facts)
+public sealed class AccessCheck
 {
-    public string Action { get; } = action;
+    private readonly FactsMode _mode;
+    private readonly JsonElement _part;
+    private readonly JsonElement _request;
+    private readonly IndexDefinition? _index;
+    private RequestFacts? _facts;
+
+    public AccessCheck(string action, string resource, TableState? table, string? streamLabel)
+    {
+        Action = action;
+        Resource = resource;
+        Table = table;
+        StreamLabel = streamLabel;
+        _facts = RequestFacts.Empty;
+    }
+
+    /// <summary>A check whose condition keys are read from <paramref name="part"/> of <paramref name="request"/> (both must outlive the check).</summary>
+    public AccessCheck(string action, string resource, TableState? table, FactsMode mode, JsonElement part, JsonElement request, IndexDefinition? index)
+        : this(action, resource, table, null)
+    {
+        _mode = mode;
+        _part = part;
+        _request = request;
+        _index = index;
+        _facts = null;
+    }
+
+    public string Action { get; }
 
     /// <summary>The resource ARN, or <c>*</c> for account-level actions.</summary>
-    public string Resource { get; } = resource;
+    public string Resource { get; }
 
-    public TableState? Table { get; } = table;
+    public TableState? Table { get; }
 
     /// <summary>Set when <see cref="Resource"/> is a stream: its policy is the stream's, not the table's.</summary>
-    public string? StreamLabel { get; } = streamLabel;
+    public string? StreamLabel { get; }
 
-    public RequestFacts Facts { get; } = facts;
+    public RequestFacts Facts => _facts ??= RequestFacts.Build(_mode, _part, _request, Table?.Definition, _index);
 }
 
 /// <summary>
@@ -135,13 +162,13 @@ public static class OperationPermissions
         public string TableArn(string name) =>
             Db.FindTable(name)?.Definition.Arn ?? $"arn:aws:dynamodb:{context.Region}:{context.Engine.Options.AccountId}:table/{name}";
 
-        public void OnAccount(string action, List<AccessCheck> checks) => checks.Add(new AccessCheck(action, "*", null, null, RequestFacts.Empty));
+        public void OnAccount(string action, List<AccessCheck> checks) => checks.Add(new AccessCheck(action, "*", null, null));
 
         public void OnTable(JsonElement request, string action, List<AccessCheck> checks)
         {
             if (RequestFacts.Str(request, "TableName") is not { } name) return;
             var table = Db.FindTable(name);
-            checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(name), table, null, RequestFacts.Empty));
+            checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(name), table, null));
         }
 
         /// <summary>The actions a restore needs on its target table.</summary>
@@ -149,7 +176,7 @@ public static class OperationPermissions
         {
             if (name == null) return;
             var arn = TableArn(name);
-            foreach (var action in RestoreTargetActions) checks.Add(new AccessCheck(action, arn, Db.FindTable(name), null, RequestFacts.Empty));
+            foreach (var action in RestoreTargetActions) checks.Add(new AccessCheck(action, arn, Db.FindTable(name), null));
         }
 
         /// <summary>An action on a resource named by ARN: a table, one of its indexes or streams, or a backup.</summary>
@@ -157,7 +184,7 @@ public static class OperationPermissions
         {
             if (arn == null) return;
             var (table, label) = Owner(arn);
-            checks.Add(new AccessCheck(action, arn, table, label, RequestFacts.Empty));
+            checks.Add(new AccessCheck(action, arn, table, label));
         }
 
         /// <summary>The table whose resource policy covers <paramref name="arn"/>, and the stream label when it names a stream.</summary>
@@ -189,7 +216,7 @@ public static class OperationPermissions
                 index = table?.Definition.FindIndex(indexName);
             }
 
-            checks.Add(new AccessCheck(action, arn, table, null, RequestFacts.Build(mode, part, request, table?.Definition, index)));
+            checks.Add(new AccessCheck(action, arn, table, mode, part, request, index));
         }
 
         /// <summary>BatchGetItem and BatchWriteItem: the batch action once per table of RequestItems, with that table's items.</summary>
@@ -199,8 +226,7 @@ public static class OperationPermissions
             foreach (var entry in items.EnumerateObject())
             {
                 var table = Db.FindTable(entry.Name);
-                checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(entry.Name), table, null,
-                    RequestFacts.Build(mode, entry.Value, request, table?.Definition, null)));
+                checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(entry.Name), table, mode, entry.Value, request, null));
             }
         }
 

@@ -17,7 +17,20 @@ public static class PolicyEvaluator
     /// Deny if any matching statement denies; else Allow if one allows; else NotApplicable. In a resource policy a
     /// statement applies only to the principals it names (<paramref name="resourcePolicy"/>).
     /// </summary>
-    public static Decision Evaluate(PolicyDocument policy, string action, string resource, PolicyVariables variables, RequestFacts facts, bool resourcePolicy)
+    public static Decision Evaluate(PolicyDocument policy, string action, string resource, PolicyVariables variables, RequestFacts facts, bool resourcePolicy) =>
+        Evaluate(policy, action, resource, variables, new FactsSource(facts, null), resourcePolicy);
+
+    /// <summary>As above, for <paramref name="check"/>: its condition keys are read from the request only if a condition asks.</summary>
+    public static Decision Evaluate(PolicyDocument policy, AccessCheck check, PolicyVariables variables, bool resourcePolicy) =>
+        Evaluate(policy, check.Action, check.Resource, variables, new FactsSource(null, check), resourcePolicy);
+
+    /// <summary>Either facts already read, or the check that reads them on first use.</summary>
+    private readonly record struct FactsSource(RequestFacts? Facts, AccessCheck? Check)
+    {
+        public RequestFacts Get() => Facts ?? Check!.Facts;
+    }
+
+    private static Decision Evaluate(PolicyDocument policy, string action, string resource, PolicyVariables variables, FactsSource facts, bool resourcePolicy)
     {
         var result = Decision.NotApplicable;
         var vars = policy.HasVariables ? variables : null;
@@ -61,14 +74,14 @@ public static class PolicyEvaluator
         return false;
     }
 
-    private static bool ConditionsHold(PolicyCondition[] conditions, PolicyVariables variables, PolicyVariables? vars, RequestFacts facts)
+    private static bool ConditionsHold(PolicyCondition[] conditions, PolicyVariables variables, PolicyVariables? vars, FactsSource facts)
     {
         foreach (var c in conditions)
             if (!Holds(c, variables, vars, facts)) return false;
         return true;
     }
 
-    private static bool Holds(PolicyCondition c, PolicyVariables variables, PolicyVariables? vars, RequestFacts facts)
+    private static bool Holds(PolicyCondition c, PolicyVariables variables, PolicyVariables? vars, FactsSource facts)
     {
         var values = Lookup(c.Key, variables, facts);
         var absent = values == null || values.Count == 0;
@@ -145,10 +158,11 @@ public static class PolicyEvaluator
     }
 
     /// <summary>The request's values for a condition key (keys are case-insensitive); null when the request has none.</summary>
-    private static List<string>? Lookup(string key, PolicyVariables variables, RequestFacts facts)
+    private static List<string>? Lookup(string key, PolicyVariables variables, FactsSource source)
     {
         if (key.StartsWith("dynamodb:", StringComparison.OrdinalIgnoreCase))
         {
+            var facts = source.Get();
             var name = key.AsSpan(9);
             if (name.Equals("LeadingKeys", StringComparison.OrdinalIgnoreCase)) return facts.LeadingKeys;
             if (name.Equals("Attributes", StringComparison.OrdinalIgnoreCase)) return facts.Attributes;
