@@ -6,5 +6,6 @@ using Serverless.Functions.Hosting;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
-builder.Services.AddServerlessEngine(builder.Configuration);
+// Cloud: refuse to start without an access key unless Auth__Mode=AcceptAny is set (infra/bicep configures one).
+builder.Services.AddServerlessEngine(builder.Configuration, ServerlessHost.Cloud);
 await builder.Build().RunAsync();

@@ -20,7 +20,11 @@ public static class ServerlessServiceCollectionExtensions
     /// A <see cref="TimeProvider"/> registered before start-up replaces the system clock. Also registers the triggers
     /// (<see cref="TriggerServiceCollectionExtensions.AddServerlessTriggers"/>).
     /// </summary>
-    public static IServiceCollection AddServerlessEngine(this IServiceCollection services, IConfiguration configuration)
+    /// <param name="host">
+    /// <see cref="ServerlessHost.Cloud"/> (functions/Program.cs) refuses to start without an access key unless
+    /// <c>Auth__Mode=AcceptAny</c> is set; <see cref="ServerlessHost.Local"/> accepts any credentials when no key is configured.
+    /// </param>
+    public static IServiceCollection AddServerlessEngine(this IServiceCollection services, IConfiguration configuration, ServerlessHost host = ServerlessHost.Local)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -36,6 +40,7 @@ public static class ServerlessServiceCollectionExtensions
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EngineOptions>>(new AuthOptionsValidator(keysRequired: host == ServerlessHost.Cloud));
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Engine);
@@ -57,5 +62,13 @@ public static class ServerlessServiceCollectionExtensions
                 return ValidateOptionsResult.Fail($"Configuration section '{EngineSection}': {e.Message}");
             }
         }
+    }
+
+    private sealed class AuthOptionsValidator(bool keysRequired) : IValidateOptions<EngineOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, EngineOptions options) =>
+            Serverless.Engine.Security.AuthOptionsValidation.FindProblem(options.Auth, keysRequired) is { } problem
+                ? ValidateOptionsResult.Fail($"Configuration section '{Serverless.Engine.Security.AuthOptions.Section}': {problem}")
+                : ValidateOptionsResult.Success;
     }
 }

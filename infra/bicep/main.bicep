@@ -1,8 +1,9 @@
-// One region of the service: storage account, monitoring, an Elastic Premium plan and the function app.
+// One region of the service, locked down: storage account, Key Vault with the access key's secret and the
+// encryption master key, monitoring, an Elastic Premium plan and the function app (HTTPS only, TLS 1.2, SigV4 keys).
 // Deploy once per region; global tables (a later issue) connect regional deployments through their queues.
 targetScope = 'resourceGroup'
 
-@description('Short prefix for resource names (letters and digits).')
+@description('Short prefix for resource names (a letter, then letters and digits).')
 @minLength(3)
 @maxLength(11)
 param namePrefix string
@@ -10,16 +11,52 @@ param namePrefix string
 @description('Azure region of this deployment.')
 param location string = resourceGroup().location
 
-@description('Elastic Premium SKU. The engine keeps its store on the instance, so an always-ready instance matters.')
+@description('Elastic Premium SKU. The engine keeps its working copy on the instance, so an always-ready instance matters.')
 @allowed([ 'EP1', 'EP2', 'EP3' ])
 param planSku string = 'EP1'
 
-@description('Account id reported in table ARNs (12 digits).')
+@description('Account id reported in table ARNs and in the admin principal (12 digits).')
 param accountId string = '000000000000'
+
+@description('Access key id of the admin key (not a secret). Default: AKIA and 16 characters derived from the resource group and prefix.')
+@minLength(16)
+@maxLength(128)
+param accessKeyId string = 'AKIA${toUpper(take(uniqueString(resourceGroup().id, namePrefix, 'ddb-access-key'), 13))}${toUpper(take(uniqueString(resourceGroup().id, namePrefix, 'ddb-access-key-2'), 3))}'
+
+@secure()
+@description('Secret access key of the admin key, e.g. $(openssl rand -base64 30). Stored in Key Vault; pass the same value again on redeployments (README).')
+@minLength(20)
+param accessKeySecret string
+
+@secure()
+@description('Encryption master key: 32 random bytes in base64 (44 characters), e.g. $(openssl rand -base64 32). Stored in Key Vault; a different value makes the stored data unreadable.')
+@minLength(44)
+@maxLength(44)
+param encryptionKey string
+
+@description('Key Vault purge protection: a deleted vault (and the master key without which the data is unreadable) can be recovered for 90 days and never purged early.')
+param keyVaultPurgeProtection bool = true
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
 var storageName = toLower('${namePrefix}${suffix}')
 var appName = '${namePrefix}-ddb-${suffix}'
+var contentShareName = toLower(take(appName, 63))
+var adminPrincipal = 'arn:aws:iam::${accountId}:user/admin'
+
+// The admin key may do everything: every DynamoDB and Streams action, and the local host's admin routes.
+var adminPolicy = {
+  Version: '2012-10-17'
+  Statement: [
+    {
+      Effect: 'Allow'
+      Action: '*'
+      Resource: '*'
+    }
+  ]
+}
+
+// Built-in role 'Key Vault Secrets User': read secret values, nothing else.
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: take(storageName, 24)
@@ -30,10 +67,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     allowBlobPublicAccess: false
     supportsHttpsTrafficOnly: true
+    allowCrossTenantReplication: false
     encryption: {
       keySource: 'Microsoft.Storage'
       services: {
         blob: { enabled: true }
+        file: { enabled: true }
         queue: { enabled: true, keyType: 'Account' }
       }
     }
@@ -45,10 +84,82 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   name: 'default'
 }
 
-// Checkpoints and change-log segments are shipped here (blob durability, a later issue).
+// The store: checkpoints (snapshots), change-log segments, the manifest, backups and the single-writer lease.
 resource storeContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
   parent: blobService
   name: 'ddb-store'
+  properties: { publicAccess: 'None' }
+}
+
+resource fileService 'Microsoft.Storage/storageAccounts/fileServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// The app's content share, created here because its connection string is a Key Vault reference (which the
+// platform does not resolve when it validates the share at deployment).
+resource contentShare 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-05-01' = {
+  parent: fileService
+  name: contentShareName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: take('${namePrefix}kv${suffix}', 24)
+  location: location
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    enablePurgeProtection: keyVaultPurgeProtection ? true : null
+    publicNetworkAccess: 'Enabled'
+    networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
+  }
+}
+
+resource accessKeySecretValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'ddb-access-key-secret'
+  properties: {
+    value: accessKeySecret
+    contentType: 'SigV4 secret access key of ${accessKeyId}'
+  }
+}
+
+resource encryptionKeyValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'ddb-encryption-key'
+  properties: {
+    value: encryptionKey
+    contentType: 'Encryption master key (base64, 32 bytes)'
+  }
+}
+
+resource storageConnectionValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'ddb-storage-connection'
+  properties: {
+    value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}'
+    contentType: 'Azure Storage connection string'
+  }
+}
+
+// The identity the platform uses to resolve the app's Key Vault references. It is created, and granted the
+// role, before the app, so the references resolve on the app's first start.
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${namePrefix}-id-${suffix}'
+  location: location
+}
+
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, keyVaultSecretsUserRoleId)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+  }
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -81,34 +192,54 @@ resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   }
 }
 
-var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}'
+// A Key Vault reference, resolved by the platform with the app's identity; no secret is stored in the app settings.
+var storageConnectionReference = '@Microsoft.KeyVault(SecretUri=${storageConnectionValue.properties.secretUri})'
 
 resource app 'Microsoft.Web/sites@2023-12-01' = {
   name: appName
   location: location
   kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identity.id}': {} }
+  }
+  dependsOn: [ secretsUser, contentShare ]
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    clientCertEnabled: false
+    keyVaultReferenceIdentity: identity.id
     siteConfig: {
       linuxFxVersion: 'DOTNET-ISOLATED|10.0'
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      // One writer per store: the engine owns its data directory, so the app never scales out (see docs/architecture.md).
+      http20Enabled: true
+      // One writer per store: the blob lease admits one instance, so the app never scales out (see docs/architecture.md).
       functionAppScaleLimit: 1
       minimumElasticInstanceCount: 1
       appSettings: [
         { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
         { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
-        { name: 'AzureWebJobsStorage', value: storageConnection }
-        { name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', value: storageConnection }
-        { name: 'WEBSITE_CONTENTSHARE', value: toLower(appName) }
+        // The store lives in blob container ddb-store of this account (the engine uses AzureWebJobsStorage).
+        { name: 'AzureWebJobsStorage', value: storageConnectionReference }
+        { name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', value: storageConnectionReference }
+        { name: 'WEBSITE_CONTENTSHARE', value: contentShareName }
+        { name: 'WEBSITE_SKIP_CONTENTSHARE_VALIDATION', value: '1' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
-        // /home is the app's persistent share: the store survives restarts and redeployments.
-        { name: 'Engine__DataDirectory', value: '/home/data/ddb' }
+        // Only a cache of the blob container: a fresh instance downloads the store, so it stays on the instance's disk.
+        { name: 'Engine__DataDirectory', value: '/tmp/ddb' }
+        { name: 'Engine__Blob__Container', value: storeContainer.name }
         { name: 'Engine__DefaultRegion', value: location }
         { name: 'Engine__AccountId', value: accountId }
+        // Every request must be signed with this key (SigV4); its policy allows everything.
+        { name: 'Auth__Mode', value: 'Verify' }
+        { name: 'Auth__Keys__0__AccessKeyId', value: accessKeyId }
+        { name: 'Auth__Keys__0__SecretAccessKey', value: '@Microsoft.KeyVault(SecretUri=${accessKeySecretValue.properties.secretUri})' }
+        { name: 'Auth__Keys__0__Principal', value: adminPrincipal }
+        { name: 'Auth__Keys__0__Policy', value: string(adminPolicy) }
+        // Everything the engine persists is encrypted under this master key.
+        { name: 'Encryption__Key', value: '@Microsoft.KeyVault(SecretUri=${encryptionKeyValue.properties.secretUri})' }
         { name: 'TtlSweepSchedule', value: '*/10 * * * * *' }
         { name: 'CheckpointSchedule', value: '0 */5 * * * *' }
         { name: 'BackupSchedule', value: '0 0 3 * * *' }
@@ -120,6 +251,40 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
   }
 }
 
-output endpoint string = 'https://${app.properties.defaultHostName}'
+// No username/password publishing: deploy with an Entra ID login (az functionapp deployment source config-zip).
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'scm'
+  properties: { allow: false }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: app
+  name: 'ftp'
+  properties: { allow: false }
+}
+
+var endpoint = 'https://${app.properties.defaultHostName}'
+var readSecretCommand = 'az keyvault secret show --vault-name ${vault.name} --name ${accessKeySecretValue.name} --query value -o tsv'
+
+@description('The DynamoDB endpoint (https). Pass it as --endpoint-url / endpoint_url as is.')
+output endpoint string = endpoint
+
+@description('Region to sign requests for (any region works; this is the one reported in ARNs).')
+output region string = location
+
+@description('Access key id of the admin key.')
+output accessKeyId string = accessKeyId
+
+@description('Command that prints the admin key\'s secret access key (the secret itself is never an output).')
+output readSecretAccessKey string = readSecretCommand
+
+@description('Environment for the AWS CLI and boto3, with the secret read from Key Vault.')
+output awsEnvironment string = 'export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY="$(${readSecretCommand})" AWS_DEFAULT_REGION=${location}'
+
+@description('A first call.')
+output tryIt string = 'aws dynamodb list-tables --endpoint-url ${endpoint}'
+
 output functionAppName string = app.name
 output storageAccountName string = storage.name
+output keyVaultName string = vault.name

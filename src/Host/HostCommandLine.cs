@@ -10,6 +10,12 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
 
         options:
           --port N          TCP port to listen on (default 8000; 0 picks a free one)
+          --https-port N    also serve HTTPS on this port (0 picks a free one), with --cert or else a development
+                            certificate for localhost/127.0.0.1 that the host creates under --data-dir/tls and
+                            reuses; the banner prints its path, to trust it (aws --ca-bundle, boto3 verify=)
+          --cert FILE       HTTPS certificate: a PFX/PKCS#12 file, or a PEM file with the certificate and its key
+          --cert-key FILE   the PEM private key, if it is not in the --cert file
+          --cert-password P password of the PFX file, or of an encrypted PEM key
           --host ADDR       IP address to bind (default 127.0.0.1, loopback only)
           --data-dir DIR    folder holding the store (default ./data)
           --in-memory       keep everything in memory; nothing survives a restart
@@ -18,8 +24,13 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
           --help            print this text and exit
 
         Every option can also come from configuration: environment variables (LocalHost__Port, LocalHost__Address,
+        LocalHost__HttpsPort, LocalHost__Certificate, LocalHost__CertificateKey, LocalHost__CertificatePassword,
         Engine__DataDirectory, Engine__InMemory, other Engine__* settings) or the Values of a local.settings.json in
         the working directory. Flags win over environment variables, which win over local.settings.json.
+
+        Access keys (Auth__Keys__0__AccessKeyId, Auth__Keys__0__SecretAccessKey, Auth__Keys__0__Principal,
+        Auth__Keys__0__Policy): with none configured, the host accepts any credentials, as DynamoDB Local does;
+        with one or more, it verifies SigV4 signatures (Auth__Mode=Verify or AcceptAny overrides this).
         """;
 
     public static HostCommandLine Parse(IReadOnlyList<string> args)
@@ -43,16 +54,20 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                 case "--in-memory":
                     settings[LocalHostOptions.InMemoryKey] = inline ?? "true";
                     break;
-                case "--port" or "--host" or "--data-dir" or "--storage":
+                case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password":
                     var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrEmpty(value)) return Fail($"{arg} needs a value");
-                    if (arg == "--port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
-                        return Fail($"--port must be a number from 0 to 65535, not '{value}'");
+                    if (arg is "--port" or "--https-port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
+                        return Fail($"{arg} must be a number from 0 to 65535, not '{value}'");
                     settings[arg switch
                     {
                         "--port" => LocalHostOptions.PortKey,
+                        "--https-port" => LocalHostOptions.HttpsPortKey,
                         "--host" => LocalHostOptions.AddressKey,
                         "--storage" => "AzureWebJobsStorage",
+                        "--cert" => LocalHostOptions.CertificatePathKey,
+                        "--cert-key" => LocalHostOptions.CertificateKeyPathKey,
+                        "--cert-password" => LocalHostOptions.CertificatePasswordKey,
                         _ => LocalHostOptions.DataDirectoryKey,
                     }] = value;
                     break;

@@ -29,7 +29,7 @@ internal static class LocalFunctionHost
             functions = FunctionCatalog.Discover(FunctionsAssembly);
             (app, router) = Build(commandLine, functions);
         }
-        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or JsonException or IOException)
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or JsonException or IOException or UnauthorizedAccessException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 1;
@@ -79,6 +79,9 @@ internal static class LocalFunctionHost
 
         var listen = configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>() ?? new LocalHostOptions();
         var endPoint = listen.ToEndPoint();
+        var httpsEndPoint = listen.ToHttpsEndPoint();
+        var https = httpsEndPoint is null ? null
+            : HttpsCertificate.Resolve(listen, configuration[LocalHostOptions.DataDirectoryKey] is { Length: > 0 } dir ? dir : "data", httpsEndPoint.Address, TimeProvider.System);
 
         // Request logging would cost more than the request itself: only warnings and errors reach the console.
         builder.Logging.ClearProviders();
@@ -100,7 +103,9 @@ internal static class LocalFunctionHost
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null; // the engine enforces Engine:MaxRequestBytes itself
             kestrel.Listen(endPoint);
+            if (https is not null) kestrel.Listen(httpsEndPoint!, o => o.UseHttps(https.ToKestrelOptions()));
         });
+        if (https is not null) builder.Services.AddSingleton(https);
 
         // Tests move time forward (iterator expiry, stream trimming, token expiry) through POST /admin/clock/advance/{seconds}.
         AdjustableClock? clock = null;
@@ -201,7 +206,8 @@ internal static class LocalFunctionHost
 
     private static void PrintBanner(WebApplication app, HttpFunctionRouter router, IReadOnlyList<FunctionDescriptor> functions)
     {
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "?";
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var url = addresses.FirstOrDefault(a => a.StartsWith("http:", StringComparison.Ordinal)) ?? "?";
         var engine = app.Services.GetRequiredService<IOptions<EngineOptions>>().Value;
         var output = Console.Out;
         output.WriteLine("Serverless DynamoDB local function host");
@@ -219,9 +225,25 @@ internal static class LocalFunctionHost
 
         var blob = app.Services.GetRequiredService<DynamoEngine>().Database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
+        output.WriteLine(AuthBannerLine(engine.Auth));
+        if (app.Services.GetService<HttpsCertificate>() is { } https)
+        {
+            var httpsUrl = addresses.FirstOrDefault(a => a.StartsWith("https:", StringComparison.Ordinal)) ?? "?";
+            output.WriteLine($"  https: {httpsUrl}");
+            output.WriteLine($"  https certificate: {https.Describe()}");
+        }
+
         output.WriteLine($"Now listening on: {url}");
         output.WriteLine($"Try: aws dynamodb list-tables --endpoint-url {url}");
         output.WriteLine("Press Ctrl+C to stop.");
         output.Flush();
     }
+
+    /// <summary>The banner's line about authentication: what an unsigned or wrongly signed request gets.</summary>
+    internal static string AuthBannerLine(Serverless.Engine.Security.AuthOptions auth) =>
+        auth.EffectiveMode == Serverless.Engine.Security.AuthMode.Verify
+            ? $"  auth: verifying SigV4 signatures ({auth.Keys.Count} {(auth.Keys.Count == 1 ? "key" : "keys")})"
+            : auth.Keys.Count == 0
+                ? "  auth: accepting any credentials (no keys configured), as DynamoDB Local does"
+                : $"  auth: accepting any credentials (Auth__Mode=AcceptAny; {auth.Keys.Count} configured {(auth.Keys.Count == 1 ? "key is" : "keys are")} not checked)";
 }

@@ -11,7 +11,9 @@ internal static class PythonScript
 {
     private const string Python = "/usr/bin/python3";
 
-    public static Task<string> RunAsync(string script, HostProcess host) => RunAsync(script, host, Python, new Dictionary<string, string>());
+    /// <param name="environment">Extra variables for the script; they override <c>DDB_ENDPOINT</c> too.</param>
+    public static Task<string> RunAsync(string script, HostProcess host, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunAsync(script, host, Python, environment);
 
     /// <summary>
     /// Runs <paramref name="script"/> with the first <c>python3</c> on PATH, for APIs Debian's botocore predates
@@ -24,7 +26,7 @@ internal static class PythonScript
         return RunAsync(script, host, python, environment);
     }
 
-    private static async Task<string> RunAsync(string script, HostProcess host, string python, IReadOnlyDictionary<string, string> environment)
+    private static async Task<string> RunAsync(string script, HostProcess host, string python, IReadOnlyDictionary<string, string>? environment)
     {
         Assert.True(File.Exists(python), $"{python} is missing: run .ci/run, which installs python3-boto3.");
         var path = Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Clients", script);
@@ -36,7 +38,7 @@ internal static class PythonScript
         };
         start.Environment["DDB_ENDPOINT"] = host.ServiceUrl;
         start.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
-        foreach (var (key, value) in environment) start.Environment[key] = value;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -13,13 +13,14 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
-def client():
+def client(verify=None):
     return boto3.client(
         "dynamodb",
         endpoint_url=os.environ["DDB_ENDPOINT"],
         region_name="us-east-1",
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="secret",
+        verify=verify,
         config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10),
     )
 

@@ -100,12 +100,13 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the host with <paramref name="arguments"/> until it exits on its own (for --help, bad flags).</summary>
-    public static async Task<HostRunResult> RunToExitAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="dll">Another entry point to run the same way instead of the host (the function app's).</param>
+    public static async Task<HostRunResult> RunToExitAsync(IEnumerable<string> arguments, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null, string? dll = null)
     {
         var work = Directory.CreateTempSubdirectory("serverless-host-").FullName;
         try
         {
-            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, environment ?? new Dictionary<string, string>()) };
+            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, environment ?? new Dictionary<string, string>(), dll) };
             process.Start();
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
@@ -314,7 +315,7 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    private static ProcessStartInfo CreateStartInfo(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment)
+    private static ProcessStartInfo CreateStartInfo(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment, string? dll = null)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet")
         {
@@ -323,7 +324,7 @@ public sealed class HostProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(RepositoryLayout.HostDll);
+        info.ArgumentList.Add(dll ?? RepositoryLayout.HostDll);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
 
         foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS" }) info.Environment.Remove(name);
