@@ -41,6 +41,21 @@ public sealed class Authorizer
         }
     }
 
+    /// <summary>Why <paramref name="policy"/> (an identity policy from configuration) does not parse; null when it does or is unset.</summary>
+    public static string? PolicyProblem(string? policy)
+    {
+        if (policy is not { Length: > 0 }) return null;
+        try
+        {
+            PolicyDocument.Parse(policy, PolicyKind.Identity);
+            return null;
+        }
+        catch (PolicyFormatException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Throws AccessDeniedException unless the caller may perform everything the request asks.</summary>
     public void Authorize(OperationContext context, string target, JsonElement request)
     {
