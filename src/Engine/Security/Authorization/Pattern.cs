@@ -93,7 +93,10 @@ public sealed class PolicyVariables(Caller caller, string accountId)
     public string AccountId { get; } = accountId;
 
     /// <summary>The value of a global condition key (also usable as a variable); null when the request has none.</summary>
-    public string? Global(string key)
+    public string? Global(string key) => Global(key.AsSpan());
+
+    /// <summary>As <see cref="Global(string)"/>, for a key inside a larger text (a <c>${...}</c> variable).</summary>
+    public string? Global(ReadOnlySpan<char> key)
     {
         if (key.Equals("aws:username", StringComparison.OrdinalIgnoreCase)) return Caller.UserName;
         if (key.Equals("aws:userid", StringComparison.OrdinalIgnoreCase)) return Caller.AccessKeyId;
@@ -127,21 +130,7 @@ public sealed class PolicyVariables(Caller caller, string accountId)
             var close = text.IndexOf('}', open + 2);
             if (close < 0) { sb.Append(text, i, text.Length - i); break; }
             sb.Append(text, i, open - i);
-            var name = text[(open + 2)..close].Trim();
-            string? value;
-            var comma = name.IndexOf(',');
-            string? fallback = null;
-            if (comma > 0)
-            {
-                fallback = name[(comma + 1)..].Trim().Trim('\'');
-                name = name[..comma].Trim();
-            }
-
-            value = name switch
-            {
-                "*" or "?" or "$" => name,
-                _ => Global(name) ?? fallback,
-            };
+            var value = Variable(text.AsSpan(open + 2, close - open - 2));
             if (value == null) return null;
             if (forGlob)
                 foreach (var c in value) sb.Append('\u0001').Append(c);
@@ -150,5 +139,47 @@ public sealed class PolicyVariables(Caller caller, string accountId)
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> equals <paramref name="text"/> with its variables substituted, compared
+    /// piece by piece without building the substituted text; null when a variable has no value.
+    /// </summary>
+    public bool? EqualsSubstituted(string text, string value, StringComparison comparison)
+    {
+        var rest = value.AsSpan();
+        var i = 0;
+        while (true)
+        {
+            var open = text.IndexOf("${", i, StringComparison.Ordinal);
+            var close = open < 0 ? -1 : text.IndexOf('}', open + 2);
+            if (close < 0) return rest.Equals(text.AsSpan(i), comparison);
+            var literal = text.AsSpan(i, open - i);
+            if (!rest.StartsWith(literal, comparison)) return false;
+            rest = rest[literal.Length..];
+            if (Variable(text.AsSpan(open + 2, close - open - 2)) is not { } variable) return null;
+            if (!rest.StartsWith(variable, comparison)) return false;
+            rest = rest[variable.Length..];
+            i = close + 1;
+        }
+    }
+
+    /// <summary>The value of the variable named inside <c>${...}</c>, with an optional <c>, 'default'</c>.</summary>
+    private string? Variable(ReadOnlySpan<char> inside)
+    {
+        var name = inside;
+        ReadOnlySpan<char> fallback = default;
+        var hasFallback = false;
+        var comma = inside.IndexOf(',');
+        if (comma > 0)
+        {
+            name = inside[..comma];
+            fallback = inside[(comma + 1)..].Trim().Trim('\'');
+            hasFallback = true;
+        }
+
+        name = name.Trim();
+        if (name is "*" or "?" or "$") return name.ToString();
+        return Global(name) ?? (hasFallback ? fallback.ToString() : null);
     }
 }

@@ -128,6 +128,10 @@ public static class PolicyEvaluator
             or ConditionOperator.ArnEquals or ConditionOperator.ArnNotEquals;
         if (vars != null && policyValue.Contains("${", StringComparison.Ordinal))
         {
+            if (op is ConditionOperator.StringEquals or ConditionOperator.StringNotEquals)
+                return vars.EqualsSubstituted(policyValue, value, StringComparison.Ordinal) == true;
+            if (op is ConditionOperator.StringEqualsIgnoreCase or ConditionOperator.StringNotEqualsIgnoreCase)
+                return vars.EqualsSubstituted(policyValue, value, StringComparison.OrdinalIgnoreCase) == true;
             if (vars.Substitute(policyValue, forGlob: like) is not { } expanded) return false;
             policyValue = expanded;
         }

@@ -25,91 +25,140 @@ public enum FactsMode
 /// </summary>
 public sealed class RequestFacts
 {
-    public static readonly RequestFacts Empty = new();
+    public static readonly RequestFacts Empty = new(FactsMode.None, default, default, null);
 
-    /// <summary><c>dynamodb:LeadingKeys</c>: the partition-key values of every item the action touches, as strings.</summary>
-    public List<string>? LeadingKeys { get; private set; }
+    private readonly FactsMode _mode;
+    private readonly JsonElement _part;
+    private readonly JsonElement _request;
+    private readonly string? _hash;
+    private bool _haveLeading, _haveAttributes, _haveSelect;
+    private List<string>? _leading, _attributes;
+    private string? _select;
 
-    /// <summary><c>dynamodb:Attributes</c>: the top-level attribute names the action reads or writes.</summary>
-    public List<string>? Attributes { get; private set; }
-
-    public string? Select { get; private set; }
-
-    public string? ReturnValues { get; private set; }
-
-    public string? ReturnConsumedCapacity { get; private set; }
+    private RequestFacts(FactsMode mode, JsonElement part, JsonElement request, string? hash)
+    {
+        _mode = mode;
+        _part = part;
+        _request = request;
+        _hash = hash;
+    }
 
     /// <summary>
-    /// Reads the keys from <paramref name="part"/> (the request, one transaction item, or one table's batch entry);
+    /// The condition keys of <paramref name="part"/> (the request, one transaction item, or one table's batch entry);
     /// <paramref name="request"/> is the whole request (ReturnConsumedCapacity). <paramref name="table"/> and
-    /// <paramref name="index"/> give the partition key; without a table LeadingKeys is absent.
+    /// <paramref name="index"/> give the partition key; without a table LeadingKeys is absent. Each key is read from
+    /// the request on first use; both elements must outlive these facts.
     /// </summary>
-    public static RequestFacts Build(FactsMode mode, JsonElement part, JsonElement request, TableDefinition? table, IndexDefinition? index)
+    public static RequestFacts Build(FactsMode mode, JsonElement part, JsonElement request, TableDefinition? table, IndexDefinition? index) =>
+        mode == FactsMode.None ? Empty : new RequestFacts(mode, part, request, index?.HashKey.Name ?? table?.HashKey.Name);
+
+    /// <summary><c>dynamodb:LeadingKeys</c>: the partition-key values of every item the action touches, as strings.</summary>
+    public List<string>? LeadingKeys
     {
-        var facts = new RequestFacts();
-        if (mode == FactsMode.None) return facts;
-        facts.ReturnConsumedCapacity = Str(request, "ReturnConsumedCapacity");
-        var names = new List<string>();
-        var leading = new List<string>();
-        var hash = index?.HashKey.Name ?? table?.HashKey.Name;
-        var exprNames = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("ExpressionAttributeNames", out var n) && n.ValueKind == JsonValueKind.Object ? n : default;
-
-        if (mode == FactsMode.BatchWrite)
+        get
         {
-            if (part.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var w in part.EnumerateArray())
-                {
-                    if (w.ValueKind != JsonValueKind.Object) continue;
-                    if (Obj(w, "PutRequest") is { } put && Obj(put, "Item") is { } item) AddItem(item, hash, names, leading);
-                    if (Obj(w, "DeleteRequest") is { } del && Obj(del, "Key") is { } key) AddItem(key, hash, names, leading);
-                }
-            }
+            if (!_haveLeading) { _leading = ReadLeadingKeys(); _haveLeading = true; }
+            return _leading;
         }
-        else if (part.ValueKind == JsonValueKind.Object)
-        {
-            if (Obj(part, "Item") is { } item) AddItem(item, hash, names, leading);
-            if (Obj(part, "Key") is { } key) AddItem(key, hash, names, leading);
-            if (part.TryGetProperty("Keys", out var keys) && keys.ValueKind == JsonValueKind.Array)
-                foreach (var k in keys.EnumerateArray())
-                    if (k.ValueKind == JsonValueKind.Object) AddItem(k, hash, names, leading);
-
-            foreach (var expression in ExpressionMembers)
-                if (Str(part, expression) is { } text) ExpressionNames.AddTopLevel(text, exprNames, names);
-            foreach (var legacy in LegacyNameMaps)
-                if (Obj(part, legacy) is { } map) foreach (var m in map.EnumerateObject()) Add(names, m.Name);
-            if (part.TryGetProperty("AttributesToGet", out var toGet) && toGet.ValueKind == JsonValueKind.Array)
-                foreach (var a in toGet.EnumerateArray()) if (a.ValueKind == JsonValueKind.String) Add(names, a.GetString()!);
-
-            if (hash != null && (Str(part, "KeyConditionExpression") != null || Obj(part, "KeyConditions") != null))
-                AddQueryPartition(part, hash, exprNames, leading);
-
-            facts.ReturnValues = Str(part, "ReturnValues");
-            if (mode == FactsMode.Read)
-            {
-                var projected = Str(part, "ProjectionExpression") != null || part.TryGetProperty("AttributesToGet", out _);
-                facts.Select = Str(part, "Select") ?? (projected ? "SPECIFIC_ATTRIBUTES" : Str(part, "IndexName") != null ? "ALL_PROJECTED_ATTRIBUTES" : "ALL_ATTRIBUTES");
-            }
-        }
-
-        facts.Attributes = names.Count > 0 ? names : null;
-        facts.LeadingKeys = leading.Count > 0 ? leading : null;
-        return facts;
     }
+
+    /// <summary><c>dynamodb:Attributes</c>: the top-level attribute names the action reads or writes.</summary>
+    public List<string>? Attributes
+    {
+        get
+        {
+            if (!_haveAttributes) { _attributes = ReadAttributes(); _haveAttributes = true; }
+            return _attributes;
+        }
+    }
+
+    /// <summary>Reads only: <c>Select</c> as sent, else DynamoDB's default for the request.</summary>
+    public string? Select
+    {
+        get
+        {
+            if (!_haveSelect) { _select = ReadSelect(); _haveSelect = true; }
+            return _select;
+        }
+    }
+
+    public string? ReturnValues => _mode is FactsMode.None or FactsMode.BatchWrite ? null : Str(_part, "ReturnValues"u8);
+
+    public string? ReturnConsumedCapacity => _mode == FactsMode.None ? null : Str(_request, "ReturnConsumedCapacity"u8);
+
+    private List<string>? ReadLeadingKeys()
+    {
+        if (_hash == null) return null;
+        var leading = new List<string>(1);
+        foreach (var map in ItemMaps())
+            if (map.TryGetProperty(_hash, out var v) && ScalarText(v) is { } text) leading.Add(text);
+        if (_mode != FactsMode.BatchWrite && (Str(_part, "KeyConditionExpression"u8) != null || Obj(_part, "KeyConditions"u8) != null))
+            AddQueryPartition(_part, _hash, ExpressionAttributeNames(), leading);
+        return leading.Count > 0 ? leading : null;
+    }
+
+    private List<string>? ReadAttributes()
+    {
+        var names = new List<string>();
+        foreach (var map in ItemMaps()) AddNames(map, names);
+        if (_mode != FactsMode.BatchWrite && _part.ValueKind == JsonValueKind.Object)
+        {
+            var exprNames = ExpressionAttributeNames();
+            foreach (var expression in ExpressionMembers)
+                if (Str(_part, expression) is { } text) ExpressionNames.AddTopLevel(text, exprNames, names);
+            foreach (var legacy in LegacyNameMaps) AddNames(Obj(_part, legacy), names);
+            if (_part.TryGetProperty("AttributesToGet"u8, out var toGet) && toGet.ValueKind == JsonValueKind.Array)
+                foreach (var a in toGet.EnumerateArray()) if (a.ValueKind == JsonValueKind.String) Add(names, a.GetString()!);
+        }
+
+        return names.Count > 0 ? names : null;
+    }
+
+    /// <summary>Every item or key map the action touches: Item, Key, each of Keys, or each put item and delete key of a batch entry.</summary>
+    private IEnumerable<JsonElement> ItemMaps()
+    {
+        if (_mode == FactsMode.BatchWrite)
+        {
+            if (_part.ValueKind != JsonValueKind.Array) yield break;
+            foreach (var w in _part.EnumerateArray())
+            {
+                if (Obj(w, "PutRequest"u8) is { } put && Obj(put, "Item"u8) is { } item) yield return item;
+                if (Obj(w, "DeleteRequest"u8) is { } del && Obj(del, "Key"u8) is { } key) yield return key;
+            }
+
+            yield break;
+        }
+
+        if (Obj(_part, "Item"u8) is { } single) yield return single;
+        if (Obj(_part, "Key"u8) is { } k) yield return k;
+        if (_part.ValueKind == JsonValueKind.Object && _part.TryGetProperty("Keys"u8, out var keys) && keys.ValueKind == JsonValueKind.Array)
+            foreach (var each in keys.EnumerateArray())
+                if (each.ValueKind == JsonValueKind.Object) yield return each;
+    }
+
+    private string? ReadSelect()
+    {
+        if (_mode != FactsMode.Read || _part.ValueKind != JsonValueKind.Object) return null;
+        if (Str(_part, "Select"u8) is { } select) return select;
+        if (Str(_part, "ProjectionExpression"u8) != null || _part.TryGetProperty("AttributesToGet"u8, out _)) return "SPECIFIC_ATTRIBUTES";
+        return Str(_part, "IndexName"u8) != null ? "ALL_PROJECTED_ATTRIBUTES" : "ALL_ATTRIBUTES";
+    }
+
+    private JsonElement ExpressionAttributeNames() =>
+        _part.ValueKind == JsonValueKind.Object && _part.TryGetProperty("ExpressionAttributeNames"u8, out var n) && n.ValueKind == JsonValueKind.Object ? n : default;
 
     private static readonly string[] ExpressionMembers =
         ["ProjectionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression", "KeyConditionExpression"];
 
     private static readonly string[] LegacyNameMaps = ["AttributeUpdates", "Expected", "KeyConditions", "QueryFilter", "ScanFilter"];
 
-    private static void AddItem(JsonElement map, string? hash, List<string> names, List<string> leading)
+    private static void AddNames(JsonElement? map, List<string> names)
     {
-        foreach (var m in map.EnumerateObject())
-        {
-            Add(names, m.Name);
-            if (m.Name == hash && ScalarText(m.Value) is { } text) leading.Add(text);
-        }
+        if (map is not { ValueKind: JsonValueKind.Object } m) return;
+        foreach (var member in m.EnumerateObject()) Add(names, member.Name);
     }
+
+    private static void AddNames(JsonElement map, List<string> names) => AddNames((JsonElement?)map, names);
 
     private static void Add(List<string> names, string name)
     {
@@ -145,6 +194,12 @@ public sealed class RequestFacts
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     internal static JsonElement? Obj(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
+
+    internal static string? Str(JsonElement obj, ReadOnlySpan<byte> name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    internal static JsonElement? Obj(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
 }
 
