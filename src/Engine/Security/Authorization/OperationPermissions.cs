@@ -136,21 +136,21 @@ public static class OperationPermissions
     {
         var checks = new List<AccessCheck>(1);
         var scope = new Scope(context);
-        Builder? builder = null;
-        string operation;
+        Builder? builder;
+        ReadOnlySpan<char> operation;
         if (target.StartsWith(StreamsPrefix, StringComparison.Ordinal))
         {
-            operation = target[StreamsPrefix.Length..];
-            StreamsApi.TryGetValue(operation, out builder);
+            operation = target.AsSpan(StreamsPrefix.Length);
+            StreamsApi.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(operation, out builder);
         }
         else
         {
-            operation = target.StartsWith(DynamoPrefix, StringComparison.Ordinal) ? target[DynamoPrefix.Length..] : target;
-            Dynamo.TryGetValue(operation, out builder);
+            operation = target.StartsWith(DynamoPrefix, StringComparison.Ordinal) ? target.AsSpan(DynamoPrefix.Length) : target;
+            Dynamo.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(operation, out builder);
         }
 
         // An operation without an entry still needs its own action on every resource: nothing is open by omission.
-        if (builder == null) scope.OnAccount("dynamodb:" + operation, checks);
+        if (builder == null) scope.OnAccount("dynamodb:" + operation.ToString(), checks);
         else builder(scope, request, checks);
         return checks;
     }
@@ -206,7 +206,9 @@ public static class OperationPermissions
         /// <summary>An item action on the request's table (or, for Query and Scan with IndexName, on the index ARN).</summary>
         public void Item(JsonElement part, JsonElement request, string action, FactsMode mode, List<AccessCheck> checks, bool withIndex = false)
         {
-            if (RequestFacts.Str(part, "TableName") is not { } name) return;
+            // Req.TableName reuses the name string of the last request on this thread (item requests repeat a few names).
+            if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("TableName"u8, out var t) || t.ValueKind != JsonValueKind.String) return;
+            var name = Req.TableName(part)!;
             var table = Db.FindTable(name);
             var arn = table?.Definition.Arn ?? TableArn(name);
             IndexDefinition? index = null;
