@@ -39,6 +39,9 @@ public sealed class EngineOptions
     /// <summary>Keys, signature verification and policies. The hosts bind it from the top-level <c>Auth</c> section.</summary>
     public Security.AuthOptions Auth { get; set; } = new();
 
+    /// <summary>Master keys for encryption at rest (always on). The hosts bind it from the top-level <c>Encryption</c> section.</summary>
+    public Security.Encryption.EncryptionOptions Encryption { get; set; } = new();
+
     public void Validate()
     {
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");

@@ -223,9 +223,11 @@ internal static class LocalFunctionHost
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 
-        var blob = app.Services.GetRequiredService<DynamoEngine>().Database.BlobLocation;
+        var database = app.Services.GetRequiredService<DynamoEngine>().Database;
+        var blob = database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
         output.WriteLine(AuthBannerLine(engine.Auth));
+        output.WriteLine($"  encryption at rest: {database.Encryption}");
         if (app.Services.GetService<HttpsCertificate>() is { } https)
         {
             var httpsUrl = addresses.FirstOrDefault(a => a.StartsWith("https:", StringComparison.Ordinal)) ?? "?";

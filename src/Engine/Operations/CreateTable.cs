@@ -30,6 +30,7 @@ internal static class CreateTable
         var stream = StreamSettings.Read(req, errors);
         var locals = IndexSchema.ReadList(Req.List(req, "LocalSecondaryIndexes"), "localSecondaryIndexes", global: false, errors);
         var globals = IndexSchema.ReadList(Req.List(req, "GlobalSecondaryIndexes"), "globalSecondaryIndexes", global: true, errors);
+        var (_, sseRequest) = SseSpecification.Read(req, errors);
 
         errors.ThrowIfAny();
 
@@ -52,8 +53,7 @@ internal static class CreateTable
             throw DynamoErrors.Validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED");
         if (tableClass != null && !TableClasses.IsValid(tableClass)) throw DynamoErrors.Validation(TableClasses.InvalidMessage);
         if (stream is { } s) StreamSettings.Check(ctx, s, name!, null);
-        if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
-            throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
+        var sse = SseSpecification.Resolve(ctx, sseRequest);
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
         var policy = Req.String(req, "ResourcePolicy") is { } text ? ResourcePolicies.Validate(ctx, text, stream: false).Minified : null;
 
@@ -75,6 +75,7 @@ internal static class CreateTable
             LastUpdateToPayPerRequestDateTime = mode == BillingModes.PayPerRequest ? now : null,
             TableClass = tableClass ?? TableClasses.Standard,
             DeletionProtectionEnabled = deletionProtection,
+            Sse = sse,
             CreationDateTime = now,
             Tags = tags ?? new Dictionary<string, string>(StringComparer.Ordinal),
             Indexes = indexes.Count == 0 ? null

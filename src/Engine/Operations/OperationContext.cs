@@ -11,4 +11,10 @@ public sealed class OperationContext(DynamoEngine engine, string region, string 
 
     /// <summary>The verified caller; null when the engine accepts any credentials (<see cref="Security.AuthMode.AcceptAny"/>).</summary>
     public Security.Caller? Caller { get; init; }
+
+    /// <summary>
+    /// The request was compiled from a PartiQL statement (src/Engine/PartiQL). Such a Query may filter on key
+    /// attributes, because a WHERE clause can say more about the keys than a key condition holds.
+    /// </summary>
+    internal bool FromPartiQL { get; init; }
 }

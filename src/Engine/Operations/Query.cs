@@ -69,7 +69,7 @@ internal static class Query
         var hashKey = index?.Definition.HashKey ?? definition.HashKey;
         var rangeKey = index == null ? definition.RangeKey : index.Definition.RangeKey;
         var (hash, sort) = MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
-        if (filter != null)
+        if (filter != null && !ctx.FromPartiQL)
         {
             var names = legacyFilter
                 ? Req.Map(req, "QueryFilter")!.Value.EnumerateObject().Select(p => p.Name)

@@ -97,7 +97,7 @@ public static class StreamFeed
             var next = at.Lsn;
             var nextItem = at.Item;
             var full = false;
-            var end = ChangeLogReader.Read(path, offset, upTo, (in ChangeRecord r) =>
+            var end = ChangeLogReader.Read(log.Cipher, path, offset, upTo, (in ChangeRecord r) =>
             {
                 if (r.Lsn < start.Lsn) return true;
                 var firstItem = r.Lsn == start.Lsn ? start.Item : 0;

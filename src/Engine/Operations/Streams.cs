@@ -267,7 +267,7 @@ internal static class Streams
         var region = definition.Region;
         w.WriteStartObject();
         w.WriteStartArray("Records"u8);
-        var offset = ChangeLogReader.Read(shard.SegmentPath, iterator.Offset, upTo, (in ChangeRecord r) =>
+        var offset = ChangeLogReader.Read(log.Cipher, shard.SegmentPath, iterator.Offset, upTo, (in ChangeRecord r) =>
         {
             if (r.Lsn < iterator.Lsn) return true;
             var first = r.Lsn == iterator.Lsn ? iterator.Item : 0;
@@ -380,7 +380,7 @@ internal static class Streams
     {
         var oldest = OldestMicros(ctx);
         var lsn = shard.Start;
-        var offset = ChangeLogReader.Read(shard.SegmentPath, 0, log.DurableLsn, (in ChangeRecord r) =>
+        var offset = ChangeLogReader.Read(log.Cipher, shard.SegmentPath, 0, log.DurableLsn, (in ChangeRecord r) =>
         {
             if (r.Lsn < shard.Start || r.TimestampMicros < oldest)
             {
@@ -404,7 +404,7 @@ internal static class Streams
         if (!File.Exists(shard.SegmentPath)) return true;
         var oldest = OldestMicros(ctx);
         var trimmed = false;
-        ChangeLogReader.Read(shard.SegmentPath, offset, log.DurableLsn, (in ChangeRecord r) =>
+        ChangeLogReader.Read(log.Cipher, shard.SegmentPath, offset, log.DurableLsn, (in ChangeRecord r) =>
         {
             if (r.Lsn < lsn) return true;
             trimmed = r.Lsn == lsn && r.TimestampMicros < oldest;

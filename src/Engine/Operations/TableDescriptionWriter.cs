@@ -52,6 +52,7 @@ internal static class TableDescriptionWriter
         w.WriteNumber("TableSizeBytes"u8, table.SizeBytes);
         w.WriteNumber("ItemCount"u8, table.ItemCount);
         w.WriteBoolean("DeletionProtectionEnabled"u8, d.DeletionProtectionEnabled);
+        if (!deleted) SseSpecification.Write(w, d);
         if (!deleted) WriteIndexes(w, table, d, deletingIndex);
         if (!deleted && d.StreamViewType != null)
         {

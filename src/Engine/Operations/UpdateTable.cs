@@ -18,6 +18,7 @@ internal static class UpdateTable
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughput");
         var indexUpdates = ReadIndexUpdates(req, errors);
         var stream = StreamSettings.Read(req, errors);
+        var (hasSse, sseRequest) = SseSpecification.Read(req, errors);
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);
@@ -25,8 +26,7 @@ internal static class UpdateTable
             throw DynamoErrors.Validation("Global tables are not supported by this server yet (see the README's table of supported operations).");
         if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null && stream == null)
             throw DynamoErrors.Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
-        if (Req.Object(req, "SSESpecification") is { } sse && Req.Bool(sse, "Enabled") == true)
-            throw DynamoErrors.Validation("Customer-managed (KMS) encryption is not supported by this server yet; tables use the service-owned key.");
+        var sse = SseSpecification.Resolve(ctx, sseRequest);
         var others = (billingMode != null ? 1 : 0) + (throughput != null ? 1 : 0);
         if (deletionProtection != null && (others > 0 || tableClass != null))
             throw DynamoErrors.Validation("One or more parameter values were invalid: DeletionProtection modification must be the only operation in the request");
@@ -48,7 +48,7 @@ internal static class UpdateTable
         if (indexUpdates != null)
         {
             await UpdateIndexesAsync(ctx, req, table, indexUpdates, w).ConfigureAwait(false);
-            if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && stream == null) return;
+            if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && stream == null && !hasSse) return;
         }
 
         var now = ctx.Engine.NowSeconds();
@@ -78,6 +78,7 @@ internal static class UpdateTable
             if (tableClass != null) d.TableClass = tableClass;
             if (stream is { } spec) StreamSettings.Apply(d, spec, ctx.Engine.Database.NextLsn, now);
             if (deletionProtection is { } p) d.DeletionProtectionEnabled = p;
+            if (hasSse) d.Sse = sse;
         }).ConfigureAwait(false);
 
         w.WriteStartObject();

@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Persistence;
 
@@ -11,12 +12,17 @@ namespace Serverless.Engine.Persistence;
 ///   owner.lease                  empty blob whose lease makes one instance the writer
 ///   log/{firstLsn:D20}.log       append blobs: the change-log segments, byte for byte as on the local disk
 ///   snapshots/{replayFrom:D20}.snap   item snapshots (<see cref="SnapshotFile"/>)
-///   manifest.json                the latest snapshot and the catalog (<see cref="Storage.StoreManifest"/> JSON)
+///   manifest.json                the latest snapshot and the catalog (<see cref="Storage.StoreManifest"/> JSON, sealed)
+///   backups/{name}.bak           backup files, as on the local disk
+///   store.key                    the store's data key, wrapped by the master key (<see cref="StoreKeyFile"/>)
+///   master.key                   only when no master key is configured: the store's generated master key
 /// </code>
+/// Every blob but the lease, the key files and the generated master key holds bytes encrypted with the store's
+/// data key (the log segments, snapshots and backups are copies of the encrypted local files).
 /// A write is acknowledged only after its log bytes are appended here (<see cref="LogShipper"/>), so an instance
 /// that loses its disk loses nothing acknowledged: a new one downloads the snapshot and the log after it.
 /// </summary>
-public sealed class BlobPersistence : IAsyncDisposable
+public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
 {
     private const int MaxAppendBytes = 4 * 1024 * 1024;
     private const string LeaseBlob = "owner.lease";
@@ -125,6 +131,31 @@ public sealed class BlobPersistence : IAsyncDisposable
         {
             if (string.CompareOrdinal(item.Name, name) < 0) await _container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    public async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public Task WriteAsync(string name, byte[] data, CancellationToken cancellationToken) =>
+        _container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(data), overwrite: true, cancellationToken);
+
+    string IKeyLocation.Describe(string name) => $"{_container.Uri}/{name}";
+
+    /// <summary>Whether the container already holds a store (a manifest or log segments).</summary>
+    public async Task<bool> HoldsStoreAsync(CancellationToken cancellationToken)
+    {
+        if (await _container.GetBlobClient(ManifestBlob).ExistsAsync(cancellationToken).ConfigureAwait(false)) return true;
+        await foreach (var _ in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false)) return true;
+        return false;
     }
 
     /// <summary>Uploads a backup file as <c>backups/{file name}</c>; backups outlive the instance's disk.</summary>

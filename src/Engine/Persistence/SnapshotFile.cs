@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Serverless.Engine.Protocol;
+using Serverless.Engine.Security.Encryption;
 using Serverless.Engine.Storage;
 
 namespace Serverless.Engine.Persistence;
@@ -7,7 +8,8 @@ namespace Serverless.Engine.Persistence;
 /// <summary>
 /// An item snapshot of the whole store, as uploaded to blob storage at each checkpoint. It is fuzzy (taken while
 /// writes go on) and made exact by replaying the log from <c>replayFrom</c>, whose records carry full images.
-/// Format, guarded by a golden test:
+/// The file is a <see cref="SealedFile"/> (kind Snapshot: encrypted and authenticated in 64 KiB chunks) whose
+/// plaintext is, guarded by a golden test:
 /// <code>
 ///   "DDBSNAP1" | u64 replayFrom (LE)
 ///   | records: varint keyLength (≥ 1) | storage key | varint valueLength | stored value
@@ -19,10 +21,11 @@ public static class SnapshotFile
     private static readonly byte[] Magic = "DDBSNAP1"u8.ToArray();
 
     /// <summary>Writes a snapshot of every item in <paramref name="store"/> to <paramref name="path"/>.</summary>
-    public static long Write(string path, ulong replayFrom, FasterStore store)
+    public static long Write(string path, ulong replayFrom, FasterStore store, StoreCipher cipher)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        var writer = new Writer(file);
+        using var sealedFile = new SealedFileWriter(file, cipher, SealedKind.Snapshot, leaveOpen: true);
+        var writer = new Writer(sealedFile);
         writer.Write(Magic);
         Span<byte> u64 = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(u64, replayFrom);
@@ -40,15 +43,16 @@ public static class SnapshotFile
         writer.Write(u64);
         Span<byte> crc = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(crc, writer.Crc);
-        file.Write(crc);
+        sealedFile.Write(crc);
+        sealedFile.Finish();
         file.Flush(flushToDisk: true);
         return count;
     }
 
     /// <summary>Reads a snapshot: its replay point, and each item through <paramref name="visit"/>.</summary>
-    public static ulong Read(string path, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
+    public static ulong Read(string path, StoreCipher cipher, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
     {
-        var data = File.ReadAllBytes(path);
+        var data = SealedFile.ReadFile(path, cipher, SealedKind.Snapshot);
         if (data.Length < Magic.Length + 21 || !data.AsSpan().StartsWith(Magic)
             || Crc32.Compute(data.AsSpan(0, data.Length - 4)) != BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(data.Length - 4)))
             throw new InvalidDataException($"Corrupt snapshot: {path}");

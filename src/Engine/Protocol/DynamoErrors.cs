@@ -18,6 +18,9 @@ public readonly record struct CancellationReason(string Code, string? Message = 
         new("ConditionalCheckFailed", "The conditional request failed", writeItem);
 
     public static CancellationReason Validation(string message) => new("ValidationError", message);
+
+    /// <summary>A PartiQL INSERT, in ExecuteTransaction, of a key that exists.</summary>
+    public static CancellationReason DuplicateItem => new("DuplicateItem", "Duplicate primary key exists in table");
 }
 
 /// <summary>
@@ -42,6 +45,9 @@ public static class DynamoErrors
 
     public static DynamoException ConditionalCheckFailed(Action<System.Text.Json.Utf8JsonWriter>? writeItem = null) =>
         new("ConditionalCheckFailedException", "The conditional request failed") { WriteExtraMembers = writeItem };
+
+    /// <summary>A PartiQL INSERT of a key that exists.</summary>
+    public static DynamoException DuplicateItem() => new("DuplicateItemException", "Duplicate primary key exists in table");
 
     public static DynamoException ItemCollectionSizeLimitExceeded() =>
         new("ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded");

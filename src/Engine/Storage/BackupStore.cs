@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Serverless.Engine.Protocol;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -29,7 +30,8 @@ public sealed class BackupMeta
 
 /// <summary>
 /// On-demand backups, each a file of its own under <c>backups/</c> in the data directory (or held in memory in
-/// memory-only mode). File format, guarded by a golden test:
+/// memory-only mode). Each file is a <see cref="SealedFile"/> (kind Backup: encrypted with the store's data key, in
+/// authenticated 64 KiB chunks) whose plaintext is, guarded by a golden test:
 /// <code>
 ///   "DDBBACKUP1" | u32 metaLength (LE) | BackupMeta JSON
 ///   | u64 itemCount (LE) | itemCount × (varint keyLength | storage key | varint valueLength | stored value)
@@ -41,28 +43,32 @@ public sealed class BackupStore
     private static readonly byte[] Magic = "DDBBACKUP1"u8.ToArray();
     private readonly string? _directory;
     private readonly Persistence.BlobPersistence? _blob;
+    private readonly StoreCipher? _cipher;
     private readonly object _lock = new();
     private readonly Dictionary<string, (BackupMeta Meta, byte[]? Data)> _backups = new(StringComparer.Ordinal);
 
     /// <param name="directory">Where backup files live; null keeps them in memory.</param>
+    /// <param name="cipher">The store's data key; required with a directory.</param>
     /// <param name="blob">With blob storage, every backup is also uploaded there (the directory is then a cache).</param>
-    public BackupStore(string? directory, Persistence.BlobPersistence? blob = null)
+    public BackupStore(string? directory, StoreCipher? cipher = null, Persistence.BlobPersistence? blob = null)
     {
         _directory = directory;
         _blob = blob;
+        _cipher = cipher;
         if (directory == null) return;
+        if (cipher == null) throw new ArgumentNullException(nameof(cipher), "Backup files are always encrypted.");
         Directory.CreateDirectory(directory);
         foreach (var path in Directory.EnumerateFiles(directory, "*.bak"))
         {
             try
             {
-                var meta = ReadMeta(File.ReadAllBytes(path));
+                var meta = ReadMeta(SealedFile.ReadFile(path, cipher, SealedKind.Backup));
                 _backups[meta.Arn] = (meta, null);
             }
             catch (InvalidDataException)
             {
-                // A backup whose write a crash interrupted: it was never reported AVAILABLE.
-                File.Delete(path);
+                // Backups are renamed into place once complete, so this one was damaged or tampered with: it is
+                // not listed and never restored from (the file stays for inspection).
             }
         }
     }
@@ -87,7 +93,7 @@ public sealed class BackupStore
             var tmp = path + ".tmp";
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                fs.Write(bytes);
+                fs.Write(SealedFile.Seal(_cipher!, SealedKind.Backup, bytes));
                 fs.Flush(flushToDisk: true);
             }
 
@@ -103,7 +109,7 @@ public sealed class BackupStore
     {
         byte[]? data;
         lock (_lock) data = _backups.TryGetValue(arn, out var b) ? b.Data : throw new KeyNotFoundException(arn);
-        return Decode(data ?? File.ReadAllBytes(PathOf(arn))).Items;
+        return Decode(data ?? SealedFile.ReadFile(PathOf(arn), _cipher!, SealedKind.Backup)).Items;
     }
 
     public void Delete(string arn)

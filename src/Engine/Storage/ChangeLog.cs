@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 using Serverless.Engine.Protocol;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -58,6 +59,8 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private readonly string _directory;
     private readonly ChangeLogOptions _options;
+    private readonly StoreCipher _cipher;
+    private readonly RecordCipher _sealer;
     private readonly object _appendLock = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -68,6 +71,7 @@ public sealed class ChangeLog : IAsyncDisposable
     private PooledBufferWriter _open = new(64 * 1024);
     private PooledBufferWriter _spare = new(64 * 1024);
     private TaskCompletionSource _openBatch = NewBatch();
+    private ulong _openFirstLsn;
     private bool _signalled;
     private ulong _lastLsn;
     private long _appendedBytes;
@@ -84,10 +88,12 @@ public sealed class ChangeLog : IAsyncDisposable
     private ulong _segmentFirstLsn;
     private int _dirty;
 
-    private ChangeLog(string directory, ChangeLogOptions options, ulong lastLsn)
+    private ChangeLog(string directory, ChangeLogOptions options, StoreCipher cipher, ulong lastLsn)
     {
         _directory = directory;
         _options = options;
+        _cipher = cipher;
+        _sealer = new RecordCipher(cipher);
         _lastLsn = lastLsn;
         _durableLsn = lastLsn;
         _inline = options.Sync == ChangeLogSync.Interval && options.GroupCommitDelay == TimeSpan.Zero;
@@ -96,6 +102,9 @@ public sealed class ChangeLog : IAsyncDisposable
         if (options.Sync == ChangeLogSync.Interval)
             _syncTimer = new Timer(_ => SyncIfDirty(), null, options.SyncInterval, options.SyncInterval);
     }
+
+    /// <summary>The store's data key, which every record is encrypted with; readers of the segments need it.</summary>
+    public StoreCipher Cipher => _cipher;
 
     /// <summary>Sequence number of the last record appended.</summary>
     public ulong LastLsn
@@ -130,22 +139,25 @@ public sealed class ChangeLog : IAsyncDisposable
 
     /// <summary>
     /// Replays every intact record with a sequence number of at least <paramref name="fromLsn"/>, truncates a torn
-    /// tail left by a crash, and opens the log for appending after the last intact record.
+    /// tail left by a crash, and opens the log for appending after the last intact record. A damaged record that is
+    /// not a torn tail (intact records follow it, or it is in a segment that was complete) fails the open with
+    /// <see cref="InvalidDataException"/> naming the segment and offset: acknowledged writes are never dropped silently.
     /// </summary>
-    public static ChangeLog OpenAndReplay(string directory, ChangeLogOptions options, ulong fromLsn, ChangeVisitor visitor)
+    public static ChangeLog OpenAndReplay(string directory, ChangeLogOptions options, StoreCipher cipher, ulong fromLsn, ChangeVisitor visitor)
     {
         Directory.CreateDirectory(directory);
         ulong last = fromLsn == 0 ? 0 : fromLsn - 1;
         var segments = ListSegments(directory);
+        var reader = RecordCipher.ForThread(cipher);
         for (var s = 0; s < segments.Count; s++)
         {
-            var (firstLsn, path) = segments[s];
+            var (_, path) = segments[s];
             if (s + 1 < segments.Count && segments[s + 1].FirstLsn <= fromLsn) continue; // wholly before the replay point
             var data = File.ReadAllBytes(path);
             var offset = 0;
             while (offset < data.Length)
             {
-                var n = ChangeRecord.TryRead(data.AsSpan(offset), out var record);
+                var n = ChangeRecord.TryRead(data.AsSpan(offset), reader, out var record);
                 if (n <= 0) break;
                 if (record.Lsn >= fromLsn)
                 {
@@ -158,22 +170,43 @@ public sealed class ChangeLog : IAsyncDisposable
 
             if (offset < data.Length)
             {
-                // A torn tail: the crash interrupted a write that was therefore never acknowledged. Drop it and
-                // every later segment (there can be none from a correct run, but never replay past a gap).
-                using (var fs = new FileStream(path, FileMode.Open, FileAccess.Write))
+                // Rolled segments were cut back to their records and fsynced before the next one existed, so only
+                // the newest segment can end torn; and a torn tail has no intact frame after it.
+                var isLast = s + 1 == segments.Count;
+                if (!isLast || FindIntactFrame(data, offset + 1, reader) is >= 0)
                 {
-                    fs.SetLength(offset);
-                    fs.Flush(flushToDisk: true);
+                    throw new InvalidDataException(
+                        $"The change-log segment {path} is corrupt at byte {offset}: a record fails authentication "
+                        + (isLast ? "and intact records follow it" : "in a segment that was complete")
+                        + ". It is not a torn write, so recovery stops rather than drop acknowledged writes; restore the data directory from a copy.");
                 }
 
-                for (var later = s + 1; later < segments.Count; later++) File.Delete(segments[later].Path);
+                // A torn tail: the crash interrupted a write that was therefore never acknowledged. Drop it.
+                using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
+                fs.SetLength(offset);
+                fs.Flush(flushToDisk: true);
                 break;
             }
-
-            _ = firstLsn;
         }
 
-        return new ChangeLog(directory, options, last);
+        return new ChangeLog(directory, options, cipher, last);
+    }
+
+    /// <summary>The offset of the first intact frame at or after <paramref name="from"/>, or -1 (failure path only).</summary>
+    private static int FindIntactFrame(byte[] data, int from, RecordCipher reader)
+    {
+        var scratch = new byte[0];
+        for (var at = from; at + ChangeRecord.FrameOverhead <= data.Length; at++)
+        {
+            if (data[at] == 0 && data[at + 1] == 0 && data[at + 2] == 0 && data[at + 3] == 0) continue; // zeros: no frame starts here
+            var n = ChangeRecord.CheckHeader(data.AsSpan(at), out _);
+            if (n <= 0) continue;
+            if (scratch.Length < n) scratch = new byte[n];
+            data.AsSpan(at, n).CopyTo(scratch);
+            if (ChangeRecord.TryRead(scratch.AsSpan(0, n), reader, out _) > 0) return at;
+        }
+
+        return -1;
     }
 
     /// <summary>Appends an item change; returns its sequence number and the task of its commit.</summary>
@@ -185,7 +218,8 @@ public sealed class ChangeLog : IAsyncDisposable
             ThrowIfFailed();
             var lsn = ++_lastLsn;
             var before = _open.WrittenCount;
-            ChangeRecord.WriteItemWrite(_open, lsn, timestampMicros, flags, table, key, hasOld, oldImage, hasNew, newImage);
+            if (before == 0) _openFirstLsn = lsn;
+            ChangeRecord.WriteItemWrite(_open, _sealer, lsn, timestampMicros, flags, table, key, hasOld, oldImage, hasNew, newImage);
             _appendedBytes += _open.WrittenCount - before;
             return Enlist(lsn);
         }
@@ -199,7 +233,8 @@ public sealed class ChangeLog : IAsyncDisposable
             ThrowIfFailed();
             var lsn = ++_lastLsn;
             var before = _open.WrittenCount;
-            ChangeRecord.WriteTransaction(_open, lsn, timestampMicros, token, fingerprint, items);
+            if (before == 0) _openFirstLsn = lsn;
+            ChangeRecord.WriteTransaction(_open, _sealer, lsn, timestampMicros, token, fingerprint, items);
             _appendedBytes += _open.WrittenCount - before;
             return Enlist(lsn);
         }
@@ -212,7 +247,8 @@ public sealed class ChangeLog : IAsyncDisposable
             ThrowIfFailed();
             var lsn = ++_lastLsn;
             var before = _open.WrittenCount;
-            ChangeRecord.WriteCatalog(_open, lsn, timestampMicros, table, body);
+            if (before == 0) _openFirstLsn = lsn;
+            ChangeRecord.WriteCatalog(_open, _sealer, lsn, timestampMicros, table, body);
             _appendedBytes += _open.WrittenCount - before;
             return Enlist(lsn);
         }
@@ -270,6 +306,7 @@ public sealed class ChangeLog : IAsyncDisposable
         _segment.Dispose();
         _open.Dispose();
         _spare.Dispose();
+        _sealer.Dispose();
     }
 
     private static List<(ulong FirstLsn, string Path)> ListSegments(string directory)
@@ -334,6 +371,7 @@ public sealed class ChangeLog : IAsyncDisposable
             PooledBufferWriter batchBytes;
             TaskCompletionSource batch;
             ulong batchLast;
+            ulong batchFirst;
             lock (_appendLock)
             {
                 _signalled = false;
@@ -349,11 +387,12 @@ public sealed class ChangeLog : IAsyncDisposable
                 batch = _openBatch;
                 _openBatch = NewBatch();
                 batchLast = _lastLsn;
+                batchFirst = _openFirstLsn;
             }
 
             try
             {
-                if (_segmentLength >= _options.SegmentBytes) RollSegment(FirstLsnOf(batchBytes));
+                if (_segmentLength >= _options.SegmentBytes) RollSegment(batchFirst);
                 RandomAccess.Write(_segment, batchBytes.WrittenSpan, _segmentLength);
                 _segmentLength += batchBytes.WrittenCount;
                 if (_options.Sync == ChangeLogSync.Always) RandomAccess.FlushToDisk(_segment);
@@ -381,7 +420,7 @@ public sealed class ChangeLog : IAsyncDisposable
         try
         {
             var record = _open.WrittenSpan;
-            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity) RollSegment(FirstLsnOf(_open));
+            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity) RollSegment(lsn);
             record.CopyTo(new Span<byte>((byte*)_mapped + _segmentLength, record.Length));
             _segmentLength += record.Length;
             Volatile.Write(ref _dirty, 1);
@@ -422,12 +461,6 @@ public sealed class ChangeLog : IAsyncDisposable
         _map = null;
         _mapped = 0;
         RandomAccess.SetLength(_segment, _segmentLength);
-    }
-
-    private static ulong FirstLsnOf(PooledBufferWriter batch)
-    {
-        ChangeRecord.TryRead(batch.WrittenSpan, out var r);
-        return r.Lsn;
     }
 
     private void SyncIfDirty()

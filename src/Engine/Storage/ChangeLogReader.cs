@@ -1,4 +1,5 @@
 using System.Buffers;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -18,8 +19,9 @@ public static class ChangeLogReader
     /// in order, up to sequence number <paramref name="maxLsn"/> and the end of the intact data, until the visitor
     /// declines one. Returns the offset of the first record not consumed.
     /// </summary>
-    public static long Read(string path, long offset, ulong maxLsn, ChangeReadVisitor visitor)
+    public static long Read(StoreCipher cipher, string path, long offset, ulong maxLsn, ChangeReadVisitor visitor)
     {
+        var reader = RecordCipher.ForThread(cipher);
         SafeHandleScope handle;
         try
         {
@@ -50,7 +52,7 @@ public static class ChangeLogReader
                     var pos = 0;
                     while (true)
                     {
-                        var n = ChangeRecord.TryRead(buffer.AsSpan(pos, filled - pos), out var record);
+                        var n = ChangeRecord.TryRead(buffer.AsSpan(pos, filled - pos), reader, out var record);
                         if (n < 0) return start + pos; // a frame still being written, or a torn tail
                         if (n == 0) break;
                         if (record.Lsn > maxLsn || !visitor(in record)) return start + pos;

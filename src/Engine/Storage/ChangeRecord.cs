@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -30,9 +31,10 @@ public enum ChangeFlags : byte
 }
 
 /// <summary>
-/// One decoded change record, viewing the bytes it was read from. The on-disk frame is
+/// One decoded change record, viewing the bytes it was read from (decrypted in place). The on-disk frame is
 /// <code>
-///   u32 payloadLength (LE) | u32 crc32(payload) (LE) | payload
+///   u32 payloadLength (LE) | u32 crc32(payloadLength | nonce) (LE) | 12-byte nonce
+///   | payload, AES-256-GCM encrypted with the store's data key | 16-byte tag   (associated data: payloadLength)
 /// payload:
 ///   u8 formatVersion (=1) | u8 kind | u64 lsn (LE) | i64 timestampMicros since the Unix epoch (LE) | body
 /// ItemWrite body:
@@ -46,11 +48,16 @@ public enum ChangeFlags : byte
 ///   | varint oldLength+1 | old item | varint newLength+1 | new item)   — each item laid out as an ItemWrite body
 /// </code>
 /// Keys and items are in <c>KeyCodec</c>/<c>ItemCodec</c> encodings. A golden test guards this layout.
+/// The header checksum lets recovery tell a frame boundary from noise when it looks past a damaged frame (a torn
+/// tail has no intact frame after it; corruption in the middle of a segment does).
 /// </summary>
 public readonly ref struct ChangeRecord
 {
     public const byte FormatVersion = 1;
-    public const int FrameHeaderSize = 8;
+    public const int FrameHeaderSize = 20;
+    public const int FrameTrailerSize = Security.Encryption.StoreCipher.TagSize;
+    public const int FrameOverhead = FrameHeaderSize + FrameTrailerSize;
+    private const int MinPayload = 18;
 
     public ChangeKind Kind { get; init; }
 
@@ -90,22 +97,22 @@ public readonly ref struct ChangeRecord
     /// <summary>The item changes of a transaction record, each as an ItemWrite record with the transaction's LSN and time.</summary>
     public TransactionItemEnumerator EnumerateTransactionItems() => new(TransactionItems, TransactionItemCount, Lsn, TimestampMicros);
 
-    public static void WriteItemWrite(IBufferWriter<byte> output, ulong lsn, long timestampMicros, ChangeFlags flags, uint table,
+    public static void WriteItemWrite(IBufferWriter<byte> output, RecordCipher cipher, ulong lsn, long timestampMicros, ChangeFlags flags, uint table,
         ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
     {
         var payload = 1 + 1 + 8 + 8 + ItemBodySize(key.Length, hasOld, oldImage.Length, hasNew, newImage.Length);
-        var span = output.GetSpan(FrameHeaderSize + payload);
+        var span = output.GetSpan(FrameOverhead + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.ItemWrite, lsn, timestampMicros);
         o += WriteItemBody(p[o..], flags, table, key, hasOld, oldImage, hasNew, newImage);
-        FinishFrame(span, p, o);
-        output.Advance(FrameHeaderSize + payload);
+        FinishFrame(cipher, span, o, payload);
+        output.Advance(FrameOverhead + payload);
     }
 
-    public static void WriteCatalog(IBufferWriter<byte> output, ulong lsn, long timestampMicros, uint table, ReadOnlySpan<byte> body)
+    public static void WriteCatalog(IBufferWriter<byte> output, RecordCipher cipher, ulong lsn, long timestampMicros, uint table, ReadOnlySpan<byte> body)
     {
         var payload = 1 + 1 + 8 + 8 + 4 + VarInt.Size((ulong)body.Length) + body.Length;
-        var span = output.GetSpan(FrameHeaderSize + payload);
+        var span = output.GetSpan(FrameOverhead + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.Catalog, lsn, timestampMicros);
         BinaryPrimitives.WriteUInt32LittleEndian(p[o..], table);
@@ -113,18 +120,18 @@ public readonly ref struct ChangeRecord
         o += VarInt.Write(p[o..], (ulong)body.Length);
         body.CopyTo(p[o..]);
         o += body.Length;
-        FinishFrame(span, p, o);
-        output.Advance(FrameHeaderSize + payload);
+        FinishFrame(cipher, span, o, payload);
+        output.Advance(FrameOverhead + payload);
     }
 
     /// <summary>Writes one transaction frame holding every item change of the transaction.</summary>
-    public static void WriteTransaction(IBufferWriter<byte> output, ulong lsn, long timestampMicros, ReadOnlySpan<byte> token,
+    public static void WriteTransaction(IBufferWriter<byte> output, RecordCipher cipher, ulong lsn, long timestampMicros, ReadOnlySpan<byte> token,
         ReadOnlySpan<byte> fingerprint, ReadOnlySpan<TransactionChange> items)
     {
         if (fingerprint.Length > byte.MaxValue) throw new ArgumentOutOfRangeException(nameof(fingerprint));
         var payload = 1 + 1 + 8 + 8 + VarInt.Size((ulong)token.Length) + token.Length + 1 + fingerprint.Length + VarInt.Size((ulong)items.Length);
         foreach (var item in items) payload += ItemBodySize(item.Key.Length, item.HasOld, item.Old.Length, item.HasNew, item.New.Length);
-        var span = output.GetSpan(FrameHeaderSize + payload);
+        var span = output.GetSpan(FrameOverhead + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.Transaction, lsn, timestampMicros);
         o += VarInt.Write(p[o..], (ulong)token.Length);
@@ -136,24 +143,44 @@ public readonly ref struct ChangeRecord
         o += VarInt.Write(p[o..], (ulong)items.Length);
         foreach (var item in items)
             o += WriteItemBody(p[o..], item.Flags, item.Table, item.Key.Span, item.HasOld, item.Old.Span, item.HasNew, item.New.Span);
-        FinishFrame(span, p, o);
-        output.Advance(FrameHeaderSize + payload);
+        FinishFrame(cipher, span, o, payload);
+        output.Advance(FrameOverhead + payload);
     }
 
     /// <summary>
-    /// Decodes the frame at the start of <paramref name="data"/>. Returns the frame length, 0 when the data ends
-    /// inside a frame, or -1 when the frame is corrupt (bad checksum or layout): both mean a torn tail.
+    /// Decodes the frame at the start of <paramref name="data"/>, decrypting it in place. Returns the frame length,
+    /// 0 when the data ends inside a frame, or -1 when the frame is damaged (bad header checksum, failed
+    /// authentication or bad layout); the bytes of a damaged frame are not usable afterwards.
     /// </summary>
-    public static int TryRead(ReadOnlySpan<byte> data, out ChangeRecord record)
+    public static int TryRead(Span<byte> data, RecordCipher cipher, out ChangeRecord record)
     {
         record = default;
+        var status = CheckHeader(data, out var length);
+        if (status <= 0) return status;
+        var p = data.Slice(FrameHeaderSize, length);
+        if (!cipher.TryOpen(data.Slice(8, 12), p, data.Slice(FrameHeaderSize + length, FrameTrailerSize), data[..4])) return -1;
+        return Decode(p, length, out record);
+    }
+
+    /// <summary>
+    /// Checks the frame header at the start of <paramref name="data"/> without decrypting: the frame length when the
+    /// header is intact and the frame fits, 0 when the data ends first, -1 when the header is damaged.
+    /// </summary>
+    public static int CheckHeader(ReadOnlySpan<byte> data, out int payloadLength)
+    {
+        payloadLength = 0;
         if (data.Length < FrameHeaderSize) return 0;
         var length = BinaryPrimitives.ReadUInt32LittleEndian(data);
-        var crc = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
-        if (length < 18 || length > int.MaxValue - FrameHeaderSize) return -1;
-        if (data.Length - FrameHeaderSize < length) return 0;
-        var p = data.Slice(FrameHeaderSize, (int)length);
-        if (Protocol.Crc32.Compute(p) != crc) return -1;
+        if (length < MinPayload || length > int.MaxValue - FrameOverhead) return -1;
+        if (HeaderCrc(data) != BinaryPrimitives.ReadUInt32LittleEndian(data[4..])) return -1;
+        if (data.Length - FrameOverhead < length) return 0;
+        payloadLength = (int)length;
+        return FrameOverhead + (int)length;
+    }
+
+    private static int Decode(ReadOnlySpan<byte> p, int length, out ChangeRecord record)
+    {
+        record = default;
         if (p[0] != FormatVersion) return -1;
         var kind = (ChangeKind)p[1];
         var lsn = BinaryPrimitives.ReadUInt64LittleEndian(p[2..]);
@@ -215,7 +242,7 @@ public readonly ref struct ChangeRecord
             return -1;
         }
 
-        return FrameHeaderSize + (int)length;
+        return FrameOverhead + length;
     }
 
     private static int WriteHeader(Span<byte> p, ChangeKind kind, ulong lsn, long ts)
@@ -288,12 +315,15 @@ public readonly ref struct ChangeRecord
         return n + (present ? (int)(lenPlusOne - 1) : 0);
     }
 
-    private static void FinishFrame(Span<byte> frame, ReadOnlySpan<byte> payload, int written)
+    private static void FinishFrame(RecordCipher cipher, Span<byte> frame, int written, int payload)
     {
-        if (written != payload.Length) throw new InvalidOperationException("Change record size mismatch.");
-        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], Protocol.Crc32.Compute(payload));
+        if (written != payload) throw new InvalidOperationException("Change record size mismatch.");
+        BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)payload);
+        cipher.Seal(frame.Slice(8, 12), frame.Slice(FrameHeaderSize, payload), frame.Slice(FrameHeaderSize + payload, FrameTrailerSize), frame[..4]);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[4..], HeaderCrc(frame));
     }
+
+    private static uint HeaderCrc(ReadOnlySpan<byte> frame) => Protocol.Crc32.Append(Protocol.Crc32.Compute(frame[..4]), frame.Slice(8, 12));
 }
 
 /// <summary>One item change of a transaction, as handed to <see cref="ChangeRecord.WriteTransaction"/>.</summary>

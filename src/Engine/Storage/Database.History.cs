@@ -165,7 +165,7 @@ public sealed partial class Database
         var segments = log.Segments;
         if (segments.Count == 0) return NowMicros();
         long? first = null;
-        ChangeLogReader.Read(segments[0].Path, 0, log.DurableLsn, (in ChangeRecord r) =>
+        ChangeLogReader.Read(log.Cipher, segments[0].Path, 0, log.DurableLsn, (in ChangeRecord r) =>
         {
             first = r.TimestampMicros;
             return false;
@@ -209,7 +209,7 @@ public sealed partial class Database
         {
             if (s + 1 < segments.Count && segments[s + 1].FirstLsn <= fromLsn) continue;
             if (s + 1 < segments.Count && File.GetLastWriteTimeUtc(segments[s].Path) < since) continue;
-            ChangeLogReader.Read(segments[s].Path, 0, upTo, (in ChangeRecord r) =>
+            ChangeLogReader.Read(log.Cipher, segments[s].Path, 0, upTo, (in ChangeRecord r) =>
             {
                 if (r.Lsn < fromLsn || r.TimestampMicros <= afterMicros) return true;
                 if (r.Kind == ChangeKind.ItemWrite) Note(in r);

@@ -297,7 +297,7 @@ public sealed partial class Database
 
     private string TokenFilePath(string root) => Path.Combine(root, TransactionTokens.FileName);
 
-    private void LoadTransactionTokens(string root) => _tokens.Load(TokenFilePath(root), NowMicros());
+    private void LoadTransactionTokens(string root) => _tokens.Load(TokenFilePath(root), _cipher, NowMicros());
 
-    private void SaveTransactionTokens(string root) => _tokens.Save(TokenFilePath(root), NowMicros());
+    private void SaveTransactionTokens(string root) => _tokens.Save(TokenFilePath(root), _cipher, NowMicros());
 }

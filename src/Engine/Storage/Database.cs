@@ -3,6 +3,8 @@ using System.Text.Json;
 using Serverless.Engine.Persistence;
 using Serverless.Engine.Protocol;
 
+using Serverless.Engine.Security.Encryption;
+
 namespace Serverless.Engine.Storage;
 
 /// <summary>What a mutation decided to do with the item it was shown.</summary>
@@ -116,6 +118,7 @@ public sealed partial class Database : IAsyncDisposable
     private readonly EngineOptions _options;
     private readonly TimeProvider _time;
     private readonly FasterStore _store;
+    private readonly StoreCipher _cipher;
     private ChangeLog? _log;
     private readonly KeyLocks _locks = new();
     private readonly object _catalogLock = new();
@@ -137,18 +140,19 @@ public sealed partial class Database : IAsyncDisposable
     [ThreadStatic]
     private static PooledBufferWriter? t_next;
 
-    private Database(EngineOptions options, TimeProvider time, FasterStore store)
+    private Database(EngineOptions options, TimeProvider time, FasterStore store, StoreCipher cipher)
     {
         _options = options;
         _time = time;
         _store = store;
+        _cipher = cipher;
     }
 
     public static async Task<Database> OpenAsync(EngineOptions options, TimeProvider time, CancellationToken cancellationToken = default)
     {
         if (options.InMemory)
         {
-            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes)) { _nextTableNumber = 1 };
+            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes), StoreCipher.Ephemeral()) { _nextTableNumber = 1 };
         }
 
         var root = Path.GetFullPath(options.DataDirectory);
@@ -162,6 +166,8 @@ public sealed partial class Database : IAsyncDisposable
         BlobPersistence? blob = null;
         string? snapshot = null;
         StoreManifest? manifest = null;
+        StoreCipher cipher;
+        MasterKeys keys;
         if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
@@ -169,6 +175,7 @@ public sealed partial class Database : IAsyncDisposable
             try
             {
                 await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
+                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, blob, blob.HoldsStoreAsync, cancellationToken).ConfigureAwait(false);
                 foreach (var dir in new[] { "store", "changelog" })
                 {
                     if (Directory.Exists(Path.Combine(root, dir))) Directory.Delete(Path.Combine(root, dir), recursive: true);
@@ -179,7 +186,8 @@ public sealed partial class Database : IAsyncDisposable
                 File.Delete(snapshot);
                 var json = await blob.DownloadAsync(snapshot, Path.Combine(root, "changelog"), cancellationToken).ConfigureAwait(false);
                 await blob.DownloadBackupsAsync(Path.Combine(root, "backups"), cancellationToken).ConfigureAwait(false);
-                if (json is { Length: > 0 }) manifest = JsonSerializer.Deserialize(json, StorageJsonContext.Default.StoreManifest);
+                if (json is { Length: > 0 })
+                    manifest = JsonSerializer.Deserialize(SealedFile.Open(json, cipher, SealedKind.Manifest, blob.Describe + "/manifest.json"), StorageJsonContext.Default.StoreManifest);
                 if (!File.Exists(snapshot)) snapshot = null;
             }
             catch
@@ -192,8 +200,18 @@ public sealed partial class Database : IAsyncDisposable
         else
         {
             var manifestPath = Path.Combine(root, ManifestFile);
-            if (File.Exists(manifestPath))
-                manifest = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(manifestPath, cancellationToken).ConfigureAwait(false), StorageJsonContext.Default.StoreManifest);
+            try
+            {
+                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, new DirectoryKeyLocation(root), _ => Task.FromResult(HoldsStore(root)), cancellationToken)
+                    .ConfigureAwait(false);
+                if (File.Exists(manifestPath))
+                    manifest = JsonSerializer.Deserialize(SealedFile.ReadFile(manifestPath, cipher, SealedKind.Manifest), StorageJsonContext.Default.StoreManifest);
+            }
+            catch
+            {
+                ownership.Dispose();
+                throw;
+            }
         }
 
         if (manifest is { Format: > StoreManifest.CurrentFormat })
@@ -202,24 +220,27 @@ public sealed partial class Database : IAsyncDisposable
             throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
         }
 
-        var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes);
+        var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes, cipher);
         try
         {
             if (snapshot != null)
             {
-                SnapshotFile.Read(snapshot, (key, value) => store.Upsert(key.Span, value.Span));
+                SnapshotFile.Read(snapshot, cipher, (key, value) => store.Upsert(key.Span, value.Span));
                 File.Delete(snapshot);
             }
             else if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
 
-            var db = new Database(options, time, store)
+            var db = new Database(options, time, store, cipher)
             {
-                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), blob), _blob = blob,
+                _nextTableNumber = manifest?.NextTableNumber ?? 1, Backups = new BackupStore(Path.Combine(root, "backups"), cipher, blob), _blob = blob,
                 _directoryLock = ownership, _root = root,
+                Encryption = keys.Generated
+                    ? $"AES-256-GCM; the master key was generated and is kept with the store ({keys.Current.Origin}): set Encryption__Key in production"
+                    : $"AES-256-GCM; data key wrapped by the master key from {keys.Current.Origin}",
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
-            db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, manifest?.ReplayFromLsn ?? 1, db.Replay);
+            db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Replay);
             db.RebuildStatistics();
             if (blob != null) db._shipper = new LogShipper(db._log, blob);
             await db.FinishBackfillsAsync().ConfigureAwait(false);
@@ -256,6 +277,17 @@ public sealed partial class Database : IAsyncDisposable
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    /// <summary>Whether a data directory already holds a store (then it must have its key file).</summary>
+    private static bool HoldsStore(string root) =>
+        File.Exists(Path.Combine(root, ManifestFile))
+        || (Directory.Exists(Path.Combine(root, "changelog")) && Directory.EnumerateFiles(Path.Combine(root, "changelog"), "*.log").Any(f => new FileInfo(f).Length > 0));
+
+    /// <summary>How the store is encrypted, for the start-up banner (never the key).</summary>
+    public string Encryption { get; private init; } = "AES-256-GCM with a key held only in memory";
+
+    /// <summary>The store's data key: everything the store writes is encrypted with it.</summary>
+    public StoreCipher Cipher => _cipher;
 
     /// <summary>
     /// One engine per data directory: an exclusive lock on <c>LOCK</c>, held while the engine is open (the operating
@@ -649,14 +681,8 @@ public sealed partial class Database : IAsyncDisposable
             };
             var root = _root;
             SaveTransactionTokens(root);
-            var tmp = Path.Combine(root, ManifestFile + ".tmp");
-            await using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                await JsonSerializer.SerializeAsync(fs, manifest, StorageJsonContext.Default.StoreManifest, cancellationToken).ConfigureAwait(false);
-                fs.Flush(flushToDisk: true);
-            }
-
-            File.Move(tmp, Path.Combine(root, ManifestFile), overwrite: true);
+            var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
+            SealedFile.WriteAtomically(Path.Combine(root, ManifestFile), _cipher, SealedKind.Manifest, manifestJson);
             _store.PurgeCheckpointsExcept(token);
             // Streams and point-in-time recovery read the log: keep the segments their windows need (24 hours for
             // streams, the recovery period for PITR).
@@ -675,9 +701,9 @@ public sealed partial class Database : IAsyncDisposable
                 // snapshot's replay point and the retention windows are then deleted there and here (never ones
                 // not yet shipped).
                 var snapshot = Path.Combine(root, "upload.snap");
-                await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store), cancellationToken).ConfigureAwait(false);
-                var json = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
-                await _blob.UploadSnapshotAsync(snapshot, replayFrom, json, cancellationToken).ConfigureAwait(false);
+                await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store, _cipher), cancellationToken).ConfigureAwait(false);
+                var sealedManifest = SealedFile.Seal(_cipher, SealedKind.Manifest, manifestJson);
+                await _blob.UploadSnapshotAsync(snapshot, replayFrom, sealedManifest, cancellationToken).ConfigureAwait(false);
                 File.Delete(snapshot);
                 replayFrom = Math.Min(replayFrom, _shipper.ShippedLsn + 1);
             }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using FASTER.core;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -17,6 +18,7 @@ public sealed class FasterStore : IDisposable
 {
     private readonly FasterKV<SpanByte, SpanByte> _kv;
     private readonly IDevice _device;
+    private readonly DeviceLogCommitCheckpointManager _checkpoints;
     private readonly string _directory;
     private readonly bool _deleteOnDispose;
     private readonly ConcurrentQueue<Session> _sessions = new();
@@ -27,12 +29,15 @@ public sealed class FasterStore : IDisposable
     [ThreadStatic]
     private static Session? t_session;
 
-    private FasterStore(string directory, long memoryBytes, bool deleteOnDispose)
+    private FasterStore(string directory, long memoryBytes, bool deleteOnDispose, StoreCipher cipher)
     {
         _directory = directory;
         _deleteOnDispose = deleteOnDispose;
         Directory.CreateDirectory(directory);
-        _device = Devices.CreateLogDevice(Path.Combine(directory, "hlog.log"), preallocateFile: false, deleteOnClose: deleteOnDispose);
+        // Every sector FASTER writes (the hybrid log and the checkpoints) is encrypted with the store's data key.
+        _device = new EncryptedDevice(Path.Combine(directory, "hlog.log"), cipher, deleteOnClose: deleteOnDispose);
+        _checkpoints = new DeviceLogCommitCheckpointManager(
+            new EncryptedDeviceFactory(cipher), new DefaultCheckpointNamingScheme(Path.Combine(directory, "checkpoints")), removeOutdated: false);
         var memoryBits = Math.Max(25, (int)Math.Floor(Math.Log2(memoryBytes)));
         var settings = new FasterKVSettings<SpanByte, SpanByte>
         {
@@ -42,21 +47,21 @@ public sealed class FasterStore : IDisposable
             SegmentSize = 1L << 30,
             MemorySize = 1L << memoryBits,
             MutableFraction = 0.9,
-            CheckpointDir = Path.Combine(directory, "checkpoints"),
-            // Never let FASTER delete the previous checkpoint when a new one completes: the manifest still names the
-            // previous one until it is rewritten, and a crash in between must find it. PurgeCheckpointsExcept does it
-            // once the new manifest is durable.
-            RemoveOutdatedCheckpoints = false,
+            // Never let FASTER delete the previous checkpoint when a new one completes (removeOutdated: false): the
+            // manifest still names the previous one until it is rewritten, and a crash in between must find it.
+            // PurgeCheckpointsExcept does it once the new manifest is durable.
+            CheckpointManager = _checkpoints,
         };
         _kv = new FasterKV<SpanByte, SpanByte>(settings);
     }
 
     /// <summary>Opens a store persisted under <paramref name="directory"/>; call <see cref="Recover"/> to load a checkpoint.</summary>
-    public static FasterStore Open(string directory, long memoryBytes) => new(directory, memoryBytes, deleteOnDispose: false);
+    public static FasterStore Open(string directory, long memoryBytes, StoreCipher cipher) => new(directory, memoryBytes, deleteOnDispose: false, cipher);
 
-    /// <summary>A store whose spill file lives in a temporary folder and is deleted on dispose.</summary>
+    /// <summary>A store whose spill file lives in a temporary folder and is deleted on dispose.
+    /// The spill file is encrypted with a key that exists only in memory.</summary>
     public static FasterStore OpenTemporary(long memoryBytes) =>
-        new(Path.Combine(Path.GetTempPath(), "serverless-ddb-" + Guid.NewGuid().ToString("N")), memoryBytes, deleteOnDispose: true);
+        new(Path.Combine(Path.GetTempPath(), "serverless-ddb-" + Guid.NewGuid().ToString("N")), memoryBytes, deleteOnDispose: true, StoreCipher.Ephemeral());
 
     /// <summary>Copies the value stored under <paramref name="key"/> into <paramref name="destination"/>.</summary>
     public bool TryRead(ReadOnlySpan<byte> key, IBufferWriter<byte> destination)
@@ -154,6 +159,7 @@ public sealed class FasterStore : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         foreach (var s in _allSessions) s.Dispose();
         _kv.Dispose();
+        _checkpoints.Dispose();
         _device.Dispose();
         if (_deleteOnDispose)
         {

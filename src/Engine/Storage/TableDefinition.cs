@@ -68,6 +68,9 @@ public sealed class TableDefinition
     /// <summary>The TTL attribute while time to live is enabled; null when it is disabled.</summary>
     public string? TimeToLiveAttribute { get; set; }
 
+    /// <summary>Server-side encryption with a KMS key (SSESpecification Enabled); null for the AWS owned key.</summary>
+    public SseDefinition? Sse { get; set; }
+
     /// <summary>Local and global secondary indexes, in declaration order; null when there are none.</summary>
     public List<IndexDefinition>? Indexes { get; set; }
 
@@ -95,12 +98,18 @@ public sealed class TableDefinition
         RecoveryEnabledAt = RecoveryEnabledAt,
         Restore = Restore == null ? null : Restore with { },
         StreamViewType = StreamViewType,
+        Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),
         ResourcePolicy = ResourcePolicy,
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
 }
+
+/// <summary>
+/// A table's KMS encryption as DescribeTable reports it (SSEDescription): the type (KMS) and the key's ARN.
+/// </summary>
+public sealed record SseDefinition(string SseType, string KmsMasterKeyArn);
 
 /// <summary>
 /// A secondary index as persisted in the catalog. Its entries are not persisted: they are derived from the items

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
 
@@ -93,7 +94,7 @@ internal sealed class TransactionTokens
     }
 
     /// <summary>Writes every live committed token to <paramref name="path"/> (atomically: temp file, then rename).</summary>
-    public void Save(string path, long nowMicros)
+    public void Save(string path, StoreCipher cipher, long nowMicros)
     {
         using var buffer = new Protocol.PooledBufferWriter(4096);
         Span<byte> head = stackalloc byte[8];
@@ -120,21 +121,14 @@ internal sealed class TransactionTokens
         Span<byte> crc = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(crc, Protocol.Crc32.Compute(buffer.WrittenSpan));
         buffer.Write(crc);
-        var tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            fs.Write(buffer.WrittenSpan);
-            fs.Flush(flushToDisk: true);
-        }
-
-        File.Move(tmp, path, overwrite: true);
+        SealedFile.WriteAtomically(path, cipher, SealedKind.TransactionTokens, buffer.WrittenSpan);
     }
 
     /// <summary>Loads a token file written by <see cref="Save"/>; a missing file is empty, a damaged one is refused.</summary>
-    public void Load(string path, long nowMicros)
+    public void Load(string path, StoreCipher cipher, long nowMicros)
     {
         if (!File.Exists(path)) return;
-        var data = File.ReadAllBytes(path).AsSpan();
+        var data = SealedFile.ReadFile(path, cipher, SealedKind.TransactionTokens).AsSpan();
         if (data.Length < 12 || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic
             || Protocol.Crc32.Compute(data[..^4]) != BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]))
             throw new InvalidDataException($"The transaction token file {path} is damaged.");

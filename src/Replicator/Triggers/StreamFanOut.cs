@@ -182,7 +182,7 @@ public sealed class StreamFanOut
 
     private StreamPosition Save(MappingState state, StreamPosition position)
     {
-        if (state.CheckpointPath is { } path) TriggerCheckpoint.Of(state.Mapping.Table, position).Save(path);
+        if (state.CheckpointPath is { } path) TriggerCheckpoint.Of(state.Mapping.Table, position).Save(path, _engine.Database.Cipher);
         state.Position = position;
         return position;
     }
@@ -193,7 +193,7 @@ public sealed class StreamFanOut
         var mapping = state.Mapping;
         var options = _engine.Options;
         state.CheckpointPath ??= options.InMemory ? null : TriggerCheckpoint.PathOf(options.DataDirectory, mapping);
-        if (state.CheckpointPath != null && TriggerCheckpoint.Load(state.CheckpointPath) is { } saved && saved.Table == mapping.Table)
+        if (state.CheckpointPath != null && TriggerCheckpoint.Load(state.CheckpointPath, _engine.Database.Cipher) is { } saved && saved.Table == mapping.Table)
         {
             state.Position = saved.Position;
             return true;

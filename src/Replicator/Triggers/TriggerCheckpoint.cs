@@ -1,13 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Serverless.Engine.Operations;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Replicator.Triggers;
 
 /// <summary>
 /// How far a mapping has delivered: the position after the last record of the last batch that was enqueued. Saved
 /// in <c>{data}/triggers/{name}.json</c> after each enqueue (write to a temporary file, fsync, rename), so a crash
-/// replays at most the batch whose enqueue it interrupted. The format is guarded by a golden test.
+/// replays at most the batch whose enqueue it interrupted. The file is the JSON below sealed with the store's data
+/// key (<see cref="SealedFile"/>, kind TriggerCheckpoint). The format is guarded by a golden test.
 /// </summary>
 public sealed record TriggerCheckpoint
 {
@@ -44,26 +46,19 @@ public sealed record TriggerCheckpoint
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, TriggerJsonContext.Default.TriggerCheckpoint);
 
-    public static TriggerCheckpoint? Load(string path)
+    public static TriggerCheckpoint? Load(string path, StoreCipher cipher)
     {
         if (!File.Exists(path)) return null;
-        var checkpoint = JsonSerializer.Deserialize(File.ReadAllBytes(path), TriggerJsonContext.Default.TriggerCheckpoint);
+        var checkpoint = JsonSerializer.Deserialize(SealedFile.ReadFile(path, cipher, SealedKind.TriggerCheckpoint), TriggerJsonContext.Default.TriggerCheckpoint);
         if (checkpoint is { Format: not CurrentFormat })
             throw new InvalidDataException($"Trigger checkpoint {path} has format {checkpoint.Format}; this build reads format {CurrentFormat}.");
         return checkpoint;
     }
 
-    public void Save(string path)
+    public void Save(string path, StoreCipher cipher)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            fs.Write(Serialize());
-            fs.Flush(flushToDisk: true);
-        }
-
-        File.Move(tmp, path, overwrite: true);
+        SealedFile.WriteAtomically(path, cipher, SealedKind.TriggerCheckpoint, Serialize());
     }
 }
 

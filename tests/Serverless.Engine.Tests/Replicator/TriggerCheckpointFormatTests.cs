@@ -1,5 +1,7 @@
 using System.Text;
 using Serverless.Engine.Operations;
+using Serverless.Engine.Security.Encryption;
+using Serverless.Engine.Tests.Security;
 using Serverless.Replicator.Triggers;
 
 namespace Serverless.Engine.Tests.Replicator;
@@ -24,8 +26,8 @@ public class TriggerCheckpointFormatTests
     public void Checkpoint_LoadsGoldenJson()
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("checkpoint-").FullName, "m.json");
-        File.WriteAllText(path, Golden);
-        var loaded = TriggerCheckpoint.Load(path)!;
+        File.WriteAllBytes(path, SealedFile.Seal(TestKeys.Cipher, SealedKind.TriggerCheckpoint, Encoding.UTF8.GetBytes(Golden)));
+        var loaded = TriggerCheckpoint.Load(path, TestKeys.Cipher)!;
         Assert.Equal("Music", loaded.Table);
         Assert.Equal(new StreamPosition("2026-11-29T21:26:25.648", 1, 6, 2, 1013), loaded.Position);
     }
@@ -35,8 +37,9 @@ public class TriggerCheckpointFormatTests
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory("checkpoint-").FullName, "triggers", "m.json");
         var checkpoint = TriggerCheckpoint.Of("T", new StreamPosition("label", 7, 9, 0, 0));
-        checkpoint.Save(path);
-        Assert.Equal(checkpoint, TriggerCheckpoint.Load(path));
+        checkpoint.Save(path, TestKeys.Cipher);
+        Assert.Equal(-1, File.ReadAllBytes(path).AsSpan().IndexOf("label"u8)); // sealed: the JSON is not in clear
+        Assert.Equal(checkpoint, TriggerCheckpoint.Load(path, TestKeys.Cipher));
         Assert.False(File.Exists(path + ".tmp"));
     }
 }

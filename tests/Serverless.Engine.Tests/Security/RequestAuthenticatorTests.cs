@@ -114,6 +114,18 @@ public class RequestAuthenticatorTests
     }
 
     [Fact]
+    public void PresignedQuery_Verifies_AndATamperedOneDoesNot()
+    {
+        // Signature computed independently (Python hashlib/hmac) for GET / with these parameters, host signed, empty body.
+        const string query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_request"
+            + "&X-Amz-Date=20150830T123600Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=4a3602dfae68eb3ec2f12f7b26ea9c1f382eb4ec09b477fd962e789af186d525";
+        var request = new ApiRequest(null, null, 0, Stream.Null, Method: "GET", RawPath: "/", RawQuery: query, Headers: new Headers(("Host", "example.amazonaws.com")));
+        Assert.Equal("AKIDEXAMPLE", Create(VectorTime).Authenticate(request, [], "service").AccessKeyId);
+        AssertError(Fail(Create(VectorTime), request with { RawQuery = query.Replace("Expires=300", "Expires=301", StringComparison.Ordinal) }),
+            "InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
+    }
+
+    [Fact]
     public void IncompleteQuerySignature_ListsWhatIsMissing()
     {
         var request = Vector("GET", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20150830T123600Z", "00") with { Authorization = null };
@@ -166,5 +178,92 @@ public class RequestAuthenticatorTests
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;
+    }
+}
+
+/// <summary>
+/// Random and hostile inputs straight into the verifier, including paths and (presigned) query strings that the
+/// HTTP fuzz does not vary: it either returns a caller or throws one of AWS's errors, nothing else.
+/// </summary>
+public class RequestAuthenticatorFuzzTests
+{
+    private static readonly string[] Pieces =
+    [
+        "AWS4-HMAC-SHA256", " ", ",", "=", "/", ";", "Credential", "Signature", "SignedHeaders", "AKIDEXAMPLE", "20150830", "us-east-1",
+        "service", "aws4_request", "host", "x-amz-date", "..", ".", "%", "%2F", "%zz", "&", "?", "X-Amz-Algorithm", "X-Amz-Credential",
+        "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date", "X-Amz-Security-Token", "20150830T123600Z", "\u00e9", "\ud83d\ude00",
+        "\ud83d", "\u0000", "\t", "0123456789abcdef",
+    ];
+
+    [Fact]
+    public void RandomInputs_OnlyEverThrowAwsErrors()
+    {
+        var options = new EngineOptions();
+        options.Auth.Keys.Add(new AccessKeyOptions { AccessKeyId = "AKIDEXAMPLE", SecretAccessKey = "s", Principal = "arn:aws:iam::000000000000:user/a", SessionToken = "t" });
+        var authenticator = new RequestAuthenticator(options, TimeProvider.System);
+        var random = new Random(9);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var request = new ApiRequest(
+                random.Next(3) == 0 ? null : "DynamoDB_20120810.GetItem",
+                random.Next(8) == 0 ? null : Text(random, 12),
+                0,
+                Stream.Null,
+                Method: random.Next(2) == 0 ? "POST" : Text(random, 2),
+                RawPath: random.Next(2) == 0 ? "/" : Text(random, 6),
+                RawQuery: random.Next(2) == 0 ? "" : Text(random, 10),
+                Headers: new RandomHeaders(random.Next(3) == 0 ? null : Text(random, 3), random.Next(3) == 0 ? null : Text(random, 3)));
+            try
+            {
+                authenticator.Authenticate(request, [], random.Next(2) == 0 ? null : "service");
+            }
+            catch (DynamoException e)
+            {
+                Assert.True(e.StatusCode == 400, e.ToString());
+            }
+        }
+    }
+
+    [Fact]
+    public void WellFormedHeader_RandomPathsAndQueries_ReachTheCanonicalRequest()
+    {
+        var options = new EngineOptions();
+        options.Auth.Keys.Add(new AccessKeyOptions { AccessKeyId = "AKIDEXAMPLE", SecretAccessKey = "s", Principal = "arn:aws:iam::000000000000:user/a" });
+        var authenticator = new RequestAuthenticator(options, new FixedClock(new DateTimeOffset(2015, 8, 30, 12, 36, 0, TimeSpan.Zero)));
+        var random = new Random(10);
+        var mismatches = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var request = new ApiRequest(null, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=" + Text(random, 3) + "host, Signature=" + Text(random, 2),
+                0, Stream.Null, Method: Text(random, 2), RawPath: "/" + Text(random, 8), RawQuery: Text(random, 8).Replace("X-Amz-Algorithm", "", StringComparison.Ordinal),
+                Headers: new RandomHeaders("20150830T123600Z", null));
+            var e = Assert.Throws<DynamoException>(() => authenticator.Authenticate(request, [], "service"));
+            if (e.Message.StartsWith("The request signature we calculated", StringComparison.Ordinal)) mismatches++;
+        }
+
+        Assert.True(mismatches > 2_000, $"only {mismatches} reached the signature comparison");
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    private static string Text(Random random, int pieces)
+    {
+        var builder = new System.Text.StringBuilder();
+        for (var i = random.Next(pieces + 1); i > 0; i--) builder.Append(Pieces[random.Next(Pieces.Length)]);
+        return builder.ToString();
+    }
+
+    private sealed class RandomHeaders(string? date, string? token) : IApiHeaders
+    {
+        public string? Get(string name) => name switch
+        {
+            "x-amz-date" => date,
+            "x-amz-security-token" => token,
+            "host" => "example.amazonaws.com",
+            _ => null,
+        };
     }
 }

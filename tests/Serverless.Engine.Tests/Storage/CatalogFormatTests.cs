@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Serverless.Engine.Security.Encryption;
 using Serverless.Engine.Storage;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Storage;
 
@@ -32,6 +34,20 @@ public class CatalogFormatTests
         Assert.True(t.DeletionProtectionEnabled);
         Assert.Equal("audio", t.Tags["team"]);
         Assert.Equal("arn:aws:dynamodb:eu-west-1:123456789012:table/Music", t.Arn);
+    }
+
+    /// <summary>A table's KMS encryption is an optional member: absent for the AWS owned key (old catalogs read as that).</summary>
+    [Fact]
+    public void Sse_SerialisesToGoldenJson_AndOldCatalogsReadAsTheOwnedKey()
+    {
+        var table = Sample();
+        table.Sse = new SseDefinition("KMS", "arn:aws:kms:eu-west-1:123456789012:key/0f8fad5b-d9cb-469f-a165-70867728950f");
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(GoldenTable[..^1] + ",\"Sse\":{\"SseType\":\"KMS\",\"KmsMasterKeyArn\":\"arn:aws:kms:eu-west-1:123456789012:key/0f8fad5b-d9cb-469f-a165-70867728950f\"}}", json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal(table.Sse, back.Sse);
+        Assert.Equal(table.Sse, back.Clone().Sse);
+        Assert.Null(JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!.Sse);
     }
 
     [Fact]
@@ -158,6 +174,39 @@ public class CatalogFormatTests
         Assert.Equal([3, 9, 9, 9], Assert.Single(items).Stored);
         bytes[20] ^= 1;
         Assert.Throws<InvalidDataException>(() => BackupStore.Decode(bytes));
+    }
+
+    /// <summary>On disk a backup is that layout sealed with the store's data key (kind 2); a damaged one is not listed.</summary>
+    [Fact]
+    public void BackupFile_OnDisk_IsSealed_AndADamagedOneIsNotListed()
+    {
+        var dir = Directory.CreateTempSubdirectory("backups-").FullName;
+        try
+        {
+            var meta = new BackupMeta
+            {
+                Arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12", Name = "nightly",
+                CreatedAt = 1700000000.5, SizeBytes = 3, ItemCount = 1, Table = Sample(),
+            };
+            new BackupStore(dir, TestKeys.Cipher).Add(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]);
+            var path = Directory.GetFiles(dir, "*.bak").Single();
+            var onDisk = File.ReadAllBytes(path);
+            Assert.Equal("DDBSEAL1"u8.ToArray(), onDisk[..8]);
+            Assert.Equal((byte)SealedKind.Backup, onDisk[8]);
+            Assert.Equal(BackupStore.Encode(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]), SealedFile.Open(onDisk, TestKeys.Cipher, SealedKind.Backup, path));
+            Assert.Equal(-1, onDisk.AsSpan().IndexOf("nightly"u8));
+
+            var reopened = new BackupStore(dir, TestKeys.Cipher);
+            Assert.Equal([3, 9, 9, 9], Assert.Single(reopened.ReadItems(meta.Arn)).Stored);
+            onDisk[onDisk.Length / 2] ^= 1;
+            File.WriteAllBytes(path, onDisk);
+            Assert.Empty(new BackupStore(dir, TestKeys.Cipher).List());
+            Assert.True(File.Exists(path)); // kept for inspection
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static TableDefinition Sample() => new()

@@ -1,6 +1,6 @@
 using System.Buffers;
-using Serverless.Engine.Protocol;
 using Serverless.Engine.Storage;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Storage;
 
@@ -17,26 +17,38 @@ public sealed class ChangeLogTests : IDisposable
     public void ItemWriteFrame_MatchesGoldenBytes()
     {
         var buffer = new ArrayBufferWriter<byte>();
-        ChangeRecord.WriteItemWrite(buffer, lsn: 7, timestampMicros: 1_700_000_000_000_000, ChangeFlags.System, table: 3,
-            key: [0xAA, 0xBB], hasOld: false, oldImage: default, hasNew: true, newImage: [0x01, 0x02, 0x03]);
-        var hex = Convert.ToHexString(buffer.WrittenSpan);
-        // length=0x1F (31), crc, version 1, kind 1, lsn 7, ts, flags 1, table 3, key len 2 + key, no old (0), new len+1=4 + bytes
-        Assert.Equal("1F000000" + Crc(buffer.WrittenSpan[8..]) + "0101" + "0700000000000000" + "00401E18240A0600" + "01" + "03000000" + "02AABB" + "00" + "04010203", hex);
+        using var cipher = TestKeys.FixedRecords();
+        ChangeRecord.WriteItemWrite(buffer, cipher, 7, 1_700_000_000_000_000, ChangeFlags.System, 3,
+            [0xAA, 0xBB], false, default, true, [0x01, 0x02, 0x03]);
+        // The frame: length 0x1F (31) | header crc | nonce (prefix, counter 0) | ciphertext | tag; decrypted payload:
+        // version 1, kind 1, lsn 7, ts, flags 1, table 3, key len 2 + key, no old (0), new len+1=4 + bytes
+        Assert.Equal("1F000000", Convert.ToHexString(buffer.WrittenSpan[..4]));
+        var (nonce, payload) = TestKeys.OpenFrame(buffer.WrittenSpan);
+        Assert.Equal("010203040506070800000000", Convert.ToHexString(nonce));
+        Assert.Equal("0101" + "0700000000000000" + "00401E18240A0600" + "01" + "03000000" + "02AABB" + "00" + "04010203", Convert.ToHexString(payload));
+        Assert.DoesNotContain("02AABB", Convert.ToHexString(buffer.WrittenSpan)); // the key bytes are not in clear
     }
 
     [Fact]
     public void CatalogFrame_MatchesGoldenBytes()
     {
         var buffer = new ArrayBufferWriter<byte>();
-        ChangeRecord.WriteCatalog(buffer, lsn: 1, timestampMicros: 0, table: 9, body: "{}"u8);
-        Assert.Equal("19000000" + Crc(buffer.WrittenSpan[8..]) + "0102" + "0100000000000000" + "0000000000000000" + "09000000" + "027B7D", Convert.ToHexString(buffer.WrittenSpan));
+        using var cipher = TestKeys.FixedRecords();
+        ChangeRecord.WriteCatalog(buffer, cipher, 1, 0, 9, "{}"u8);
+        ChangeRecord.WriteCatalog(buffer, cipher, 2, 0, 9, "{}"u8);
+        Assert.Equal("19000000", Convert.ToHexString(buffer.WrittenSpan[..4]));
+        var (nonce, payload) = TestKeys.OpenFrame(buffer.WrittenSpan[..61]);
+        Assert.Equal("010203040506070800000000", Convert.ToHexString(nonce));
+        Assert.Equal("0102" + "0100000000000000" + "0000000000000000" + "09000000" + "027B7D", Convert.ToHexString(payload));
+        var (second, _) = TestKeys.OpenFrame(buffer.WrittenSpan[61..]);
+        Assert.Equal("010203040506070801000000", Convert.ToHexString(second)); // the next record, the next nonce
     }
 
     [Fact]
     public async Task Replay_ReturnsAppendedRecordsInOrder_AndTruncatesTornTail()
     {
         var options = new ChangeLogOptions();
-        await using (var log = ChangeLog.OpenAndReplay(_dir, options, 1, Ignore))
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, Ignore))
         {
             for (var i = 0; i < 100; i++)
             {
@@ -53,7 +65,7 @@ public sealed class ChangeLogTests : IDisposable
         await File.AppendAllBytesAsync(segment, [0x30, 0, 0, 0, 1, 2, 3]);
 
         var seen = new List<(ulong Lsn, byte Key, byte Value)>();
-        await using (var log = ChangeLog.OpenAndReplay(_dir, options, 1, (in ChangeRecord r) => seen.Add((r.Lsn, r.Key[0], r.NewImage[0]))))
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, (in ChangeRecord r) => seen.Add((r.Lsn, r.Key[0], r.NewImage[0]))))
         {
             Assert.Equal(100, seen.Count);
             Assert.Equal(100UL, log.LastLsn);
@@ -64,7 +76,7 @@ public sealed class ChangeLogTests : IDisposable
 
         for (var i = 0; i < 100; i++) Assert.Equal(((ulong)(i + 1), (byte)i, (byte)(i * 2)), seen[i]);
         var count = 0;
-        await using (ChangeLog.OpenAndReplay(_dir, options, 100, (in ChangeRecord r) => count++))
+        await using (ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 100, (in ChangeRecord r) => count++))
         {
         }
 
@@ -80,7 +92,7 @@ public sealed class ChangeLogTests : IDisposable
         Directory.CreateDirectory(crashed);
         try
         {
-            await using (var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions(), 1, Ignore))
+            await using (var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions(), TestKeys.Cipher, 1, Ignore))
             {
                 for (var i = 0; i < 10; i++) await log.AppendItemWrite(i, ChangeFlags.None, 1, [(byte)i], false, default, true, [7]).Committed;
                 foreach (var f in Directory.GetFiles(_dir, "*.log")) File.Copy(f, Path.Combine(crashed, Path.GetFileName(f)));
@@ -88,14 +100,14 @@ public sealed class ChangeLogTests : IDisposable
 
             Assert.True(new FileInfo(Directory.GetFiles(crashed, "*.log").Single()).Length > 1024 * 1024);
             var seen = new List<ulong>();
-            await using (var log = ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
+            await using (var log = ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), TestKeys.Cipher, 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
             {
                 Assert.Equal(10UL, log.LastLsn);
                 await log.AppendItemWrite(0, ChangeFlags.None, 1, [42], false, default, true, [7]).Committed;
             }
 
             seen.Clear();
-            await using (ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
+            await using (ChangeLog.OpenAndReplay(crashed, new ChangeLogOptions(), TestKeys.Cipher, 1, (in ChangeRecord r) => seen.Add(r.Lsn)))
             {
             }
 
@@ -110,7 +122,7 @@ public sealed class ChangeLogTests : IDisposable
     [Fact]
     public async Task ConcurrentAppends_ShareCommits_AndAllBecomeDurable()
     {
-        await using var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions { Sync = ChangeLogSync.Always }, 1, Ignore);
+        await using var log = ChangeLog.OpenAndReplay(_dir, new ChangeLogOptions { Sync = ChangeLogSync.Always }, TestKeys.Cipher, 1, Ignore);
         var tasks = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
             for (var i = 0; i < 200; i++)
@@ -124,9 +136,4 @@ public sealed class ChangeLogTests : IDisposable
     {
     }
 
-    private static string Crc(ReadOnlySpan<byte> payload)
-    {
-        var crc = Crc32.Compute(payload);
-        return Convert.ToHexString(BitConverter.GetBytes(crc));
-    }
 }

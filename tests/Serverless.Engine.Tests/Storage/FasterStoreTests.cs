@@ -1,5 +1,6 @@
 using Serverless.Engine.Protocol;
 using Serverless.Engine.Storage;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Storage;
 
@@ -15,7 +16,7 @@ public sealed class FasterStoreTests : IDisposable
     [Fact]
     public void ValuesLargerThanTheSessionScratch_RoundTrip()
     {
-        using var store = FasterStore.Open(_dir, 64L * 1024 * 1024);
+        using var store = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher);
         var big = new byte[300 * 1024];
         new Random(1).NextBytes(big);
         store.Upsert([1, 2, 3], big);
@@ -28,14 +29,14 @@ public sealed class FasterStoreTests : IDisposable
     public async Task Checkpoint_ThenRecover_RestoresEveryRecord_AndDeletesStayDeleted()
     {
         Guid token;
-        using (var store = FasterStore.Open(_dir, 64L * 1024 * 1024))
+        using (var store = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher))
         {
             for (var i = 0; i < 10_000; i++) store.Upsert(BitConverter.GetBytes(i), BitConverter.GetBytes(i * 3));
             store.Delete(BitConverter.GetBytes(5));
             token = await store.CheckpointAsync();
         }
 
-        using var recovered = FasterStore.Open(_dir, 64L * 1024 * 1024);
+        using var recovered = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher);
         recovered.Recover(token);
         var count = 0;
         recovered.ForEach((key, value) =>
@@ -57,7 +58,7 @@ public sealed class FasterStoreTests : IDisposable
     public async Task OlderCheckpoint_SurvivesANewOne_UntilPurged()
     {
         Guid first, second;
-        using (var store = FasterStore.Open(_dir, 64L * 1024 * 1024))
+        using (var store = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher))
         {
             store.Upsert([1], [10]);
             first = await store.CheckpointAsync();
@@ -65,7 +66,7 @@ public sealed class FasterStoreTests : IDisposable
             second = await store.CheckpointAsync();
         }
 
-        using (var recovered = FasterStore.Open(_dir, 64L * 1024 * 1024))
+        using (var recovered = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher))
         {
             recovered.Recover(first);
             using var output = new PooledBufferWriter();
@@ -76,7 +77,7 @@ public sealed class FasterStoreTests : IDisposable
         var left = Directory.EnumerateDirectories(Path.Combine(_dir, "checkpoints"), "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         Assert.DoesNotContain(first.ToString(), left);
         Assert.Contains(second.ToString(), left);
-        using var latest = FasterStore.Open(_dir, 64L * 1024 * 1024);
+        using var latest = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher);
         latest.Recover(second);
         using var value = new PooledBufferWriter();
         Assert.True(latest.TryRead([2], value));
@@ -86,7 +87,7 @@ public sealed class FasterStoreTests : IDisposable
     [Fact]
     public async Task ForEach_SeesEveryLiveKeyExactlyOnce_AfterCheckpointsAndOverwrites()
     {
-        using var store = FasterStore.Open(_dir, 64L * 1024 * 1024);
+        using var store = FasterStore.Open(_dir, 64L * 1024 * 1024, TestKeys.Cipher);
         const int Count = 200_000;
         var value = new byte[120];
         for (var i = 0; i < Count; i++) store.Upsert(BitConverter.GetBytes(i), value);
@@ -108,7 +109,7 @@ public sealed class FasterStoreTests : IDisposable
     public void ReadsServedFromDisk_CompleteWhenTheStoreExceedsMemory()
     {
         // 32 MiB of memory for ~80 MiB of values: most reads go to the log device and complete as pending.
-        using var store = FasterStore.Open(_dir, 32L * 1024 * 1024);
+        using var store = FasterStore.Open(_dir, 32L * 1024 * 1024, TestKeys.Cipher);
         var value = new byte[4000];
         for (var i = 0; i < 20_000; i++)
         {

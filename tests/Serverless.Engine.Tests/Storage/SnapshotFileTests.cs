@@ -1,5 +1,7 @@
 using Serverless.Engine.Persistence;
+using Serverless.Engine.Security.Encryption;
 using Serverless.Engine.Storage;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Storage;
 
@@ -17,20 +19,26 @@ public sealed class SnapshotFileTests : IDisposable
         store.Upsert([0, 0, 0, 7, 1, 2], [3, 9, 9, 9]);
         var path = Path.Combine(_dir, "s.snap");
 
-        Assert.Equal(1, SnapshotFile.Write(path, 42, store));
+        Assert.Equal(1, SnapshotFile.Write(path, 42, store, TestKeys.Cipher));
 
+        // On disk: a sealed file (kind 1, snapshot) whose plaintext is the snapshot format.
         var bytes = File.ReadAllBytes(path);
+        Assert.Equal("DDBSEAL1"u8.ToArray(), bytes[..8]);
+        Assert.Equal(1, bytes[8]);
+        var plain = SealedFile.Open(bytes, TestKeys.Cipher, SealedKind.Snapshot, path);
         Assert.Equal(
             "44-44-42-53-4E-41-50-31-2A-00-00-00-00-00-00-00-06-00-00-00-07-01-02-04-03-09-09-09-00-01-00-00-00-00-00-00-00",
-            BitConverter.ToString(bytes[..^4]));
+            BitConverter.ToString(plain[..^4]));
+        Assert.DoesNotContain("03-09-09-09", BitConverter.ToString(bytes));
         var items = new List<(byte[], byte[])>();
-        Assert.Equal(42UL, SnapshotFile.Read(path, (k, v) => items.Add((k.ToArray(), v.ToArray()))));
+        Assert.Equal(42UL, SnapshotFile.Read(path, TestKeys.Cipher, (k, v) => items.Add((k.ToArray(), v.ToArray()))));
         var (key, value) = Assert.Single(items);
         Assert.Equal([0, 0, 0, 7, 1, 2], key);
         Assert.Equal([3, 9, 9, 9], value);
 
-        bytes[12] ^= 1;
+        bytes[30] ^= 1;
         File.WriteAllBytes(path, bytes);
-        Assert.Throws<InvalidDataException>(() => SnapshotFile.Read(path, (_, _) => { }));
+        var e = Assert.Throws<InvalidDataException>(() => SnapshotFile.Read(path, TestKeys.Cipher, (_, _) => { }));
+        Assert.Contains(path, e.Message);
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Serverless.Engine.Protocol;
 using Serverless.Engine.Storage;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Storage;
 
@@ -23,16 +24,20 @@ public sealed class TransactionLogTests : IDisposable
             new(ChangeFlags.None, 3, new byte[] { 0xAA }, false, default, true, new byte[] { 0x01, 0x02 }),
             new(ChangeFlags.None, 4, new byte[] { 0xBB, 0xCC }, true, new byte[] { 0x09 }, false, default),
         ];
-        ChangeRecord.WriteTransaction(buffer, lsn: 5, timestampMicros: 1_700_000_000_000_000, "tk"u8, [0xF0, 0xF1], items);
-        var hex = Convert.ToHexString(buffer.WrittenSpan);
-        // length 0x2F (47), crc, version 1, kind 3, lsn 5, ts, token len 2 "tk", fingerprint len 2 F0F1, 2 items:
+        using var cipher = TestKeys.FixedRecords();
+        ChangeRecord.WriteTransaction(buffer, cipher, 5, 1_700_000_000_000_000, "tk"u8, [0xF0, 0xF1], items);
+        // length 0x2F (47) | header crc | nonce | ciphertext | tag; decrypted payload:
+        // version 1, kind 3, lsn 5, ts, token len 2 "tk", fingerprint len 2 F0F1, 2 items:
         //   flags 0, table 3, key 1 AA, no old, new len+1=3 0102;  flags 0, table 4, key 2 BBCC, old len+1=2 09, no new
-        Assert.Equal("2F000000" + Crc(buffer.WrittenSpan[8..]) + "0103" + "0500000000000000" + "00401E18240A0600"
+        Assert.Equal("2F000000", Convert.ToHexString(buffer.WrittenSpan[..4]));
+        var (_, payload) = TestKeys.OpenFrame(buffer.WrittenSpan);
+        Assert.Equal("0103" + "0500000000000000" + "00401E18240A0600"
             + "02746B" + "02F0F1" + "02"
             + "00" + "03000000" + "01AA" + "00" + "030102"
-            + "00" + "04000000" + "02BBCC" + "0209" + "00", hex);
+            + "00" + "04000000" + "02BBCC" + "0209" + "00", Convert.ToHexString(payload));
 
-        Assert.Equal(buffer.WrittenCount, ChangeRecord.TryRead(buffer.WrittenSpan, out var record));
+        var frame = buffer.WrittenSpan.ToArray();
+        Assert.Equal(buffer.WrittenCount, ChangeRecord.TryRead(frame, cipher, out var record));
         Assert.Equal(ChangeKind.Transaction, record.Kind);
         Assert.Equal("tk"u8.ToArray(), record.TransactionToken.ToArray());
         Assert.Equal(2, record.TransactionItemCount);
@@ -48,18 +53,22 @@ public sealed class TransactionLogTests : IDisposable
     public void TransactionFrame_WithADamagedItemCount_IsRefused()
     {
         var buffer = new ArrayBufferWriter<byte>();
-        ChangeRecord.WriteTransaction(buffer, 1, 0, default, default, [new(ChangeFlags.None, 1, new byte[] { 1 }, false, default, true, new byte[] { 2 })]);
+        using var cipher = TestKeys.FixedRecords();
+        ChangeRecord.WriteTransaction(buffer, cipher, 1, 0, default, default, [new(ChangeFlags.None, 1, new byte[] { 1 }, false, default, true, new byte[] { 2 })]);
         var bytes = buffer.WrittenSpan.ToArray();
-        bytes[8 + 18 + 1 + 1] = 2; // claims two items but holds one; re-seal the CRC so only the layout check can catch it
-        BitConverter.GetBytes(Crc32.Compute(bytes.AsSpan(8))).CopyTo(bytes, 4);
-        Assert.Equal(-1, ChangeRecord.TryRead(bytes, out _));
+        // Claims two items but holds one: re-encrypt the damaged payload under a valid tag, so only the layout check can catch it.
+        var (nonce, payload) = TestKeys.OpenFrame(bytes);
+        payload[18 + 1 + 1] = 2;
+        using (var gcm = new System.Security.Cryptography.AesGcm(TestKeys.DataKey, 16))
+            gcm.Encrypt(nonce, payload, bytes.AsSpan(20, payload.Length), bytes.AsSpan(20 + payload.Length, 16), bytes.AsSpan(0, 4));
+        Assert.Equal(-1, ChangeRecord.TryRead(bytes, cipher, out _));
     }
 
     [Fact]
     public async Task Replay_OfATornTransactionAtTheTail_AppliesNoneOfIt()
     {
         var options = new ChangeLogOptions();
-        await using (var log = ChangeLog.OpenAndReplay(_dir, options, 1, Ignore))
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, Ignore))
         {
             await log.AppendItemWrite(0, ChangeFlags.None, 1, [1], false, default, true, [10]).Committed;
             await log.AppendTransaction(0, default, default, [
@@ -73,7 +82,7 @@ public sealed class TransactionLogTests : IDisposable
         await using (var fs = new FileStream(segment, FileMode.Open)) fs.SetLength(length - 3); // the crash cut the transaction short
 
         var keys = new List<byte>();
-        await using (var log = ChangeLog.OpenAndReplay(_dir, options, 1, (in ChangeRecord r) =>
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, (in ChangeRecord r) =>
         {
             if (r.Kind == ChangeKind.ItemWrite) keys.Add(r.Key[0]);
             else
@@ -192,5 +201,4 @@ public sealed class TransactionLogTests : IDisposable
     {
     }
 
-    private static string Crc(ReadOnlySpan<byte> payload) => Convert.ToHexString(BitConverter.GetBytes(Crc32.Compute(payload)));
 }

@@ -14,4 +14,12 @@ public sealed class Boto3Tests(SharedHostFixture fixture)
         var output = await PythonScript.RunAsync("boto3_smoke.py", fixture.Host);
         Assert.Contains("OK", output);
     }
+
+    /// <summary><c>partiql_boto3.py</c>: PartiQL statements of each kind, batches and transactions through boto3.</summary>
+    [Fact]
+    public async Task Boto3PartiQL_PassesAgainstTheHost()
+    {
+        var output = await PythonScript.RunAsync("partiql_boto3.py", fixture.Host);
+        Assert.Contains("OK", output);
+    }
 }

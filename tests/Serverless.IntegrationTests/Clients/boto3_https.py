@@ -9,12 +9,12 @@ import uuid
 
 from botocore.exceptions import SSLError
 
-from boto3_smoke import client
+from ddb_client import client
 
 
 class Boto3Https(unittest.TestCase):
     def test_round_trip_with_the_host_certificate_trusted(self):
-        ddb = client(os.environ["DDB_CA_BUNDLE"])
+        ddb = client(verify=os.environ["DDB_CA_BUNDLE"])
         table = "tls_" + uuid.uuid4().hex[:8]
         ddb.create_table(
             TableName=table,
@@ -29,7 +29,7 @@ class Boto3Https(unittest.TestCase):
 
     def test_untrusted_certificate_is_refused(self):
         with self.assertRaises(SSLError):
-            client(True).list_tables()
+            client(verify=True).list_tables()
 
 
 if __name__ == "__main__":

@@ -9,34 +9,16 @@ import uuid
 from decimal import Decimal
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-
-def client(verify=None):
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=os.environ["DDB_ENDPOINT"],
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        verify=verify,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10),
-    )
+from ddb_client import client, create_table
 
 
 class Boto3Smoke(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.ddb = client()
-        cls.table = "boto_" + uuid.uuid4().hex[:8]
-        cls.ddb.create_table(
-            TableName=cls.table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        cls.ddb.get_waiter("table_exists").wait(TableName=cls.table, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        cls.table = create_table(cls.ddb, "boto_" + uuid.uuid4().hex[:8])
 
     def test_put_get_update_delete_round_trip(self):
         key = {"pk": {"S": "p1"}, "sk": {"N": "1"}}

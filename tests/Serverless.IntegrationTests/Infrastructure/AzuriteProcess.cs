@@ -32,6 +32,9 @@ public sealed class AzuriteProcess : IAsyncDisposable
         QueuePort = queuePort;
     }
 
+    /// <summary>Azurite's <c>--location</c> folder: every byte it stores for blobs and queues.</summary>
+    public string Location => _location;
+
     public int BlobPort { get; }
 
     public int QueuePort { get; }

@@ -339,7 +339,7 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Settings of the host that must come from the test, never from the environment running the tests.</summary>
     private static bool IsHostSetting(string name) =>
         name.Equals("AzureWebJobsStorage", StringComparison.OrdinalIgnoreCase)
-        || new[] { "Engine__", "LocalHost__", "Triggers__", "StreamFanOut__", "AuditLog__", "Auth__" }.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+        || new[] { "Engine__", "LocalHost__", "Triggers__", "StreamFanOut__", "AuditLog__", "Auth__", "Encryption__" }.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     private static TaskCompletionSource<string> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

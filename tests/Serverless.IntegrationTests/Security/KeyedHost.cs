@@ -33,7 +33,8 @@ public sealed class KeyedHostFixture : IAsyncLifetime
         ["LocalHost__ClockControl"] = "true",
     };
 
-    public async Task InitializeAsync() => _host = await HostProcess.StartAsync(new HostProcessOptions { InMemory = true, Environment = Environment() });
+    // With a data directory: streams need the change log.
+    public async Task InitializeAsync() => _host = await HostProcess.StartAsync(new HostProcessOptions { Environment = Environment() });
 
     public async Task DisposeAsync()
     {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 using Serverless.Engine.Protocol;
 
@@ -51,7 +50,7 @@ internal static class CanonicalRequest
             w.AppendLower(signedHeaders);
             w.Append('\n');
             w.Append(payloadHashHex);
-            SHA256.HashData(w.Written, hash);
+            Hashing.Sha256(w.Written, hash);
         }
         finally
         {
@@ -59,15 +58,29 @@ internal static class CanonicalRequest
         }
     }
 
+    /// <summary>The headers SDKs sign, so that looking them up allocates no name.</summary>
+    private static readonly string[] CommonNames =
+    [
+        "host", "x-amz-date", "x-amz-target", "content-type", "content-length", "x-amz-security-token", "x-amz-content-sha256",
+        "accept-encoding", "user-agent", "x-amz-user-agent", "amz-sdk-invocation-id", "amz-sdk-request", "content-encoding",
+    ];
+
     private static string? HeaderValue(in ApiRequest request, ReadOnlySpan<char> name)
     {
-        if (request.Headers is { } headers) return headers.Get(name.ToString());
+        if (request.Headers is { } headers) return headers.Get(NameString(name));
 
         // A host that passes no header lookup still gives the few headers ApiRequest carries.
         if (name.Equals("x-amz-target", StringComparison.OrdinalIgnoreCase)) return request.Target;
         if (name.Equals("x-amz-date", StringComparison.OrdinalIgnoreCase)) return request.AmzDate;
         if (name.Equals("content-type", StringComparison.OrdinalIgnoreCase)) return request.ContentType;
         return null;
+    }
+
+    private static string NameString(ReadOnlySpan<char> name)
+    {
+        foreach (var common in CommonNames)
+            if (name.Equals(common, StringComparison.OrdinalIgnoreCase)) return common;
+        return name.ToString();
     }
 
     /// <summary>The value trimmed, with each run of spaces or tabs inside it written as one space.</summary>
@@ -186,9 +199,10 @@ internal static class CanonicalRequest
                 continue;
             }
 
-            var n = Encoding.UTF8.GetBytes(s.AsSpan(i, char.IsHighSurrogate(s[i]) && i + 1 < s.Length ? 2 : 1), one);
+            var len = i + 1 < s.Length && char.IsSurrogatePair(s[i], s[i + 1]) ? 2 : 1;
+            var n = Encoding.UTF8.GetBytes(s.AsSpan(i, len), one);
             for (var k = 0; k < n; k++) bytes.Add(one[k]);
-            if (n == 4) i++;
+            i += len - 1;
         }
 
         return Encoding.UTF8.GetString(bytes.ToArray());
@@ -222,7 +236,7 @@ internal static class CanonicalRequest
                 continue;
             }
 
-            var len = char.IsHighSurrogate(c) && i + 1 < s.Length ? 2 : 1;
+            var len = i + 1 < s.Length && char.IsSurrogatePair(c, s[i + 1]) ? 2 : 1; // a lone surrogate is U+FFFD
             var n = Encoding.UTF8.GetBytes(s.Slice(i, len), utf8);
             for (var k = 0; k < n; k++) w.AppendEscaped(utf8[k]);
             i += len - 1;

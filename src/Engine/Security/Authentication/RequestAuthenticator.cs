@@ -64,7 +64,7 @@ public sealed class RequestAuthenticator
         if (key.Options.SessionToken is { Length: > 0 } && token.IsEmpty) throw DynamoErrors.UnrecognizedClient();
 
         Span<byte> bodyHash = stackalloc byte[32];
-        SHA256.HashData(body, bodyHash);
+        Hashing.Sha256(body, bodyHash);
         Span<byte> bodyHashHex = stackalloc byte[64];
         WriteHex(bodyHash, bodyHashHex);
         var contentSha = request.Headers?.Get("x-amz-content-sha256");
@@ -91,7 +91,7 @@ public sealed class RequestAuthenticator
             w.Append(hex);
 
             Span<byte> mac = stackalloc byte[32];
-            HMACSHA256.HashData(key.SigningKey(scope), w.Written, mac);
+            Hashing.HmacSha256(key.SigningKey(scope), w.Written, mac);
             WriteHex(mac, expected);
         }
         finally
