@@ -98,6 +98,24 @@ public sealed class AuthorizerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PartiQL_ChecksThePartiQLActionOfEachStatement()
+    {
+        var caller = Key("pat", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"dynamodb:PartiQLSelect\",\"dynamodb:PartiQLInsert\"],\"Resource\":\"" + MusicArn + "\"}]}");
+        await CallAsync(caller, "ExecuteStatement", Json(new { Statement = "INSERT INTO Music VALUE {'Artist': 'p', 'Year': 1}" }));
+        await CallAsync(caller, "ExecuteStatement", Json(new { Statement = "SELECT * FROM Music WHERE Artist = 'p'" }));
+        var update = await DeniedAsync(caller, "ExecuteStatement", Json(new { Statement = "UPDATE Music SET v = 1 WHERE Artist = 'p' AND \"Year\" = 1" }));
+        Assert.Contains("dynamodb:PartiQLUpdate on resource: " + MusicArn + " because", update.Message);
+        var index = await DeniedAsync(caller, "ExecuteStatement", Json(new { Statement = "SELECT * FROM Music.byGenre WHERE Genre = 'jazz'" }));
+        Assert.Contains("dynamodb:PartiQLSelect on resource: " + MusicArn + "/index/byGenre because", index.Message);
+        var transaction = await DeniedAsync(caller, "ExecuteTransaction", Json(new
+        {
+            TransactStatements = new[] { new { Statement = "INSERT INTO Music VALUE {'Artist': 'q', 'Year': 1}" }, new { Statement = "DELETE FROM Music WHERE Artist = 'p' AND \"Year\" = 1" } },
+        }));
+        Assert.Contains("dynamodb:PartiQLDelete", transaction.Message);
+        await DeniedAsync(caller, "BatchExecuteStatement", Json(new { Statements = new[] { new { Statement = "SELECT * FROM Other WHERE Id = 'x'" } } }));
+    }
+
+    [Fact]
     public async Task ResourcePolicy_AloneAllows_AndItsDenyBeatsAnIdentityAllow()
     {
         var frank = Key("frank", null);

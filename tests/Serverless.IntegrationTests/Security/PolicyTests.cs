@@ -49,6 +49,21 @@ public sealed class PolicyTests(PolicyHostFixture fixture)
     }
 
     [Fact]
+    public async Task PartiQL_NeedsThePartiQLActions()
+    {
+        // The reader may GetItem and Query, but PartiQL is checked on its own actions.
+        using var reader = fixture.Client(Reader);
+        await DeniedAsync(() => reader.ExecuteStatementAsync(new ExecuteStatementRequest { Statement = $"SELECT * FROM \"{Music}\" WHERE pk = 'r1'" }),
+            NoAllow(Reader, "PartiQLSelect", Arn(Music)));
+        using var ops = fixture.Client(Ops);
+        await ops.ExecuteStatementAsync(new ExecuteStatementRequest { Statement = $"INSERT INTO \"{Shared}\" VALUE {{'pk': 'partiql', 'sk': 1}}" });
+
+        // NotAction dynamodb:Delete* does not cover dynamodb:PartiQLDelete: the PartiQL DELETE is allowed.
+        await ops.ExecuteStatementAsync(new ExecuteStatementRequest { Statement = $"DELETE FROM \"{Shared}\" WHERE pk = 'partiql' AND sk = 1" });
+        await DeniedAsync(() => ops.DeleteItemAsync(Shared, Key("partiql")), NoAllow(Ops, "DeleteItem", Arn(Shared)));
+    }
+
+    [Fact]
     public async Task ExplicitDeny_BeatsTheWildcardAllow()
     {
         using var reader = fixture.Client(Reader);

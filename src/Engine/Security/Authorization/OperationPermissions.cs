@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
 using Serverless.Engine.Operations;
+using Serverless.Engine.PartiQL;
 using Serverless.Engine.Storage;
 
 namespace Serverless.Engine.Security.Authorization;
@@ -95,6 +96,9 @@ public static class OperationPermissions
         ["TransactWriteItems"] = static (s, r, c) => s.Transaction(r, c, ("Put", "dynamodb:PutItem"), ("Update", "dynamodb:UpdateItem"),
             ("Delete", "dynamodb:DeleteItem"), ("ConditionCheck", "dynamodb:ConditionCheckItem")),
         ["TransactGetItems"] = static (s, r, c) => s.Transaction(r, c, ("Get", "dynamodb:GetItem")),
+        ["ExecuteStatement"] = static (s, r, c) => s.PartiQL("ExecuteStatement", r, c),
+        ["BatchExecuteStatement"] = static (s, r, c) => s.PartiQL("BatchExecuteStatement", r, c),
+        ["ExecuteTransaction"] = static (s, r, c) => s.PartiQL("ExecuteTransaction", r, c),
         ["UpdateTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateTimeToLive", c),
         ["DescribeTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeTimeToLive", c),
         ["UpdateContinuousBackups"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateContinuousBackups", c),
@@ -229,6 +233,17 @@ public static class OperationPermissions
             {
                 var table = Db.FindTable(entry.Name);
                 checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(entry.Name), table, mode, entry.Value, request, null));
+            }
+        }
+
+        /// <summary>PartiQL: each statement's PartiQL action on its table, or on the index a SELECT reads.</summary>
+        public void PartiQL(string operation, JsonElement request, List<AccessCheck> checks)
+        {
+            foreach (var p in PartiQLPermissions.ForRequest(operation, request))
+            {
+                var table = Db.FindTable(p.TableName);
+                var arn = table?.Definition.Arn ?? TableArn(p.TableName);
+                checks.Add(new AccessCheck(p.Action, p.IndexName == null ? arn : arn + "/index/" + p.IndexName, table, null));
             }
         }
 
