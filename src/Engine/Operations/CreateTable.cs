@@ -55,6 +55,7 @@ internal static class CreateTable
         if (stream is { } s) StreamSettings.Check(ctx, s, name!, null);
         var sse = SseSpecification.Resolve(ctx, sseRequest);
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
+        var policy = Req.String(req, "ResourcePolicy") is { } text ? ResourcePolicies.Validate(ctx, text, stream: false).Minified : null;
 
         var engine = ctx.Engine;
         var now = engine.NowSeconds();
@@ -79,6 +80,7 @@ internal static class CreateTable
             Tags = tags ?? new Dictionary<string, string>(StringComparer.Ordinal),
             Indexes = indexes.Count == 0 ? null
                 : [.. indexes.Select(i => IndexSchema.Build(i, attributes!, nextNumber(), mode, IndexStatus.Active))],
+            ResourcePolicy = policy == null ? null : new ResourcePolicyDefinition { Document = policy, RevisionId = ResourcePolicies.NextRevision(ctx, null) },
         })).ConfigureAwait(false);
 
         w.WriteStartObject();

@@ -47,6 +47,9 @@ public static class OperationTable
         ["ListBackups"] = Backups.ListBackupsAsync,
         ["DeleteBackup"] = Backups.DeleteBackupAsync,
         ["RestoreTableFromBackup"] = Backups.RestoreTableFromBackupAsync,
+        ["PutResourcePolicy"] = ResourcePolicies.PutAsync,
+        ["GetResourcePolicy"] = ResourcePolicies.GetAsync,
+        ["DeleteResourcePolicy"] = ResourcePolicies.DeleteAsync,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>

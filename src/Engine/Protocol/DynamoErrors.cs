@@ -115,6 +115,27 @@ public static class DynamoErrors
 
     public static DynamoException InvalidSignature(string message) => new("InvalidSignatureException", message);
 
+    /// <summary>
+    /// A denied request, with AWS's message: the principal, the action, the resource and why (no identity-based
+    /// policy allows it, or an explicit deny in an identity-based or a resource-based policy).
+    /// </summary>
+    public static DynamoException AccessDenied(string principal, string action, string resource, Security.Authorization.DenialReason reason) =>
+        AccessDenied($"User: {principal} is not authorized to perform: {action} on resource: {resource} " + reason switch
+        {
+            Security.Authorization.DenialReason.IdentityPolicyDeny => "with an explicit deny in an identity-based policy",
+            Security.Authorization.DenialReason.ResourcePolicyDeny => "with an explicit deny in a resource-based policy",
+            _ => $"because no identity-based policy allows the {action} action",
+        });
+
+    public static DynamoException AccessDenied(string message) => new("AccessDeniedException", message);
+
+    /// <summary>PutResourcePolicy refusing a policy that would deny its caller future PutResourcePolicy calls.</summary>
+    public static DynamoException ResourcePolicyLockout() =>
+        AccessDenied("The new resource policy will not allow you to update the resource policy in the future.");
+
+    public static DynamoException PolicyNotFound(string message) =>
+        new("PolicyNotFoundException", "Resource-based policy not found for the provided ResourceArn: " + message);
+
     /// <summary>The signature does not match the one computed with the key's secret (DynamoDB gives no canonical string).</summary>
     public static DynamoException SignatureMismatch() => InvalidSignature(
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");

@@ -26,10 +26,11 @@ public sealed class DynamoException : Exception
     public Action<System.Text.Json.Utf8JsonWriter>? WriteExtraMembers { get; init; }
 
     /// <summary>
-    /// Coral's own errors spell the member <c>Message</c>; so does TransactionCanceledException (next to its
-    /// CancellationReasons); DynamoDB's other errors and validation errors use <c>message</c>.
+    /// Coral's own errors spell the member <c>Message</c> (SerializationException, AccessDeniedException); so does
+    /// TransactionCanceledException (next to its CancellationReasons); DynamoDB's other errors and validation errors
+    /// use <c>message</c>.
     /// </summary>
-    public bool CapitalMessageKey => ErrorType is "SerializationException" or "TransactionCanceledException";
+    public bool CapitalMessageKey => ErrorType is "SerializationException" or "TransactionCanceledException" or "AccessDeniedException";
 
     /// <summary>Some errors (unknown operation) carry no message member at all.</summary>
     public bool HasMessage => Message.Length > 0;

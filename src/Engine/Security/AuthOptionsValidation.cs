@@ -43,6 +43,7 @@ public static class AuthOptionsValidation
             if (Unresolved(key.SessionToken, i, nameof(AccessKeyOptions.SessionToken)) is { } token) return token;
             if (!IsIamArn(key.Principal))
                 return $"Auth__Keys__{i}__Principal must be an IAM ARN such as arn:aws:iam::000000000000:user/alice, not '{key.Principal}'.";
+            if (Authorization.Authorizer.PolicyProblem(key.Policy) is { } invalid) return $"Auth__Keys__{i}__Policy is not a valid IAM policy: {invalid}";
             if (!seen.TryAdd(key.AccessKeyId, i))
                 return $"Auth__Keys__{seen[key.AccessKeyId]}__AccessKeyId and Auth__Keys__{i}__AccessKeyId are both '{key.AccessKeyId}': access key ids must be unique.";
         }

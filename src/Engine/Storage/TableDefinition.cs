@@ -74,8 +74,14 @@ public sealed class TableDefinition
     /// <summary>Local and global secondary indexes, in declaration order; null when there are none.</summary>
     public List<IndexDefinition>? Indexes { get; set; }
 
+    /// <summary>The table's resource-based policy (PutResourcePolicy, or CreateTable's ResourcePolicy); null when it has none.</summary>
+    public ResourcePolicyDefinition? ResourcePolicy { get; set; }
+
+    private string? _arn;
+
+    // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
     [JsonIgnore]
-    public string Arn => $"arn:aws:dynamodb:{Region}:{AccountId}:table/{Name}";
+    public string Arn => _arn ??= $"arn:aws:dynamodb:{Region}:{AccountId}:table/{Name}";
 
     public TableDefinition Clone() => new()
     {
@@ -94,6 +100,7 @@ public sealed class TableDefinition
         StreamViewType = StreamViewType,
         Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),
+        ResourcePolicy = ResourcePolicy,
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
@@ -160,6 +167,18 @@ public sealed record StreamDefinition
     public required double CreatedAt { get; init; }
 
     public double? DisabledAt { get; set; }
+
+    /// <summary>The stream's own resource-based policy (independent of the table's); null when it has none.</summary>
+    public ResourcePolicyDefinition? ResourcePolicy { get; set; }
+}
+
+/// <summary>A resource-based policy as stored: the document (minified, as GetResourcePolicy returns it) and its revision.</summary>
+public sealed record ResourcePolicyDefinition
+{
+    public required string Document { get; init; }
+
+    /// <summary>A numeric string, the commit time in milliseconds since the epoch, increasing with every change.</summary>
+    public required string RevisionId { get; init; }
 }
 
 /// <summary>DynamoDB's RestoreSummary: the source of a restored table and the moment it was restored to.</summary>

@@ -127,6 +127,31 @@ public class CatalogFormatTests
         Assert.True(back.Restore!.InProgress);
     }
 
+    /// <summary>Resource policies of the table and of each stream: optional members, absent in older records.</summary>
+    [Fact]
+    public void ResourcePolicies_SerialiseToGoldenJson_AndOldRecordsHaveNone()
+    {
+        var table = Sample();
+        table.ResourcePolicy = new ResourcePolicyDefinition { Document = "{\"Version\":\"2012-10-17\"}", RevisionId = "1700000600123" };
+        table.Streams = [new StreamDefinition
+        {
+            Label = "2026-11-29T21:30:00.123", ViewType = "KEYS_ONLY", StartLsn = 1, CreatedAt = 1700000300.5,
+            ResourcePolicy = new ResourcePolicyDefinition { Document = "{}", RevisionId = "1700000700000" },
+        }];
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(
+            GoldenTable[..^1]
+            + ",\"Streams\":[{\"Label\":\"2026-11-29T21:30:00.123\",\"ViewType\":\"KEYS_ONLY\",\"StartLsn\":1,\"EndLsn\":0,\"CreatedAt\":1700000300.5,\"ResourcePolicy\":{\"Document\":\"{}\",\"RevisionId\":\"1700000700000\"}}]"
+            + ",\"ResourcePolicy\":{\"Document\":\"{\\u0022Version\\u0022:\\u00222012-10-17\\u0022}\",\"RevisionId\":\"1700000600123\"}}",
+            json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Equal("{\"Version\":\"2012-10-17\"}", back.ResourcePolicy!.Document);
+        Assert.Equal("1700000700000", back.Streams![0].ResourcePolicy!.RevisionId);
+        Assert.Equal("1700000600123", back.Clone().ResourcePolicy!.RevisionId);
+        var old = JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Null(old.ResourcePolicy);
+    }
+
     /// <summary>The backup file layout: magic, metadata JSON, items, CRC32.</summary>
     [Fact]
     public void BackupFile_EncodesToGoldenBytes_AndDecodes()

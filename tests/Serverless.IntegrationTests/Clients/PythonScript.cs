@@ -12,11 +12,25 @@ internal static class PythonScript
     private const string Python = "/usr/bin/python3";
 
     /// <param name="environment">Extra variables for the script; they override <c>DDB_ENDPOINT</c> too.</param>
-    public static async Task<string> RunAsync(string script, HostProcess host, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<string> RunAsync(string script, HostProcess host, IReadOnlyDictionary<string, string>? environment = null) =>
+        RunAsync(script, host, Python, environment);
+
+    /// <summary>
+    /// Runs <paramref name="script"/> with the first <c>python3</c> on PATH, for APIs Debian's botocore predates
+    /// (resource policies need botocore 1.34.70 or later), with extra environment variables.
+    /// </summary>
+    public static Task<string> RunWithPathPythonAsync(string script, HostProcess host, IReadOnlyDictionary<string, string> environment)
     {
-        Assert.True(File.Exists(Python), $"{Python} is missing: run .ci/run, which installs python3-boto3.");
+        var python = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, "python3")).FirstOrDefault(File.Exists) ?? Python;
+        return RunAsync(script, host, python, environment);
+    }
+
+    private static async Task<string> RunAsync(string script, HostProcess host, string python, IReadOnlyDictionary<string, string>? environment)
+    {
+        Assert.True(File.Exists(python), $"{python} is missing: run .ci/run, which installs python3-boto3.");
         var path = Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Clients", script);
-        var start = new ProcessStartInfo(Python, [path])
+        var start = new ProcessStartInfo(python, [path])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

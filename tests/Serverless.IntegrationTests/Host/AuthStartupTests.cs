@@ -82,6 +82,10 @@ public sealed class AuthStartupTests
     [InlineData("Auth__Keys__0__AccessKeyId=AKIAX;Auth__Keys__0__SecretAccessKey=s;Auth__Keys__0__Principal=" + Admin
         + ";Auth__Keys__1__AccessKeyId=AKIAX;Auth__Keys__1__SecretAccessKey=t;Auth__Keys__1__Principal=" + Admin,
         "Auth__Keys__0__AccessKeyId and Auth__Keys__1__AccessKeyId are both 'AKIAX': access key ids must be unique")]
+    [InlineData("Auth__Keys__0__AccessKeyId=AKIAX;Auth__Keys__0__SecretAccessKey=s;Auth__Keys__0__Principal=" + Admin + ";Auth__Keys__0__Policy={\"Statement\":[]}",
+        "Auth__Keys__0__Policy is not a valid IAM policy: Could not parse the policy: Statement is empty!")]
+    [InlineData("Auth__Keys__0__AccessKeyId=AKIAX;Auth__Keys__0__SecretAccessKey=s;Auth__Keys__0__Principal=" + Admin + ";Auth__Keys__0__Policy={\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"dynamodb:*\"}}",
+        "Auth__Keys__0__Policy is not a valid IAM policy: Missing required field Resource")]
     public async Task LocalHost_WithBadAuthSettings_RefusesToStart(string settings, string message)
     {
         var environment = settings.Split(';').Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
