@@ -174,6 +174,7 @@ internal static class ItemRequest
     /// <summary>Reads a Key map that must name exactly the table's key attributes, with the right types.</summary>
     public static (AttrValue Hash, AttrValue? Range) ReadKey(JsonElement keyJson, TableDefinition table)
     {
+        Req.RequireMap(keyJson);
         if (TryReadKeyFast(keyJson, table, out var fastHash, out var fastRange))
         {
             CheckKeyValue(table.HashKey.Name, fastHash, isPartitionKey: true);
