@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -100,14 +99,9 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
     private static async Task<(int Status, string Body)> SendAsync(HttpClient http, string operation, byte[] body)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(RawApi.ContentType);
-        request.Headers.TryAddWithoutValidation("X-Amz-Target", "DynamoDB_20120810." + operation);
-        request.Headers.TryAddWithoutValidation("Authorization", RawApi.FakeAuthorization);
-        request.Headers.TryAddWithoutValidation("X-Amz-Date", "20260101T000000Z");
-        using var response = await http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length > 300 ? text[..300] : text);
+        var response = await RawApi.PostAsync(http, "DynamoDB_20120810." + operation, body);
+        var text = Encoding.UTF8.GetString(response.Body);
+        return ((int)response.Status, text.Length > 300 ? text[..300] : text);
     }
 
     private static async Task CreateTablesAsync(Amazon.DynamoDBv2.AmazonDynamoDBClient client)
