@@ -30,9 +30,24 @@ public sealed class FuzzTests(ITestOutputHelper output)
         using var client = host.CreateClient();
         await CreateTablesAsync(client);
         var streamArn = (await client.DescribeTableAsync(Table)).Table.LatestStreamArn;
-        var templates = Templates(streamArn);
+        await client.PutItemAsync(Table, new() { ["pk"] = new AttributeValue { S = "a" }, ["sk"] = new AttributeValue { N = "1" } });
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 }) { BaseAddress = new Uri(host.ServiceUrl), Timeout = TimeSpan.FromSeconds(30) };
+        var (_, described) = await SendAsync(http, "DescribeStream", Encoding.UTF8.GetBytes("{\"StreamArn\":\"" + streamArn + "\"}"));
+        var shardId = JsonDocument.Parse(described).RootElement.GetProperty("StreamDescription").GetProperty("Shards")[0].GetProperty("ShardId").GetString()!;
+        var (_, issued) = await SendAsync(http, "GetShardIterator", Encoding.UTF8.GetBytes("{\"StreamArn\":\"" + streamArn + "\",\"ShardId\":\"" + shardId + "\",\"ShardIteratorType\":\"TRIM_HORIZON\"}"));
+        var iterator = JsonDocument.Parse(issued).RootElement.GetProperty("ShardIterator").GetString()!;
+        var templates = Templates(streamArn, shardId, iterator);
+
+        // Unmutated, every template is a valid request: so mutations start from requests that reach the operation.
+        var invalid = new List<string>();
+        foreach (var (operation, json) in templates)
+        {
+            var (status, answer) = await SendAsync(http, operation, Encoding.UTF8.GetBytes(json));
+            if (status != 200 && !(status == 400 && (answer.Contains("NotFoundException", StringComparison.Ordinal) || answer.Contains("InvalidRestoreTimeException", StringComparison.Ordinal)))) invalid.Add($"{operation}: {status} {answer}");
+        }
+
+        Assert.True(invalid.Count == 0, string.Join("\n", invalid));
         var failures = new List<string>();
         var statusCounts = new Dictionary<int, int>();
         var acknowledged = new Dictionary<string, string>();
@@ -123,7 +138,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
     private static async Task<(int Status, string Body)> SendAsync(HttpClient http, string operation, byte[] body)
     {
-        var response = await RawApi.PostAsync(http, "DynamoDB_20120810." + operation, body);
+        var prefix = operation is "ListStreams" or "DescribeStream" or "GetShardIterator" or "GetRecords" ? "DynamoDBStreams_20120810." : "DynamoDB_20120810.";
+        var response = await RawApi.PostAsync(http, prefix + operation, body);
         return ((int)response.Status, Encoding.UTF8.GetString(response.Body));
     }
 
@@ -148,7 +164,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>A valid request of every operation in the engine's table, on the fuzz table.</summary>
-    private static List<(string Operation, string Json)> Templates(string streamArn)
+    private static List<(string Operation, string Json)> Templates(string streamArn, string shardId, string iterator)
     {
         const string key = """{"pk":{"S":"a"},"sk":{"N":"1"}}""";
         const string item = """{"pk":{"S":"a"},"sk":{"N":"1"},"g":{"S":"x"},"b":{"B":"AAEC"},"l":{"L":[{"N":"1"},{"S":"s"}]},"m":{"M":{"n":{"NULL":true}}},"ss":{"SS":["a","b"]},"bs":{"BS":["AQ=="]},"t":{"BOOL":true}}""";
@@ -159,25 +175,25 @@ public sealed class FuzzTests(ITestOutputHelper output)
             ("DescribeTable", """{"TableName":"@TABLE"}"""),
             ("DeleteTable", """{"TableName":"fuzzgone"}"""),
             ("UpdateTable", """{"TableName":"@TABLE","BillingMode":"PAY_PER_REQUEST"}"""),
-            ("ListTables", """{"Limit":5,"ExclusiveStartTableName":"a"}"""),
+            ("ListTables", """{"Limit":5,"ExclusiveStartTableName":"aaa"}"""),
             ("TagResource", """{"ResourceArn":"@TARN","Tags":[{"Key":"k","Value":"v"}]}"""),
             ("UntagResource", """{"ResourceArn":"@TARN","TagKeys":["k"]}"""),
             ("ListTagsOfResource", """{"ResourceArn":"@TARN"}"""),
             ("DescribeLimits", "{}"),
             ("DescribeEndpoints", "{}"),
-            ("PutItem", """{"TableName":"@TABLE","Item":@ITEM,"ConditionExpression":"attribute_not_exists(#p) OR size(#l) < :n","ExpressionAttributeNames":{"#p":"pk","#l":"l"},"ExpressionAttributeValues":{":n":{"N":"5"}},"ReturnValues":"ALL_OLD"}"""),
+            ("PutItem", """{"TableName":"@TABLE","Item":@ITEM,"ConditionExpression":"attribute_not_exists(#p) OR size(#l) < :n OR attribute_exists(#p)","ExpressionAttributeNames":{"#p":"pk","#l":"l"},"ExpressionAttributeValues":{":n":{"N":"5"}},"ReturnValues":"ALL_OLD"}"""),
             ("GetItem", """{"TableName":"@TABLE","Key":@KEY,"ProjectionExpression":"#g, l[0], m.n","ExpressionAttributeNames":{"#g":"g"},"ConsistentRead":true}"""),
-            ("UpdateItem", """{"TableName":"@TABLE","Key":@KEY,"UpdateExpression":"SET #c = if_not_exists(#c, :z) + :one, l = list_append(l, :l) REMOVE gone ADD ss :s DELETE bs :b","ExpressionAttributeNames":{"#c":"c"},"ExpressionAttributeValues":{":z":{"N":"0"},":one":{"N":"1"},":l":{"L":[{"S":"x"}]},":s":{"SS":["c"]},":b":{"BS":["AQ=="]}},"ReturnValues":"UPDATED_NEW"}"""),
-            ("DeleteItem", """{"TableName":"@TABLE","Key":{"pk":{"S":"d"},"sk":{"N":"2"}},"ConditionExpression":"attribute_exists(pk)","ReturnValues":"ALL_OLD"}"""),
+            ("UpdateItem", """{"TableName":"@TABLE","Key":@KEY,"UpdateExpression":"SET #c = if_not_exists(#c, :z) + :one, l = list_append(if_not_exists(l, :e), :l) REMOVE gone ADD ss :s DELETE bs :b","ExpressionAttributeNames":{"#c":"c"},"ExpressionAttributeValues":{":z":{"N":"0"},":one":{"N":"1"},":l":{"L":[{"S":"x"}]},":e":{"L":[]},":s":{"SS":["c"]},":b":{"BS":["AQ=="]}},"ReturnValues":"UPDATED_NEW"}"""),
+            ("DeleteItem", """{"TableName":"@TABLE","Key":{"pk":{"S":"d"},"sk":{"N":"2"}},"ConditionExpression":"attribute_not_exists(pk) OR begins_with(pk, :d)","ExpressionAttributeValues":{":d":{"S":"d"}},"ReturnValues":"ALL_OLD"}"""),
             ("BatchGetItem", """{"RequestItems":{"@TABLE":{"Keys":[@KEY,{"pk":{"S":"b"},"sk":{"N":"3"}}],"ProjectionExpression":"pk"}}}"""),
             ("BatchWriteItem", """{"RequestItems":{"@TABLE":[{"PutRequest":{"Item":@ITEM}},{"DeleteRequest":{"Key":{"pk":{"S":"e"},"sk":{"N":"9"}}}}]}}"""),
             ("TransactWriteItems", """{"TransactItems":[{"Put":{"TableName":"@TABLE","Item":{"pk":{"S":"t"},"sk":{"N":"1"}}}},{"Update":{"TableName":"@TABLE","Key":{"pk":{"S":"t"},"sk":{"N":"2"}},"UpdateExpression":"SET v = :v","ExpressionAttributeValues":{":v":{"S":"v"}}}},{"ConditionCheck":{"TableName":"@TABLE","Key":@KEY,"ConditionExpression":"attribute_exists(pk)"}},{"Delete":{"TableName":"@TABLE","Key":{"pk":{"S":"t"},"sk":{"N":"3"}}}}],"ClientRequestToken":"tok"}"""),
             ("TransactGetItems", """{"TransactItems":[{"Get":{"TableName":"@TABLE","Key":@KEY}}]}"""),
             ("ExecuteStatement", """{"Statement":"SELECT pk, l[0] FROM \"@TABLE\" WHERE pk = ? AND sk BETWEEN ? AND ?","Parameters":[{"S":"a"},{"N":"0"},{"N":"9"}],"Limit":3}"""),
-            ("BatchExecuteStatement", """{"Statements":[{"Statement":"UPDATE \"@TABLE\" SET v = ? WHERE pk = ? AND sk = ?","Parameters":[{"S":"v"},{"S":"a"},{"N":"1"}]},{"Statement":"SELECT * FROM \"@TABLE\" WHERE pk = 'a' AND sk = 1"}]}"""),
+            ("BatchExecuteStatement", """{"Statements":[{"Statement":"UPDATE \"@TABLE\" SET v = ? WHERE pk = ? AND sk = ?","Parameters":[{"S":"v"},{"S":"a"},{"N":"1"}]},{"Statement":"DELETE FROM \"@TABLE\" WHERE pk = 'q' AND sk = 1"}]}"""),
             ("ExecuteTransaction", """{"TransactStatements":[{"Statement":"INSERT INTO \"@TABLE\" VALUE {'pk': ?, 'sk': 5}","Parameters":[{"S":"i"}]},{"Statement":"DELETE FROM \"@TABLE\" WHERE pk = 'z' AND sk = 1"}]}"""),
             ("Query", """{"TableName":"@TABLE","KeyConditionExpression":"pk = :p AND sk > :s","FilterExpression":"contains(ss, :c) OR begins_with(g, :c)","ExpressionAttributeValues":{":p":{"S":"a"},":s":{"N":"0"},":c":{"S":"a"}},"Limit":10,"ScanIndexForward":false,"ExclusiveStartKey":@KEY}"""),
-            ("Query", """{"TableName":"@TABLE","IndexName":"gsi","KeyConditions":{"g":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"x"}]}},"QueryFilter":{"t":{"ComparisonOperator":"NE","AttributeValueList":[{"BOOL":false}]}}}"""),
+            ("Query", """{"TableName":"@TABLE","IndexName":"gsi","KeyConditions":{"g":{"ComparisonOperator":"EQ","AttributeValueList":[{"S":"x"}]}},"QueryFilter":{"t":{"ComparisonOperator":"NOT_NULL"}}}"""),
             ("Scan", """{"TableName":"@TABLE","FilterExpression":"attribute_type(l, :t) AND NOT (sk IN (:a, :b))","ExpressionAttributeValues":{":t":{"S":"L"},":a":{"N":"7"},":b":{"N":"8"}},"Segment":0,"TotalSegments":2,"Select":"ALL_ATTRIBUTES"}"""),
             ("UpdateTimeToLive", """{"TableName":"@TABLE","TimeToLiveSpecification":{"Enabled":true,"AttributeName":"ttl"}}"""),
             ("DescribeTimeToLive", """{"TableName":"@TABLE"}"""),
@@ -191,10 +207,10 @@ public sealed class FuzzTests(ITestOutputHelper output)
             ("RestoreTableFromBackup", """{"TargetTableName":"fuzzfrombackup","BackupArn":"@TARN/backup/01234567890123-abcdefgh"}"""),
             ("ListStreams", """{"TableName":"@TABLE","Limit":3}"""),
             ("DescribeStream", """{"StreamArn":"@SARN","Limit":10}"""),
-            ("GetShardIterator", """{"StreamArn":"@SARN","ShardId":"shardId-00000000000000000000-00000000","ShardIteratorType":"TRIM_HORIZON"}"""),
-            ("GetRecords", """{"ShardIterator":"AAAA","Limit":10}"""),
+            ("GetShardIterator", """{"StreamArn":"@SARN","ShardId":"@SHARD","ShardIteratorType":"TRIM_HORIZON"}"""),
+            ("GetRecords", """{"ShardIterator":"@ITER","Limit":10}"""),
         ];
-        return templates.ConvertAll(t => (t.Operation, t.Json.Replace("@ITEM", item).Replace("@KEY", key).Replace("@TABLE", Table).Replace("@TARN", tableArn).Replace("@SARN", streamArn)));
+        return templates.ConvertAll(t => (t.Operation, t.Json.Replace("@ITEM", item).Replace("@KEY", key).Replace("@TABLE", Table).Replace("@TARN", tableArn).Replace("@SARN", streamArn).Replace("@SHARD", shardId).Replace("@ITER", iterator)));
     }
 
     private static byte[] Mutate(string template, Random random)
