@@ -93,6 +93,21 @@ public sealed class Issue16RegressionTests(SharedHostFixture fixture)
     }
 
     [Theory]
+    [InlineData("SELECT * FROM \"@T\" WHERE pk = ?")]
+    [InlineData("UPDATE \"@T\" SET v = ? WHERE pk = 'a'")]
+    [InlineData("INSERT INTO \"@T\" VALUE {'pk': 'deep', 'v': ?}")]
+    public async Task PartiQLParameterNestedTooDeep_IsValidationException(string statement)
+    {
+        var table = await SharedAsync(_host, "badinput");
+        using var http = _host.CreateHttpClient();
+        var deep = "{\"S\":\"x\"}";
+        for (var i = 0; i < 40; i++) deep = "{\"M\":{\"k\":" + deep + "}}";
+        var body = "{\"Statement\":" + JsonSerializer.Serialize(statement.Replace("@T", table)) + ",\"Parameters\":[" + deep + "]}";
+
+        await AssertBadRequestAsync(http, "ExecuteStatement", Encoding.UTF8.GetBytes(body), "com.amazon.coral.validate#ValidationException");
+    }
+
+    [Theory]
     [InlineData("zz\r\n{}\r\n0\r\n\r\n")] // a chunk size that is not hex
     [InlineData("5\r\n{}\r\n0\r\n\r\n")] // a chunk longer than its data, then garbage where its end should be
     [InlineData("2\r\n{}XX0\r\n\r\n")] // no CRLF after the chunk
