@@ -119,7 +119,9 @@ public sealed class Issue16RegressionTests(SharedHostFixture fixture)
         var answer = await RawApi.SendBytesAsync(_host.Port, Encoding.ASCII.GetBytes(request));
 
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+        Assert.Contains("com.amazon.coral.service#SerializationException", answer, StringComparison.Ordinal);
         Assert.True(!_host.HasExited, _host.Output);
+        await Host.ProtocolTests.AssertServesAsync(_host);
     }
 
     [Fact]
