@@ -25,6 +25,20 @@ public sealed class UpdateExpression
         _actions.Select(a => Evaluator.ElementName(a.Path.Elements[0], attributes)).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>
+    /// True when every action takes something away (REMOVE, DELETE from a set): on an absent item such an update
+    /// leaves nothing to write, and DynamoDB creates no item.
+    /// </summary>
+    public bool OnlyTakesAway
+    {
+        get
+        {
+            foreach (var a in _actions)
+                if (a.Kind is not (UpdateKind.Remove or UpdateKind.Delete or UpdateKind.LegacyDelete)) return false;
+            return true;
+        }
+    }
+
+    /// <summary>
     /// Applies the update to a copy of <paramref name="item"/> (null: no item yet) and returns the new item.
     /// All operands are read from the original item. The input item and its values are never modified.
     /// Throws DynamoDB's ValidationException for runtime type errors and invalid document paths.

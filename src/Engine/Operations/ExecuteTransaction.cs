@@ -182,7 +182,7 @@ internal static class ExecuteTransaction
             bw.WriteEndObject();
         }
 
-        using var doc = JsonDocument.Parse(buffer.WrittenMemory);
+        using var doc = JsonDocument.Parse(buffer.WrittenMemory, PqRunner.DocumentOptions);
         var reasons = new List<CancellationReason>();
         var i = 0;
         foreach (var r in doc.RootElement.GetProperty("CancellationReasons"u8).EnumerateArray())

@@ -174,6 +174,7 @@ internal static class ItemRequest
     /// <summary>Reads a Key map that must name exactly the table's key attributes, with the right types.</summary>
     public static (AttrValue Hash, AttrValue? Range) ReadKey(JsonElement keyJson, TableDefinition table)
     {
+        Req.RequireMap(keyJson);
         if (TryReadKeyFast(keyJson, table, out var fastHash, out var fastRange))
         {
             CheckKeyValue(table.HashKey.Name, fastHash, isPartitionKey: true);
@@ -186,7 +187,7 @@ internal static class ItemRequest
         if (key.Count != expected
             || !key.TryGetValue(table.HashKey.Name, out var hash) || AttrTypeNames.Name(hash.Type) != table.HashKey.Type
             || (table.RangeKey != null && (!key.TryGetValue(table.RangeKey.Name, out var r) || AttrTypeNames.Name(r.Type) != table.RangeKey.Type)))
-            throw DynamoErrors.Validation("The provided key element does not match the schema");
+            throw DynamoErrors.Validation(KeyMismatch);
         var range = table.RangeKey == null ? null : key[table.RangeKey.Name];
         CheckKeyValue(table.HashKey.Name, hash, isPartitionKey: true);
         if (range != null) CheckKeyValue(table.RangeKey!.Name, range, isPartitionKey: false);
@@ -219,6 +220,18 @@ internal static class ItemRequest
         return hash != null && (table.RangeKey == null) == (range == null);
     }
 
+    private const string KeyMismatch = "The provided key element does not match the schema";
+    private const string MissingKeyPrefix = "One or more parameter values were invalid: Missing the key ";
+    private const string KeyTypePrefix = "One or more parameter values were invalid: Type mismatch for key ";
+
+    /// <summary>
+    /// Whether <paramref name="e"/> is one of the key-schema errors raised here (a key attribute missing, extra or of the
+    /// wrong type), which a transaction reports as a cancellation reason; empty and oversized keys stay request errors.
+    /// </summary>
+    public static bool IsKeySchemaMismatch(DynamoException e) =>
+        e.ErrorType == "ValidationException"
+        && (e.Message == KeyMismatch || e.Message.StartsWith(MissingKeyPrefix, StringComparison.Ordinal) || e.Message.StartsWith(KeyTypePrefix, StringComparison.Ordinal));
+
     /// <summary>Extracts and checks the key attributes of a full item (PutItem).</summary>
     public static (AttrValue Hash, AttrValue? Range) KeyOfItem(IReadOnlyDictionary<string, AttrValue> item, TableDefinition table)
     {
@@ -242,10 +255,10 @@ internal static class ItemRequest
     private static AttrValue KeyAttributeOfItem(IReadOnlyDictionary<string, AttrValue> item, KeyAttribute key, bool isPartitionKey)
     {
         if (!item.TryGetValue(key.Name, out var value))
-            throw DynamoErrors.Validation($"One or more parameter values were invalid: Missing the key {key.Name} in the item");
+            throw DynamoErrors.Validation($"{MissingKeyPrefix}{key.Name} in the item");
         var actual = AttrTypeNames.Name(value.Type);
         if (actual != key.Type)
-            throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for key {key.Name} expected: {key.Type} actual: {actual}");
+            throw DynamoErrors.Validation($"{KeyTypePrefix}{key.Name} expected: {key.Type} actual: {actual}");
         CheckKeyValue(key.Name, value, isPartitionKey);
         return value;
     }

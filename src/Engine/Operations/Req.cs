@@ -110,6 +110,14 @@ internal static class Req
     /// <summary>A map member (name → value); null when absent.</summary>
     public static JsonElement? Map(JsonElement obj, string name) => obj.TryGetProperty(name, out var v) ? AsMap(v) : null;
 
+    /// <summary>Requires a map value (a Key, an element of a list of keys), failing as <see cref="Map(JsonElement, string)"/> does.</summary>
+    public static void RequireMap(JsonElement v)
+    {
+        if (v.ValueKind == JsonValueKind.Object) return;
+        if (v.ValueKind == JsonValueKind.Null) throw DynamoErrors.Validation("The provided key element does not match the schema");
+        AsMap(v);
+    }
+
     private static JsonElement? AsMap(JsonElement v) => v.ValueKind switch
     {
         JsonValueKind.Object => v,

@@ -35,7 +35,7 @@ internal sealed record StreamShard(string ShardId, string? ParentShardId, ulong 
     public static List<StreamShard> Of(TableDefinition table, StreamDefinition stream, ChangeLog log)
     {
         var segments = log.Segments;
-        var suffix = ((uint)string.GetHashCode(table.TableId + stream.Label, StringComparison.Ordinal)).ToString("x8", CultureInfo.InvariantCulture);
+        var suffix = StableSuffix(table.TableId, stream.Label);
         var result = new List<StreamShard>();
         string? parent = null;
         for (var i = 0; i < segments.Count; i++)
@@ -53,6 +53,28 @@ internal sealed record StreamShard(string ShardId, string? ParentShardId, ulong 
 
         return result;
     }
+
+    /// <summary>
+    /// The shard id's last part: FNV-1a of the table id and the stream label, the same in every process (an id
+    /// a client saved stays valid across restarts; <c>string.GetHashCode</c> is randomised per process).
+    /// </summary>
+    internal static string StableSuffix(string tableId, string label)
+    {
+        var hash = 2166136261u;
+        foreach (var c in tableId) hash = (hash ^ c) * 16777619u;
+        hash = (hash ^ '|') * 16777619u;
+        foreach (var c in label) hash = (hash ^ c) * 16777619u;
+        return hash.ToString("x8", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="id"/> names this shard. The stream is already fixed by its ARN and the segment by the
+    /// id's digits, so an id whose suffix came from an older version (a per-process hash) still finds its shard.
+    /// </summary>
+    public bool IsNamedBy(string? id) =>
+        id != null && (id == ShardId || (id.Length == ShardId.Length && id.AsSpan(0, PrefixLength).SequenceEqual(ShardId.AsSpan(0, PrefixLength))));
+
+    private const int PrefixLength = 8 + 20 + 1; // "shardId-", the segment's first sequence number, "-"
 }
 
 /// <summary>
@@ -146,7 +168,7 @@ internal static class Streams
         var (table, stream, log) = Find(ctx, arn!);
         var d = table.Definition;
         var shards = StreamShard.Of(d, stream, log);
-        var from = startShard == null ? 0 : shards.FindIndex(s => s.ShardId == startShard) + 1;
+        var from = startShard == null ? 0 : shards.FindIndex(s => s.IsNamedBy(startShard)) + 1;
         var page = shards.Skip(from).Take((int)(limit ?? 100)).ToList();
 
         w.WriteStartObject();
@@ -191,7 +213,7 @@ internal static class Streams
         errors.Enum("shardIteratorType", type, "TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER");
         errors.ThrowIfAny();
         var (table, stream, log) = Find(ctx, arn!);
-        var shard = StreamShard.Of(table.Definition, stream, log).Find(s => s.ShardId == shardId)
+        var shard = StreamShard.Of(table.Definition, stream, log).Find(s => s.IsNamedBy(shardId))
             ?? throw DynamoErrors.ResourceNotFound($"Requested resource not found: Shard does not exist");
 
         ulong lsn;

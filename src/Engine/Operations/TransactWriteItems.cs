@@ -63,15 +63,34 @@ internal static class TransactWriteItems
         var actions = new List<Action>(raw.Count);
         var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
         long totalBytes = 0;
-        foreach (var (kind, body) in raw)
+        CancellationReason[]? keyReasons = null;
+        for (var i = 0; i < raw.Count; i++)
         {
-            var action = Prepare(ctx, kind, body);
+            Action action;
+            try
+            {
+                action = Prepare(ctx, raw[i].Kind, raw[i].Body);
+            }
+            catch (DynamoException e) when (ItemRequest.IsKeySchemaMismatch(e))
+            {
+                // AWS checks key types against the schema as the transaction runs: a ValidationError reason, not a request error.
+                keyReasons ??= new CancellationReason[raw.Count];
+                keyReasons[i] = CancellationReason.Validation(e.Message);
+                continue;
+            }
+
             if (!seen.Add(action.Key)) throw DynamoErrors.Validation("Transaction request cannot include multiple operations on one item");
             totalBytes += action.RequestBytes;
             actions.Add(action);
         }
 
         if (totalBytes > MaxTransactionBytes) throw DynamoErrors.Validation("Transaction request size exceeds the maximum allowed size of 4 MB");
+        if (keyReasons != null)
+        {
+            for (var i = 0; i < keyReasons.Length; i++)
+                if (keyReasons[i].Code is null) keyReasons[i] = CancellationReason.None;
+            throw DynamoErrors.TransactionCanceled(keyReasons);
+        }
 
         var database = ctx.Engine.Database;
         byte[]? fingerprint = null;

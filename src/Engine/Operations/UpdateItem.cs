@@ -120,6 +120,8 @@ internal static class UpdateItem
 
         protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, System.Buffers.IBufferWriter<byte> newValue)
         {
+            // REMOVE and DELETE alone on an absent item: AWS writes nothing (no empty item, no stream record).
+            if (current == null && update is { OnlyTakesAway: true }) return MutationKind.None;
             var basis = current ?? keyItem;
             var next = update?.Apply(basis, Attributes) ?? new Dictionary<string, AttrValue>(basis, StringComparer.Ordinal);
             var size = ItemSize.Of(next);

@@ -11,12 +11,18 @@ namespace Serverless.Engine.PartiQL;
 /// </summary>
 internal static class PqRunner
 {
+    /// <summary>
+    /// For the documents PartiQL builds and reads back: they wrap request values (up to the request parser's depth)
+    /// and items (32 levels of L/M, 2 JSON levels each) in a few levels more, past JsonDocument's default of 64.
+    /// </summary>
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 512 };
+
     /// <summary>Writes a request with <paramref name="write"/>, runs it through <paramref name="handler"/> and parses the response.</summary>
     public static async ValueTask<JsonDocument> RunAsync(OperationContext ctx, OperationHandler handler, Action<Utf8JsonWriter> write)
     {
         var requestBuffer = new ArrayBufferWriter<byte>(512);
         using (var rw = new Utf8JsonWriter(requestBuffer)) write(rw);
-        using var request = JsonDocument.Parse(requestBuffer.WrittenMemory);
+        using var request = JsonDocument.Parse(requestBuffer.WrittenMemory, DocumentOptions);
         var responseBuffer = new ArrayBufferWriter<byte>(1024);
         var inner = new OperationContext(ctx.Engine, ctx.Region, ctx.RequestId) { Caller = ctx.Caller, FromPartiQL = true };
         using (var w = new Utf8JsonWriter(responseBuffer))
@@ -24,7 +30,7 @@ internal static class PqRunner
             await handler(inner, request.RootElement, w).ConfigureAwait(false);
         }
 
-        return JsonDocument.Parse(responseBuffer.WrittenMemory);
+        return JsonDocument.Parse(responseBuffer.WrittenMemory, DocumentOptions);
     }
 
     /// <summary>The CapacityUnits of a response's ConsumedCapacity (an object, or a list of them), 0 when absent.</summary>

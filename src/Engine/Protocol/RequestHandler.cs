@@ -53,6 +53,12 @@ public sealed class RequestHandler
                 throw DynamoErrors.Serialization("");
             }
 
+            if (!RequestText.IsWellFormed(body.AsSpan(0, length)))
+            {
+                document.Dispose();
+                throw DynamoErrors.Serialization("");
+            }
+
             var handler = OperationTable.Find(request.Target);
             if (handler is null)
             {
@@ -155,7 +161,17 @@ public sealed class RequestHandler
                     buffer = next;
                 }
 
-                var read = await stream.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                int read;
+                try
+                {
+                    read = await stream.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // Malformed framing (bad chunked encoding, a body shorter than declared) is the client's fault: a 400, never a 500.
+                    throw DynamoErrors.Serialization("");
+                }
+
                 if (read == 0) break;
                 length += read;
                 if (length > max) throw DynamoErrors.RequestTooLarge();

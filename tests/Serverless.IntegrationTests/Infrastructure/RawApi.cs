@@ -29,9 +29,13 @@ public static class RawApi
     public const string FakeAuthorization =
         "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
 
-    public static async Task<RawResponse> PostAsync(HttpClient client, string? target, string body, string contentType = ContentType)
+    public static Task<RawResponse> PostAsync(HttpClient client, string? target, string body, string contentType = ContentType) =>
+        PostAsync(client, target, Encoding.UTF8.GetBytes(body), contentType);
+
+    /// <summary>Posts <paramref name="body"/> byte for byte (bodies that are not valid UTF-8, for bad-input tests).</summary>
+    public static async Task<RawResponse> PostAsync(HttpClient client, string? target, byte[] body, string contentType = ContentType)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(body) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         if (target is not null) request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
         request.Headers.TryAddWithoutValidation("Authorization", FakeAuthorization);
