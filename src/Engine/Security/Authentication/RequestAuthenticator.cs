@@ -243,6 +243,7 @@ public sealed class RequestAuthenticator
     /// <summary>X-Amz-Date's ISO-8601 basic format (20150830T123600Z); a Date header may also be RFC 1123.</summary>
     private static DateTimeOffset ParseTimestamp(string text)
     {
+        if (TryParseBasic(text, out var basic)) return basic;
         if (DateTimeOffset.TryParseExact(text, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
             || DateTimeOffset.TryParseExact(text, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out t))
             return t;
@@ -337,8 +338,57 @@ public sealed class RequestAuthenticator
         return stamp.ToString();
     }
 
-    private static void FormatTimestamp(DateTimeOffset t, Span<char> destination) =>
-        t.UtcDateTime.TryFormat(destination, out _, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// The common case, 16 characters of <c>yyyyMMddTHHmmssZ</c>, read digit by digit: a custom-format
+    /// TryParseExact costs more than a hash of the request. Anything else goes to the general parse.
+    /// </summary>
+    private static bool TryParseBasic(string text, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        if (text.Length != 16 || text[8] != 'T' || text[15] != 'Z') return false;
+        var span = text.AsSpan();
+        if (!TryDigits(span[..4], out var year) || !TryDigits(span[4..6], out var month) || !TryDigits(span[6..8], out var day)
+            || !TryDigits(span[9..11], out var hour) || !TryDigits(span[11..13], out var minute) || !TryDigits(span[13..15], out var second))
+            return false;
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return false;
+        timestamp = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        return true;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> digits, out int value)
+    {
+        value = 0;
+        foreach (var c in digits)
+        {
+            if (!char.IsAsciiDigit(c)) return false;
+            value = value * 10 + (c - '0');
+        }
+
+        return true;
+    }
+
+    /// <summary>yyyyMMddTHHmmssZ into 16 characters, written digit by digit (a custom format string is slow).</summary>
+    private static void FormatTimestamp(DateTimeOffset t, Span<char> destination)
+    {
+        var u = t.UtcDateTime;
+        WriteDigits(destination[..4], u.Year);
+        WriteDigits(destination[4..6], u.Month);
+        WriteDigits(destination[6..8], u.Day);
+        destination[8] = 'T';
+        WriteDigits(destination[9..11], u.Hour);
+        WriteDigits(destination[11..13], u.Minute);
+        WriteDigits(destination[13..15], u.Second);
+        destination[15] = 'Z';
+    }
+
+    private static void WriteDigits(Span<char> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (char)('0' + value % 10);
+            value /= 10;
+        }
+    }
 
     internal static void WriteHex(ReadOnlySpan<byte> bytes, Span<byte> destination)
     {
