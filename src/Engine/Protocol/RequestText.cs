@@ -6,8 +6,8 @@ namespace Serverless.Engine.Protocol;
 /// The one check that makes every string of a request body safe to read. System.Text.Json parses a body whose
 /// strings hold bytes that are not UTF-8 (a raw 0xFF) or unpaired surrogate escapes (<c>"\ud800"</c>), and only
 /// throws later, from whichever <c>GetString</c>, <c>Name</c> or base64 read meets them first. AWS's JSON layer refuses
-/// such a body as a whole with a SerializationException, so the handler checks it once, before parsing: after that
-/// no string read of the request can fail on its encoding. Valid bodies cost one vectorised pass over the bytes
+/// such a body as a whole with a SerializationException, so the handler checks it once, right after the body parses
+/// as JSON and before anything reads it: after that no string read of the request can fail on its encoding. Valid bodies cost one vectorised pass over the bytes
 /// and a search for <c>\u</c>, which SDKs rarely send; nothing is allocated.
 /// </summary>
 internal static class RequestText

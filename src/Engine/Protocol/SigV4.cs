@@ -1,6 +1,6 @@
 namespace Serverless.Engine.Protocol;
 
-/// <summary>Reads the parts of a SigV4 <c>Authorization</c> header the engine uses. Signature verification comes later.</summary>
+/// <summary>Reads the region of a SigV4 <c>Authorization</c> header (in every mode); Security/Authentication verifies the signature.</summary>
 public static class SigV4
 {
     /// <summary>
