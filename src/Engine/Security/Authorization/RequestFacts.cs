@@ -243,50 +243,45 @@ internal static class ExpressionNames
         return null;
     }
 
+    /// <summary>The engine's own expression tokens (<see cref="Expressions.Lexer"/>), classified for authorization.</summary>
     private static List<(TokenKind Kind, string Text)> Tokens(string s, JsonElement exprNames)
     {
-        var tokens = new List<(TokenKind, string)>();
-        var i = 0;
-        var afterDot = false;
-        while (i < s.Length)
+        var lexed = Expressions.Lexer.Tokenize(s);
+        var tokens = new List<(TokenKind, string)>(lexed.Count);
+        for (var i = 0; i < lexed.Count; i++)
         {
-            var c = s[i];
-            if (char.IsWhiteSpace(c)) { i++; continue; }
-            if (c == '#' || c == ':' || char.IsLetter(c) || c == '_')
+            var t = lexed[i];
+            var text = s[t.Start..t.End];
+            var afterDot = i > 0 && lexed[i - 1].Kind == Expressions.Tok.Dot;
+            switch (t.Kind)
             {
-                var start = i++;
-                while (i < s.Length && (char.IsLetterOrDigit(s[i]) || s[i] == '_' || s[i] == '-' && c is '#' or ':')) i++;
-                var word = s[start..i];
-                var j = i;
-                while (j < s.Length && char.IsWhiteSpace(s[j])) j++;
-                var isFunction = j < s.Length && s[j] == '(' && c != '#' && c != ':';
-                if (c == ':') tokens.Add((TokenKind.Value, word));
-                else if (afterDot || isFunction || (c != '#' && Keywords.Contains(word))) tokens.Add((TokenKind.Other, word));
-                else if (c == '#')
-                {
-                    if (exprNames.ValueKind == JsonValueKind.Object && exprNames.TryGetProperty(word, out var resolved) && resolved.ValueKind == JsonValueKind.String)
+                case Expressions.Tok.Eof:
+                    break;
+                case Expressions.Tok.Value:
+                    tokens.Add((TokenKind.Value, text));
+                    break;
+                case Expressions.Tok.Name when !afterDot:
+                    // A #placeholder names the attribute its ExpressionAttributeNames entry gives.
+                    if (exprNames.ValueKind == JsonValueKind.Object && exprNames.TryGetProperty(text, out var resolved) && resolved.ValueKind == JsonValueKind.String)
                         tokens.Add((TokenKind.Name, resolved.GetString()!));
-                    else tokens.Add((TokenKind.Other, word));
-                }
-                else tokens.Add((TokenKind.Name, word));
-                afterDot = false;
-                continue;
+                    else tokens.Add((TokenKind.Other, text));
+                    break;
+                case Expressions.Tok.Word when !afterDot && !char.IsAsciiDigit(text[0]) && !Keywords.Contains(text)
+                                              && lexed[i + 1].Kind != Expressions.Tok.LParen:
+                    tokens.Add((TokenKind.Name, text));
+                    break;
+                case Expressions.Tok.LBracket:
+                    // A list index continues the path: skip to the closing bracket.
+                    while (i + 1 < lexed.Count && lexed[i].Kind != Expressions.Tok.RBracket && lexed[i + 1].Kind != Expressions.Tok.Eof) i++;
+                    tokens.Add((TokenKind.Other, "[]"));
+                    break;
+                case Expressions.Tok.Eq:
+                    tokens.Add((TokenKind.Equals, "="));
+                    break;
+                default:
+                    tokens.Add((TokenKind.Other, text));
+                    break;
             }
-
-            if (c == '[')
-            {
-                // A list index continues the path: skip to the closing bracket.
-                var close = s.IndexOf(']', i);
-                i = close < 0 ? s.Length : close + 1;
-                tokens.Add((TokenKind.Other, "[]"));
-                continue;
-            }
-
-            afterDot = c == '.';
-            if (c == '=' && (tokens.Count == 0 || tokens[^1].Item2 is not ("<" or ">" or "<>"))) tokens.Add((TokenKind.Equals, "="));
-            else tokens.Add((TokenKind.Other, c.ToString()));
-            if (c is '<' or '>' && i + 1 < s.Length && s[i + 1] is '=' or '>') i++;
-            i++;
         }
 
         return tokens;
