@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 
 namespace Serverless.Engine.Operations;
@@ -9,10 +8,8 @@ public delegate ValueTask OperationHandler(OperationContext context, JsonElement
 /// <summary>The one dispatch table from <c>X-Amz-Target</c> to an operation handler.</summary>
 public static class OperationTable
 {
-    private const string DynamoPrefix = "DynamoDB_20120810.";
-    private const string StreamsPrefix = "DynamoDBStreams_20120810.";
-
-    private static readonly FrozenDictionary<string, OperationHandler> Handlers = new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
+    /// <summary>DynamoDB itself.</summary>
+    public static readonly ApiService DynamoDb = new("DynamoDB_20120810.", "dynamodb", ApiService.Json10, new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
     {
         ["CreateTable"] = CreateTable.ExecuteAsync,
         ["DescribeTable"] = DescribeTable.ExecuteAsync,
@@ -50,27 +47,44 @@ public static class OperationTable
         ["PutResourcePolicy"] = ResourcePolicies.PutAsync,
         ["GetResourcePolicy"] = ResourcePolicies.GetAsync,
         ["DeleteResourcePolicy"] = ResourcePolicies.DeleteAsync,
-    }.ToFrozenDictionary(StringComparer.Ordinal);
+    });
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>
-    private static readonly FrozenDictionary<string, OperationHandler> StreamHandlers = new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
+    public static readonly ApiService DynamoDbStreams = new("DynamoDBStreams_20120810.", "dynamodb", ApiService.Json10, new Dictionary<string, OperationHandler>(StringComparer.Ordinal)
     {
         ["ListStreams"] = Streams.ListStreamsAsync,
         ["DescribeStream"] = Streams.DescribeStreamAsync,
         ["GetShardIterator"] = Streams.GetShardIteratorAsync,
         ["GetRecords"] = Streams.GetRecordsAsync,
-    }.ToFrozenDictionary(StringComparer.Ordinal);
+    });
 
-    /// <summary>The operation names this build serves, for docs and tests.</summary>
-    public static IEnumerable<string> OperationNames => Handlers.Keys.Concat(StreamHandlers.Keys);
+    /// <summary>Every API this endpoint serves, each selected by its target prefix.</summary>
+    public static readonly ApiService[] Services =
+    [
+        DynamoDb,
+        DynamoDbStreams,
+        Kinesis.KinesisApi.Service,
+        AutoScaling.AutoScalingApi.Service,
+        Cache.DaxApi.Service,
+    ];
 
-    public static OperationHandler? Find(string? target)
+    /// <summary>The DynamoDB and DynamoDB Streams operation names this build serves, for docs and tests.</summary>
+    public static IEnumerable<string> OperationNames => DynamoDb.OperationNames.Concat(DynamoDbStreams.OperationNames);
+
+    /// <summary>The API whose target prefix <paramref name="target"/> carries, or null.</summary>
+    public static ApiService? ServiceFor(string? target)
     {
         if (target is null) return null;
-        if (target.StartsWith(DynamoPrefix, StringComparison.Ordinal))
-            return Handlers.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(target.AsSpan(DynamoPrefix.Length), out var h) ? h : null;
-        if (target.StartsWith(StreamsPrefix, StringComparison.Ordinal))
-            return StreamHandlers.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(target.AsSpan(StreamsPrefix.Length), out var s) ? s : null;
+        foreach (var service in Services)
+            if (service.Serves(target)) return service;
         return null;
+    }
+
+    public static OperationHandler? Find(string? target) => Find(target, out _);
+
+    public static OperationHandler? Find(string? target, out ApiService? service)
+    {
+        service = ServiceFor(target);
+        return service?.Find(target!);
     }
 }

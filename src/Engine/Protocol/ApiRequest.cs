@@ -29,12 +29,13 @@ public interface IApiHeaders
 /// </summary>
 public sealed class ApiResponse : IDisposable
 {
-    public const string JsonContentType = "application/x-amz-json-1.0";
+    public const string JsonContentType = Operations.ApiService.Json10;
 
     private byte[]? _pooled;
 
-    internal ApiResponse(int statusCode, ReadOnlyMemory<byte> body, uint crc32, string requestId, byte[]? pooled)
+    internal ApiResponse(int statusCode, ReadOnlyMemory<byte> body, uint crc32, string requestId, byte[]? pooled, string contentType = JsonContentType)
     {
+        ContentType = contentType;
         StatusCode = statusCode;
         Body = body;
         Crc32 = crc32;
@@ -50,7 +51,8 @@ public sealed class ApiResponse : IDisposable
 
     public string RequestId { get; }
 
-    public string ContentType => JsonContentType;
+    /// <summary>The JSON protocol of the API that answered: 1.0 for DynamoDB and Streams, 1.1 for Kinesis, DAX and Auto Scaling.</summary>
+    public string ContentType { get; }
 
     public void Dispose()
     {

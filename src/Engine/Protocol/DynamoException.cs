@@ -35,7 +35,13 @@ public sealed class DynamoException : Exception
     /// <summary>Some errors (unknown operation) carry no message member at all.</summary>
     public bool HasMessage => Message.Length > 0;
 
-    public string WireType => ErrorType switch
+    /// <summary>
+    /// Set by the errors of the JSON 1.1 APIs served here (Kinesis, DAX, Application Auto Scaling), whose
+    /// <c>__type</c> is the bare error name. Each of those APIs builds its errors in one file of its folder.
+    /// </summary>
+    public bool BareWireType { get; init; }
+
+    public string WireType => BareWireType ? ErrorType : ErrorType switch
     {
         "ValidationException" => "com.amazon.coral.validate#ValidationException",
         "SerializationException" => "com.amazon.coral.service#SerializationException",

@@ -36,6 +36,7 @@ public sealed class RequestHandler
         var requestId = NewRequestId();
         var output = new PooledBufferWriter(512);
         byte[]? body = null;
+        var contentType = ApiResponse.JsonContentType;
         try
         {
             if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
@@ -59,7 +60,8 @@ public sealed class RequestHandler
                 throw DynamoErrors.Serialization("");
             }
 
-            var handler = OperationTable.Find(request.Target);
+            var handler = OperationTable.Find(request.Target, out var service);
+            if (service != null) contentType = service.ContentType;
             if (handler is null)
             {
                 document.Dispose();
@@ -84,13 +86,13 @@ public sealed class RequestHandler
                 }
             }
 
-            return Complete(200, output, requestId);
+            return Complete(200, output, requestId, contentType);
         }
         catch (DynamoException e)
         {
             output.Clear();
             WriteError(output, e);
-            return Complete(e.StatusCode, output, requestId);
+            return Complete(e.StatusCode, output, requestId, contentType);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -102,7 +104,7 @@ public sealed class RequestHandler
             OnInternalError?.Invoke(e);
             output.Clear();
             WriteError(output, DynamoErrors.InternalServerError());
-            return Complete(500, output, requestId);
+            return Complete(500, output, requestId, contentType);
         }
         finally
         {
@@ -136,12 +138,12 @@ public sealed class RequestHandler
         writer.WriteEndObject();
     }
 
-    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId)
+    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType)
     {
         var crc = Crc32.Compute(output.WrittenSpan);
         var length = output.WrittenCount;
         var buffer = output.Detach();
-        return new ApiResponse(status, buffer.AsMemory(0, length), crc, requestId, buffer);
+        return new ApiResponse(status, buffer.AsMemory(0, length), crc, requestId, buffer, contentType);
     }
 
     private static async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(Stream stream, long? contentLength, long max, CancellationToken ct)

@@ -138,7 +138,8 @@ public class RequestAuthenticatorTests
     {
         Assert.Equal("dynamodb", SigningNames.ForTarget("DynamoDB_20120810.GetItem"));
         Assert.Equal("dynamodb", SigningNames.ForTarget("DynamoDBStreams_20120810.GetRecords"));
-        Assert.Null(SigningNames.ForTarget("Kinesis_20131202.PutRecord"));
+        Assert.Equal("kinesis", SigningNames.ForTarget("Kinesis_20131202.PutRecord"));
+        Assert.Null(SigningNames.ForTarget("Unknown_20990101.Op"));
         var request = Vector("GET", "", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31") with { Target = "DynamoDB_20120810.GetItem" };
         AssertError(Fail(Create(VectorTime), request, signingName: "dynamodb"), "InvalidSignatureException", "Credential should be scoped to correct service: 'dynamodb'. ");
     }
