@@ -147,10 +147,18 @@ public static class OperationPermissions
             operation = target.AsSpan(StreamsPrefix.Length);
             StreamsApi.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(operation, out builder);
         }
+        else if (target.StartsWith(DynamoPrefix, StringComparison.Ordinal))
+        {
+            operation = target.AsSpan(DynamoPrefix.Length);
+            Dynamo.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(operation, out builder);
+        }
         else
         {
-            operation = target.StartsWith(DynamoPrefix, StringComparison.Ordinal) ? target.AsSpan(DynamoPrefix.Length) : target;
-            Dynamo.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(operation, out builder);
+            // The other APIs served here (Kinesis, DAX, Application Auto Scaling): their own action on every resource.
+            var service = OperationTable.ServiceFor(target);
+            var name = service is null ? target : target[service.TargetPrefix.Length..];
+            scope.OnAccount((service?.SigningName ?? "dynamodb") + ":" + name, checks);
+            return checks;
         }
 
         // An operation without an entry still needs its own action on every resource: nothing is open by omission.
