@@ -67,13 +67,13 @@ internal static class CanonicalRequest
 
     private static string? HeaderValue(in ApiRequest request, ReadOnlySpan<char> name)
     {
-        if (request.Headers is { } headers) return headers.Get(NameString(name));
-
-        // A host that passes no header lookup still gives the few headers ApiRequest carries.
-        if (name.Equals("x-amz-target", StringComparison.OrdinalIgnoreCase)) return request.Target;
-        if (name.Equals("x-amz-date", StringComparison.OrdinalIgnoreCase)) return request.AmzDate;
-        if (name.Equals("content-type", StringComparison.OrdinalIgnoreCase)) return request.ContentType;
-        return null;
+        // The headers ApiRequest carries were read once already (joined the same way): no second lookup.
+        var carried = name.Equals("x-amz-target", StringComparison.OrdinalIgnoreCase) ? request.Target
+            : name.Equals("x-amz-date", StringComparison.OrdinalIgnoreCase) ? request.AmzDate
+            : name.Equals("content-type", StringComparison.OrdinalIgnoreCase) ? request.ContentType
+            : null;
+        if (!string.IsNullOrEmpty(carried)) return carried;
+        return request.Headers?.Get(NameString(name));
     }
 
     private static string NameString(ReadOnlySpan<char> name)
@@ -88,6 +88,14 @@ internal static class CanonicalRequest
     {
         if (value is null) return;
         var span = value.AsSpan().Trim(" \t");
+
+        // Most values have no tab and no run of spaces to collapse: copy them whole.
+        if (span.IndexOf('\t') < 0 && span.IndexOf("  ", StringComparison.Ordinal) < 0)
+        {
+            w.Append(span);
+            return;
+        }
+
         var space = false;
         foreach (var c in span)
         {
@@ -296,6 +304,14 @@ internal ref struct Utf8Builder
     /// <summary>ASCII letters lower-cased, everything else as UTF-8.</summary>
     public void AppendLower(scoped ReadOnlySpan<char> s)
     {
+        // Header names are ASCII: one vectorised pass. Anything else goes character by character.
+        Ensure(s.Length);
+        if (System.Text.Ascii.ToLower(s, _buffer[_length..(_length + s.Length)], out var written) == OperationStatus.Done)
+        {
+            _length += written;
+            return;
+        }
+
         foreach (var c in s)
         {
             if (c < 0x80) Append(char.ToLowerInvariant(c));

@@ -221,7 +221,7 @@ public sealed class RequestAuthenticator
 
     private static string? HeaderOrNull(in ApiRequest request, string name)
     {
-        var value = request.Headers != null ? request.Headers.Get(name) : name == "x-amz-date" ? request.AmzDate : null;
+        var value = name == "x-amz-date" && !string.IsNullOrEmpty(request.AmzDate) ? request.AmzDate : request.Headers?.Get(name);
         return string.IsNullOrEmpty(value) ? null : value;
     }
 
@@ -312,14 +312,10 @@ public sealed class RequestAuthenticator
     private static bool SignatureEquals(ReadOnlySpan<byte> expected, ReadOnlySpan<char> sent)
     {
         if (sent.Length != expected.Length) return false;
+        // Narrowing stops at the first non-ASCII character, which then fails the comparison either way.
         Span<byte> given = stackalloc byte[64];
-        var ascii = true;
-        for (var i = 0; i < sent.Length; i++)
-        {
-            ascii &= sent[i] < 0x80;
-            given[i] = (byte)sent[i];
-        }
-
+        given.Clear();
+        var ascii = System.Text.Ascii.FromUtf16(sent, given, out _) == System.Buffers.OperationStatus.Done;
         return CryptographicOperations.FixedTimeEquals(expected, given[..sent.Length]) && ascii;
     }
 
@@ -390,15 +386,8 @@ public sealed class RequestAuthenticator
         }
     }
 
-    internal static void WriteHex(ReadOnlySpan<byte> bytes, Span<byte> destination)
-    {
-        const string Hex = "0123456789abcdef";
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            destination[2 * i] = (byte)Hex[bytes[i] >> 4];
-            destination[2 * i + 1] = (byte)Hex[bytes[i] & 0xF];
-        }
-    }
+    internal static void WriteHex(ReadOnlySpan<byte> bytes, Span<byte> destination) =>
+        Convert.TryToHexStringLower(bytes, destination, out _);
 
     /// <summary>A configured key: its caller and its derived signing keys, cached per (date, region, service).</summary>
     private sealed class KeyEntry
