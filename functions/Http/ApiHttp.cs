@@ -21,7 +21,9 @@ public static class ApiHttp
             ContentLength: request.ContentLength,
             Body: request.Body,
             ContentType: request.ContentType,
-            AmzDate: headers["X-Amz-Date"].ToString());
+            AmzDate: headers["X-Amz-Date"].ToString(),
+            ContentEncoding: headers.ContentEncoding.Count == 0 ? null : headers.ContentEncoding.ToString(),
+            Host: headers.Host.ToString());
         if (!forSignature) return api;
 
         // The raw target keeps the client's percent-encoding, which the canonical request is built from.
@@ -48,15 +50,39 @@ public static class ApiHttp
         public string? Get(string name) => headers.TryGetValue(name, out var values) ? values.ToString() : null;
     }
 
-    /// <summary>Writes status, headers and the exact body bytes; <c>x-amz-crc32</c> is the CRC32 boto3 verifies.</summary>
+    /// <summary>
+    /// Writes status, headers and the exact body bytes; <c>x-amz-crc32</c> is the CRC32 boto3 verifies. A browser's
+    /// request (one with <c>Origin</c>) gets DynamoDB's CORS headers; a large answer to a client that accepts gzip
+    /// is compressed, with the CRC32 of the compressed bytes, as DynamoDB sends it.
+    /// </summary>
     public static async Task WriteAsync(HttpResponse http, ApiResponse response, CancellationToken cancellationToken)
     {
         http.StatusCode = response.StatusCode;
         http.ContentType = response.ContentType;
-        http.ContentLength = response.Body.Length;
         var headers = http.Headers;
         headers["x-amzn-RequestId"] = response.RequestId;
+        var requestHeaders = http.HttpContext.Request.Headers;
+        if (requestHeaders.Origin.Count > 0) AddCorsHeaders(headers);
+        if (response.Body.Length >= HttpEdge.CompressFromBytes && requestHeaders.AcceptEncoding.Count > 0
+            && HttpEdge.AcceptsGzip(requestHeaders.AcceptEncoding.ToString()))
+        {
+            var (gzip, crc) = HttpEdge.Gzip(response.Body.Span);
+            headers.ContentEncoding = "gzip";
+            headers["x-amz-crc32"] = crc.ToString(CultureInfo.InvariantCulture);
+            http.ContentLength = gzip.Length;
+            await http.BodyWriter.WriteAsync(gzip, cancellationToken);
+            return;
+        }
+
+        http.ContentLength = response.Body.Length;
         headers["x-amz-crc32"] = response.Crc32.ToString(CultureInfo.InvariantCulture);
         await http.BodyWriter.WriteAsync(response.Body, cancellationToken);
+    }
+
+    /// <summary>The CORS headers of every answer to a page: any origin, and the headers it may read.</summary>
+    public static void AddCorsHeaders(IHeaderDictionary headers)
+    {
+        headers.AccessControlAllowOrigin = HttpEdge.AllowOrigin;
+        headers.AccessControlExposeHeaders = HttpEdge.ExposeHeaders;
     }
 }

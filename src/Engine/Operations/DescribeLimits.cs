@@ -17,7 +17,7 @@ internal static class DescribeLimits
     }
 }
 
-/// <summary>DescribeEndpoints: one endpoint for the caller's region, cached for a day.</summary>
+/// <summary>DescribeEndpoints: one endpoint, the address the client called (or the region's), cached for a day.</summary>
 internal static class DescribeEndpoints
 {
     public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
@@ -25,7 +25,9 @@ internal static class DescribeEndpoints
         w.WriteStartObject();
         w.WriteStartArray("Endpoints"u8);
         w.WriteStartObject();
-        w.WriteString("Address"u8, $"dynamodb.{ctx.Region}.amazonaws.com");
+        // The address the client used, so that endpoint discovery keeps it there; AWS's own name otherwise.
+        if (string.IsNullOrEmpty(ctx.Host)) w.WriteString("Address"u8, $"dynamodb.{ctx.Region}.amazonaws.com");
+        else w.WriteString("Address"u8, ctx.Host);
         w.WriteNumber("CachePeriodInMinutes"u8, 1440);
         w.WriteEndObject();
         w.WriteEndArray();

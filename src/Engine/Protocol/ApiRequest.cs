@@ -3,7 +3,8 @@ namespace Serverless.Engine.Protocol;
 /// <summary>
 /// What the engine needs of an HTTP request: the target header, the auth header and the body. Signature
 /// verification also needs the method, the path and query exactly as sent, and the other headers; hosts fill
-/// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so.
+/// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so. <c>Content-Encoding</c>
+/// (a gzip or deflate body is decoded) and <c>Host</c> (DescribeEndpoints answers it) are always filled.
 /// </summary>
 public readonly record struct ApiRequest(
     string? Target,
@@ -15,7 +16,9 @@ public readonly record struct ApiRequest(
     string? Method = null,
     string? RawPath = null,
     string? RawQuery = null,
-    IApiHeaders? Headers = null);
+    IApiHeaders? Headers = null,
+    string? ContentEncoding = null,
+    string? Host = null);
 
 /// <summary>Case-insensitive access to a request's headers; repeated headers come back joined by commas.</summary>
 public interface IApiHeaders

@@ -36,6 +36,7 @@ public sealed class RequestHandler
         var requestId = NewRequestId();
         var output = new PooledBufferWriter(512);
         byte[]? body = null;
+        byte[]? decoded = null;
         var contentType = ApiResponse.JsonContentType;
         try
         {
@@ -43,18 +44,26 @@ public sealed class RequestHandler
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
 
+            // A compressed body is decoded for parsing; the signature covers the bytes as sent.
+            var json = body;
+            var jsonLength = length;
+            var coding = HttpEdge.CodingOf(request.ContentEncoding);
+            if (coding != HttpEdge.BodyCoding.Identity)
+                (decoded, jsonLength) = HttpEdge.Decode(coding, body, length, _engine.Options.MaxRequestBytes);
+            if (decoded != null) json = decoded;
+
             // AWS checks, in order: the body parses as JSON, the target names an operation, the signature.
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(body.AsMemory(0, length), DocumentOptions);
+                document = JsonDocument.Parse(json.AsMemory(0, jsonLength), DocumentOptions);
             }
             catch (JsonException)
             {
                 throw DynamoErrors.Serialization("");
             }
 
-            if (!RequestText.IsWellFormed(body.AsSpan(0, length)))
+            if (!RequestText.IsWellFormed(json.AsSpan(0, jsonLength)))
             {
                 document.Dispose();
                 throw DynamoErrors.Serialization("");
@@ -72,7 +81,7 @@ public sealed class RequestHandler
             {
                 var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
-                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller };
+                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller, Host = request.Host };
                 _engine.Security.Authorize(context, request.Target!, document.RootElement);
                 var writer = RentWriter(output);
                 try
@@ -109,6 +118,7 @@ public sealed class RequestHandler
         finally
         {
             if (body != null) ArrayPool<byte>.Shared.Return(body);
+            if (decoded != null) ArrayPool<byte>.Shared.Return(decoded);
         }
     }
 
@@ -146,6 +156,16 @@ public sealed class RequestHandler
         return new ApiResponse(status, buffer.AsMemory(0, length), crc, requestId, buffer, contentType);
     }
 
+    /// <summary>A pooled buffer twice the size holding the first <paramref name="length"/> bytes; RequestTooLarge past <paramref name="max"/>.</summary>
+    internal static byte[] GrowBody(byte[] buffer, int length, long max)
+    {
+        if (length >= max) throw DynamoErrors.RequestTooLarge();
+        var next = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
+        buffer.AsSpan(0, length).CopyTo(next);
+        ArrayPool<byte>.Shared.Return(buffer);
+        return next;
+    }
+
     private static async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(Stream stream, long? contentLength, long max, CancellationToken ct)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(contentLength is > 0 ? (int)contentLength.Value : 4096);
@@ -154,14 +174,7 @@ public sealed class RequestHandler
         {
             while (true)
             {
-                if (length == buffer.Length)
-                {
-                    if (length >= max) throw DynamoErrors.RequestTooLarge();
-                    var next = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(next);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = next;
-                }
+                if (length == buffer.Length) buffer = GrowBody(buffer, length, max);
 
                 int read;
                 try
@@ -191,7 +204,8 @@ public sealed class RequestHandler
         }
     }
 
-    private static string NewRequestId()
+    /// <summary>A new request id in AWS's form (52 upper-case alphanumerics); the HTTP edge's own answers use it too.</summary>
+    public static string NewRequestId()
     {
         // AWS request ids are 52 upper-case alphanumerics: 40 random ones fixed per process, then 12 base-36 digits of a counter.
         return string.Create(52, Interlocked.Increment(ref _requestCounter), static (span, n) =>

@@ -30,6 +30,33 @@ public sealed partial class RawSignatureTests(KeyedHostFixture fixture) : IDispo
     }
 
     [Fact]
+    public async Task GzipBody_IsVerifiedOverTheBytesAsSent()
+    {
+        var json = "{\"Limit\":5}"u8.ToArray();
+        using var zipped = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(zipped, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(json);
+        var sent = zipped.ToArray();
+
+        HttpRequestMessage Gzipped(byte[] signedOver)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Host.ServiceUrl + "/")) { Content = new ByteArrayContent(sent) };
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", RawApi.ContentType);
+            request.Content.Headers.ContentEncoding.Add("gzip");
+            request.Headers.TryAddWithoutValidation("X-Amz-Target", ListTables);
+            SigV4Signer.Sign(request, signedOver, Alice, "us-east-1", "dynamodb", Now());
+            return request;
+        }
+
+        // Signed over the compressed bytes, as SDKs that compress sign it: served.
+        var (status, _, _) = await SendAsync(_http, Gzipped(sent));
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        // Signed over the JSON it decodes to: the signature does not cover what was sent.
+        var (_, type, _) = await SendAsync(_http, Gzipped(json));
+        Assert.Equal("com.amazon.coral.service#InvalidSignatureException", type);
+    }
+
+    [Fact]
     public Task Unsigned_IsMissingAuthenticationToken() =>
         AssertErrorAsync(_http, Unsigned(Host), "MissingAuthenticationTokenException", "Request is missing Authentication Token");
 
