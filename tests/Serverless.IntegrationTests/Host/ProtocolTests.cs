@@ -61,7 +61,7 @@ public sealed class ProtocolTests(SharedHostFixture fixture)
     }
 
     [Theory]
-    [InlineData("GET", "/")]
+    [InlineData("PUT", "/")]
     [InlineData("POST", "/api")]
     [InlineData("POST", "/no/such/function")]
     public async Task RequestOutsideTheApiRoute_Returns404(string method, string path)
