@@ -4,11 +4,13 @@ namespace Serverless.IntegrationTests.Console;
 
 /// <summary>
 /// The host the console tests drive: a data directory (streams and point-in-time recovery need the change log),
-/// any credentials accepted, and one trigger mapping on <see cref="TriggeredTable"/> for the Triggers page.
+/// any credentials accepted, and trigger mappings on <see cref="TriggeredTable"/> (delivers at once) and <see cref="BatchedTable"/>
+/// (waits for a batch, so it lags) for the Triggers page.
 /// </summary>
 public sealed class ConsoleHostFixture : IAsyncLifetime
 {
     public const string TriggeredTable = "ConsoleTriggered";
+    public const string BatchedTable = "ConsoleBatched";
 
     private HostProcess? _host;
 
@@ -20,6 +22,12 @@ public sealed class ConsoleHostFixture : IAsyncLifetime
         {
             ["Triggers__0__Table"] = TriggeredTable,
             ["Triggers__0__Queue"] = "audit-log",
+
+            // Holds its records back for five minutes unless 10000 are waiting: it lags, visibly.
+            ["Triggers__1__Table"] = BatchedTable,
+            ["Triggers__1__Queue"] = "audit-log",
+            ["Triggers__1__BatchSize"] = "10000",
+            ["Triggers__1__BatchingWindowSeconds"] = "300",
         },
     });
 

@@ -345,7 +345,8 @@ public sealed class ConsoleTests(ChromiumFixture chromium, ConsoleHostFixture fi
 
         // "before" is in the table at the chosen second; "after" is written in a later second.
         await client.PutItemAsync(name, Item("before", "1", 1));
-        var chosen = await WaitUntilRestorableAsync(client, name, await LatestRestorableAsync(client, name) + 1);
+        // The latest restorable second trails the clock by one: two seconds on, it is past the write's own second.
+        var chosen = await WaitUntilRestorableAsync(client, name, await LatestRestorableAsync(client, name) + 2);
         await client.PutItemAsync(name, Item("after", "1", 2));
         var slider = page.GetByTestId("pitr-slider");
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -358,12 +359,12 @@ public sealed class ConsoleTests(ChromiumFixture chromium, ConsoleHostFixture fi
         await slider.EvaluateAsync("(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input', { bubbles: true })); }", chosen);
         await Expect(page.GetByTestId("pitr-chosen")).ToHaveTextAsync(ConsoleTime(chosen));
         await page.GetByTestId("restore-target").FillAsync(restored);
-        await browser.ScreenshotAsync("point-in-time");
         await page.GetByTestId("restore-pitr").ClickAsync();
 
         var status = page.GetByTestId("restore-status");
         await Expect(status).ToHaveTextAsync("ACTIVE", new() { Timeout = 120_000 });
         await Expect(page.GetByTestId("restore-progress")).ToHaveAttributeAsync("value", "1");
+        await browser.ScreenshotAsync("point-in-time");
 
         var description = (await client.DescribeTableAsync(restored)).Table;
         Assert.Equal(TableStatus.ACTIVE, description.TableStatus);
@@ -450,14 +451,43 @@ public sealed class ConsoleTests(ChromiumFixture chromium, ConsoleHostFixture fi
         await Expect(row.GetByTestId("trigger-lag")).ToHaveTextAsync("caught up", new() { Timeout = 60_000 });
         await Expect(row.GetByTestId("trigger-behind")).ToHaveTextAsync("0 records");
         await page.GotoAsync("/console/#/triggers");
-        await Expect(page.GetByTestId("trigger-row")).ToContainTextAsync(name);
+        await Expect(page.Locator($"[data-testid=trigger-row][data-mapping='{name}-audit-log']")).ToContainTextAsync(name);
+        await Expect(page.GetByTestId("trigger-row")).ToHaveCountAsync(2); // every mapping of the host
         await browser.ScreenshotAsync("triggers");
 
         await page.GotoAsync($"/console/#/tables/{name}/metrics");
-        await Expect(page.GetByTestId("chart-ItemCount").Locator(".chart-value")).ToHaveTextAsync("3");
+        await Expect(page.GetByTestId("chart-ItemCount").Locator(".chart-value")).ToHaveTextAsync("3"); // as the SDK wrote
         await Expect(page.GetByTestId("chart-ConsumedWriteCapacityUnits")).ToBeVisibleAsync();
-        await Expect(page.GetByTestId("chart-ConsumedWriteCapacityUnits").Locator("polyline")).ToHaveCountAsync(1); // two samples make a line
+        await Expect(page.GetByTestId("chart-ConsumedWriteCapacityUnits").Locator("polyline")).ToHaveCountAsync(1); // three samples make a line of rates
+
+        // Writes while the page samples: the write chart shows a rate above zero.
+        var rate = page.GetByTestId("chart-ConsumedWriteCapacityUnits").Locator(".chart-value");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        for (var i = 3; (await rate.TextContentAsync())?.StartsWith("0.0 ", StringComparison.Ordinal) != false; i++)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the write rate stayed at zero while items were written");
+            await client.PutItemAsync(name, Item("t" + i, "1", i));
+            await Task.Delay(100);
+        }
+
+        Assert.True(double.Parse((await rate.TextContentAsync())!.Split(' ')[0], CultureInfo.InvariantCulture) > 0);
         await browser.ScreenshotAsync("metrics");
+        browser.AssertNoScriptErrors();
+    }
+
+    [Fact]
+    public async Task Triggers_AMappingThatHoldsRecordsBack_ShowsRecordsBehindAndLag()
+    {
+        var client = Host.CreateClient();
+        var name = ConsoleHostFixture.BatchedTable;
+        await CreateTableAsync(client, name, stream: true);
+        await using var browser = await OpenAsync($"tables/{name}/triggers");
+        var row = browser.Page.Locator("[data-testid=trigger-row]");
+        await Expect(row).ToContainTextAsync("@"); // started, at the stream's beginning
+        for (var i = 0; i < 4; i++) await client.PutItemAsync(name, Item("held" + i, "1", i));
+
+        await Expect(row.GetByTestId("trigger-behind")).ToHaveTextAsync("4 records");
+        await Expect(row.GetByTestId("trigger-lag")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^[1-9][0-9]*\.[0-9] s$"));
         browser.AssertNoScriptErrors();
     }
 

@@ -18,9 +18,9 @@ function format(value) {
 
 /**
  * A chart of one series: points is [{t: epoch ms, v: number}], oldest first.
- * The x axis spans the last windowMs milliseconds.
+ * The x axis spans the history, at least 30 s and at most windowMs.
  */
-export function lineChart({ title, unit = "", points, windowMs = 120000, testid }) {
+export function lineChart({ title, unit = "", points, windowMs: longest = 120000, testid }) {
   const width = 360;
   const height = 140;
   const left = 44;
@@ -28,6 +28,8 @@ export function lineChart({ title, unit = "", points, windowMs = 120000, testid 
   const top = 10;
   const bottom = 22;
   const now = points.length ? points[points.length - 1].t : Date.now();
+  // A young history fills the chart: the window grows with it from 30 s up to the longest.
+  const windowMs = Math.min(longest, Math.max(30000, points.length ? now - points[0].t : 0));
   const from = now - windowMs;
   const visible = points.filter((p) => p.t >= from);
   const max = niceMax(Math.max(0, ...visible.map((p) => p.v)));
