@@ -85,6 +85,24 @@ public sealed class ConsoleSigningTests(ChromiumFixture chromium, VerifyingHostF
     }
 
     [Fact]
+    public async Task TriggerStatus_NeedsASignature_LikeEveryAdminRoute()
+    {
+        using var http = fixture.Host.CreateHttpClient();
+        using (var unsigned = await http.GetAsync(fixture.Host.ServiceUrl + "/admin/triggers"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, unsigned.StatusCode);
+            Assert.Contains("MissingAuthenticationTokenException", await unsigned.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        using var signed = new HttpRequestMessage(HttpMethod.Get, fixture.Host.ServiceUrl + "/admin/triggers");
+        SigV4Signer.Sign(signed, [], Alice, "us-east-1", "dynamodb", DateTime.UtcNow);
+        using var answer = await http.SendAsync(signed);
+        Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.Equal(System.Text.Json.JsonValueKind.Array, json.RootElement.GetProperty("Mappings").ValueKind); // this host has none
+    }
+
+    [Fact]
     public async Task ATemporaryKey_IsSentWithItsSessionToken()
     {
         await using var browser = await chromium.OpenAsync(fixture.Host.ServiceUrl);
