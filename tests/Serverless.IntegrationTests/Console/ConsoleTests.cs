@@ -219,8 +219,8 @@ public sealed class ConsoleTests(ChromiumFixture chromium, ConsoleHostFixture fi
         var plain = JsonDocument.Parse(await page.GetByTestId("item-json").InputValueAsync()).RootElement;
         Assert.Equal(10, plain.GetProperty("total").GetInt32());
         await Expect(page.GetByTestId("item-editor")).ToContainTextAsync("sets as lists");
-        await page.GetByTestId("item-json").FillAsync("""{"pk":"c#1","sk":"o#1","total":25,"status":"PAID","paid":true}""");
         await browser.ScreenshotAsync("item-editor");
+        await page.GetByTestId("item-json").FillAsync("""{"pk":"c#1","sk":"o#1","total":25,"status":"PAID","paid":true}""");
         await page.GetByTestId("save-item").ClickAsync();
         await Expect(page.GetByTestId("item-saved")).ToBeVisibleAsync();
         var edited = (await client.GetItemAsync(name, new() { ["pk"] = new() { S = "c#1" }, ["sk"] = new() { S = "o#1" } })).Item;
