@@ -14,6 +14,7 @@ namespace Serverless.Host;
 internal static class AdminAuthentication
 {
     public const string GetMetrics = "admin:GetMetrics";
+    public const string GetTriggers = "admin:GetTriggers";
     public const string AdvanceClock = "admin:AdvanceClock";
     public const string InvokeFunction = "admin:InvokeFunction";
 

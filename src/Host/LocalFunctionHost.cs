@@ -141,6 +141,8 @@ internal static class LocalFunctionHost
             if (IsAdminRun(context, out var name)) return AdminAuthentication.RunAsync(context, AdminAuthentication.InvokeFunction, () => RunOnDemandAsync(context, runner, name));
             if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics")
                 return AdminAuthentication.RunAsync(context, AdminAuthentication.GetMetrics, () => WriteMetricsAsync(context));
+            if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/triggers")
+                return AdminAuthentication.RunAsync(context, AdminAuthentication.GetTriggers, () => WriteTriggersAsync(context));
             if (clock != null && HttpMethods.IsPost(context.Request.Method) && context.Request.Path.StartsWithSegments("/admin/clock/advance", out var by)
                 && int.TryParse(by.Value?.Trim('/'), System.Globalization.CultureInfo.InvariantCulture, out var seconds))
             {
@@ -187,6 +189,15 @@ internal static class LocalFunctionHost
         context.Response.ContentType = "application/json";
         await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
         engine.Database.WriteMetrics(writer);
+    }
+
+    /// <summary><c>GET /admin/triggers</c>: each trigger mapping's position and lag (the console's Triggers page).</summary>
+    private static async Task WriteTriggersAsync(HttpContext context)
+    {
+        var fanOut = context.RequestServices.GetRequiredService<Serverless.Replicator.Triggers.StreamFanOut>();
+        context.Response.ContentType = "application/json";
+        await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
+        fanOut.WriteStatus(writer);
     }
 
     /// <summary>Runs a timer function and answers 202 once it has finished (Azure answers at once and runs it in the background).</summary>

@@ -14,7 +14,7 @@ namespace Serverless.Replicator.Triggers;
 /// move the checkpoint past it. Delivery is at least once: a crash between a send and its checkpoint sends that
 /// batch again. One instance per engine; runs never overlap (the caller serialises them).
 /// </summary>
-public sealed class StreamFanOut
+public sealed partial class StreamFanOut
 {
     /// <summary>Largest message body sent: Azure Storage allows 64 KiB, and base64 encoding grows the text by 4/3.</summary>
     public const int MaxMessageBytes = 48 * 1024;
@@ -265,7 +265,21 @@ public sealed class StreamFanOut
 
         public string? CheckpointPath { get; set; }
 
-        public StreamPosition? Position { get; set; }
+        /// <summary>The next record to deliver; only the delivering run reads it (status readers use <see cref="Published"/>).</summary>
+        public StreamPosition? Position
+        {
+            get => _position;
+            set
+            {
+                _position = value;
+                Published = value is { } p ? new System.Runtime.CompilerServices.StrongBox<StreamPosition>(p) : null;
+            }
+        }
+
+        /// <summary><see cref="Position"/> as one reference, so another thread never reads half a position.</summary>
+        public volatile System.Runtime.CompilerServices.StrongBox<StreamPosition>? Published;
+
+        private StreamPosition? _position;
 
         public long? PendingSince { get; set; }
 
