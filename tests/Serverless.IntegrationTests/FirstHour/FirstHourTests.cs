@@ -152,6 +152,28 @@ public sealed class FirstHourTests
         Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RestoreOutsideTheWindow_SaysTheWindowInReadableTime()
+    {
+        await using var host = await HostProcess.StartAsync();
+        using var client = host.CreateClient();
+        var table = await Api.ApiTables.CreateAsync(client, "pitr-window");
+        await client.UpdateContinuousBackupsAsync(new Amazon.DynamoDBv2.Model.UpdateContinuousBackupsRequest
+        {
+            TableName = table,
+            PointInTimeRecoverySpecification = new Amazon.DynamoDBv2.Model.PointInTimeRecoverySpecification { PointInTimeRecoveryEnabled = true },
+        });
+
+        var error = await Assert.ThrowsAsync<Amazon.DynamoDBv2.Model.InvalidRestoreTimeException>(() => client.RestoreTableToPointInTimeAsync(new Amazon.DynamoDBv2.Model.RestoreTableToPointInTimeRequest
+        {
+            SourceTableName = table,
+            TargetTableName = table + "-restored",
+            RestoreDateTime = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+        }));
+
+        Assert.Matches(@"^Restore time is not within the restore window: earliest \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(\d+\), latest \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(\d+\)$", error.Message);
+    }
+
     /// <summary>The command of the banner's "Try" line, after its colon-terminated label.</summary>
     private static string TryCommand(string banner)
     {
