@@ -44,6 +44,9 @@ public sealed partial class ReadmeExamplesTests
         var run = commands.Where(c => c.Kind != CommandKind.NotRun).ToList();
         Assert.True(run.Count(c => c.Kind == CommandKind.Aws) >= 10, $"only {run.Count(c => c.Kind == CommandKind.Aws)} aws commands found in README.md: is the parser broken?\n{Describe(commands)}");
 
+        var cli = await FreshShell.RunAsync("aws --version", Path.GetTempPath());
+        Assert.True(cli.ExitCode == 0, $"the README test needs the AWS CLI (`aws`) on PATH, as the image has it:\n{cli.StandardOutput}{cli.StandardError}");
+
         await using var host = await HostProcess.StartAsync(new HostProcessOptions
         {
             Environment = new Dictionary<string, string> { ["Triggers__0__Table"] = "Music", ["Triggers__0__Queue"] = "audit-log" },
