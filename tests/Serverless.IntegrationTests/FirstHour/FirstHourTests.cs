@@ -51,7 +51,7 @@ public sealed class FirstHourTests
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var started = await Task.WhenAny(listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(120)));
+            var started = await Task.WhenAny(listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(180)));
             string text;
             lock (output) text = output.ToString();
             Assert.True(started == listening.Task, $"dotnet run did not start the host:\n{text}");
