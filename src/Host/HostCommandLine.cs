@@ -28,6 +28,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
         Engine__DataDirectory, Engine__InMemory, other Engine__* settings) or the Values of a local.settings.json in
         the working directory. Flags win over environment variables, which win over local.settings.json.
 
+        A start-up failure is one line on stderr; Logging__LogLevel__Default=Debug adds its stack trace.
+
         Access keys (Auth__Keys__0__AccessKeyId, Auth__Keys__0__SecretAccessKey, Auth__Keys__0__Principal,
         Auth__Keys__0__Policy): with none configured, the host accepts any credentials, as DynamoDB Local does;
         with one or more, it verifies SigV4 signatures (Auth__Mode=Verify or AcceptAny overrides this).

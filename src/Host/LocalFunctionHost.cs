@@ -24,14 +24,16 @@ internal static class LocalFunctionHost
         WebApplication app;
         HttpFunctionRouter router;
         IReadOnlyList<FunctionDescriptor> functions;
+        var settings = new System.Runtime.CompilerServices.StrongBox<IConfiguration?>();
         try
         {
             functions = FunctionCatalog.Discover(FunctionsAssembly);
-            (app, router) = Build(commandLine, functions);
+            (app, router) = Build(commandLine, functions, settings);
         }
-        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or JsonException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            // Bad settings, an unreadable certificate, a locked data directory: one clear line (StartupFailure).
+            await StartupFailure.WriteAsync(e, "", settings.Value);
             return 1;
         }
 
@@ -44,11 +46,11 @@ internal static class LocalFunctionHost
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // Bad settings, an unreachable or already-owned store: one clear line instead of a stack trace.
-                var message = e is AggregateException { InnerExceptions.Count: > 0 } a ? a.InnerExceptions[0].Message : e.Message;
-                await Console.Error.WriteLineAsync($"error: could not start: {message}");
+                await StartupFailure.WriteAsync(e, "could not start: ", settings.Value);
                 return 1;
             }
 
+            StartupFailure.Started();
             PrintBanner(app, router, functions);
             await app.WaitForShutdownAsync();
         }
@@ -58,7 +60,8 @@ internal static class LocalFunctionHost
         return 0;
     }
 
-    private static (WebApplication App, HttpFunctionRouter Router) Build(IReadOnlyDictionary<string, string?> commandLine, IReadOnlyList<FunctionDescriptor> functions)
+    private static (WebApplication App, HttpFunctionRouter Router) Build(
+        IReadOnlyDictionary<string, string?> commandLine, IReadOnlyList<FunctionDescriptor> functions, System.Runtime.CompilerServices.StrongBox<IConfiguration?> settings)
     {
         // The default sources below are replaced, but creating them with reload-on-change would leave a recursive
         // file watcher on the content root, the working directory, which holds ./data: every change-log and store
@@ -76,6 +79,7 @@ internal static class LocalFunctionHost
         configuration.AddInMemoryCollection(LocalSettingsFile.Read(Directory.GetCurrentDirectory()));
         configuration.AddEnvironmentVariables();
         configuration.AddInMemoryCollection(commandLine);
+        settings.Value = configuration;
 
         var listen = configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>() ?? new LocalHostOptions();
         var endPoint = listen.ToEndPoint();
@@ -93,6 +97,7 @@ internal static class LocalFunctionHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Warning);
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        StartupFailure.HideHostingLogUntilStarted(builder.Logging);
 
         // Run each request on the socket thread that read it: the engine never blocks on I/O (a write awaits only
         // the change log's commit), so a hop through the thread pool would add latency and CPU and nothing else.
@@ -247,10 +252,19 @@ internal static class LocalFunctionHost
         }
 
         output.WriteLine($"Now listening on: {url}");
-        output.WriteLine($"Try: aws dynamodb list-tables --endpoint-url {url}");
+        output.WriteLine(TryLine(engine.Auth, engine.DefaultRegion, url));
         output.WriteLine("Press Ctrl+C to stop.");
         output.Flush();
     }
+
+    /// <summary>
+    /// The banner's example command, complete for a fresh shell: the AWS CLI needs credentials and a region even
+    /// when any are accepted; in Verify mode it must be a configured key (its secret is never printed).
+    /// </summary>
+    internal static string TryLine(Serverless.Engine.Security.AuthOptions auth, string region, string url) =>
+        auth.EffectiveMode == Serverless.Engine.Security.AuthMode.Verify
+            ? $"Try (with a configured key and its secret): AWS_ACCESS_KEY_ID={(auth.Keys.Count > 0 ? auth.Keys[0].AccessKeyId : "<key id>")} AWS_SECRET_ACCESS_KEY=<its secret> AWS_DEFAULT_REGION={region} aws dynamodb list-tables --endpoint-url {url}"
+            : $"Try: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION={region} aws dynamodb list-tables --endpoint-url {url}";
 
     /// <summary>The banner's line about authentication: what an unsigned or wrongly signed request gets.</summary>
     internal static string AuthBannerLine(Serverless.Engine.Security.AuthOptions auth) =>

@@ -98,7 +98,7 @@ internal static class Backups
         if (deleted != null) latest = Math.Min(latest, Math.Floor(deleted.CreatedAt));
         var moment = useLatest ? latest : at!.Value;
         if (moment < earliest || moment > latest + 1)
-            throw DynamoErrors.InvalidRestoreTime($"Restore time is not within the restore window: earliest {earliest.ToString(CultureInfo.InvariantCulture)}, latest {latest.ToString(CultureInfo.InvariantCulture)}");
+            throw DynamoErrors.InvalidRestoreTime($"Restore time is not within the restore window: earliest {Readable(earliest)}, latest {Readable(latest)}");
 
         var micros = (long)Math.Floor(moment * 1_000_000);
         var summary = new RestoreSummary { SourceTableArn = definition.Arn, RestoreDateTime = moment, InProgress = true };
@@ -269,6 +269,10 @@ internal static class Backups
             }).ConfigureAwait(false);
         });
     }
+
+    /// <summary>An epoch-seconds instant as ISO 8601 UTC, with the epoch value that clients send and receive.</summary>
+    private static string Readable(double epochSeconds) =>
+        $"{DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Floor(epochSeconds * 1000)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} ({epochSeconds.ToString(CultureInfo.InvariantCulture)})";
 
     private static (double Earliest, double Latest) Window(OperationContext ctx, TableDefinition d)
     {

@@ -28,6 +28,16 @@ public sealed partial class BicepTemplateTests
         Assert.True(lint.ExitCode == 0 && lint.StandardOutput.Trim().Length == 0 && lint.StandardError.Trim().Length == 0, $"bicep lint:\n{lint.StandardOutput}{lint.StandardError}");
     }
 
+    /// <summary><c>bicep build</c> succeeds with nothing on stderr, where Bicep reports warnings (checked in <see cref="BuildAsync"/>).</summary>
+    [Fact]
+    public async Task Build_ReportsNothing_AndProducesAnArmTemplate()
+    {
+        var arm = await Arm.Value;
+
+        Assert.StartsWith("https://schema.management.azure.com/schemas/", arm.GetProperty("$schema").GetString(), StringComparison.Ordinal);
+        Assert.NotEmpty(Resources(arm, type: null));
+    }
+
     [Fact]
     public async Task FunctionApp_IsHttpsOnly_WithTls12_AndNoBasicAuthPublishing()
     {
@@ -180,19 +190,9 @@ public sealed partial class BicepTemplateTests
         var mode = File.GetUnixFileMode(bicep);
         if (!mode.HasFlag(UnixFileMode.UserExecute)) File.SetUnixFileMode(bicep, mode | UnixFileMode.UserExecute);
 
-        var start = new ProcessStartInfo(bicep, arguments)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(bicep, arguments);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        return new HostRunResult(process.ExitCode, await stdout, await stderr);
+        return await ProcessRunner.RunAsync(start, TimeSpan.FromSeconds(120));
     }
 
     [GeneratedRegex(@"'(ddb-[a-z-]+)'\)\]$")]

@@ -106,22 +106,7 @@ public sealed class HostProcess : IAsyncDisposable
         var work = Directory.CreateTempSubdirectory("serverless-host-").FullName;
         try
         {
-            using var process = new Process { StartInfo = CreateStartInfo(arguments, work, environment ?? new Dictionary<string, string>(), dll) };
-            process.Start();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-            try
-            {
-                await process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"The host did not exit: {await stdout}{await stderr}");
-            }
-
-            return new HostRunResult(process.ExitCode, await stdout, await stderr);
+            return await ProcessRunner.RunAsync(CreateStartInfo(arguments, work, environment ?? new Dictionary<string, string>(), dll), timeout ?? TimeSpan.FromSeconds(60));
         }
         finally
         {
