@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Serverless.Engine.AutoScaling;
 
 /// <summary>
@@ -59,6 +61,7 @@ public sealed class ScalableTargetDefinition
 
     public List<ScalingPolicyDefinition> Policies { get; set; } = [];
 
+    [JsonIgnore]
     public bool IsRead => Dimension.EndsWith(":ReadCapacityUnits", StringComparison.Ordinal);
 
     public ScalableTargetDefinition Clone()
