@@ -162,6 +162,43 @@ public sealed class AutoScalingTests(AutoScalingFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task DisableScaleIn_AndSuspendedScaleOut_HoldTheCapacity()
+    {
+        var table = await Host.CreateTableAsync("ashold", rcu: 5, wcu: 5);
+        var resource = "table/" + table;
+        var r = await Host.CallAsync(
+            ("register_scalable_target", new { ServiceNamespace = "dynamodb", ResourceId = resource, ScalableDimension = Write, MinCapacity = 1, MaxCapacity = 50 }),
+            ("put_scaling_policy", new
+            {
+                PolicyName = "noscalein", ServiceNamespace = "dynamodb", ResourceId = resource, ScalableDimension = Write, PolicyType = "TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration = new
+                {
+                    TargetValue = 50.0, DisableScaleIn = true, PredefinedMetricSpecification = new { PredefinedMetricType = "DynamoDBWriteCapacityUtilization" },
+                },
+            }));
+        Assert.All(r, x => Assert.False(x.TryGetProperty("Error", out _), x.ToString()));
+        await Host.MinuteAsync(() => Host.WriteAsync(table, 240));
+        await Host.MinuteAsync(() => Host.WriteAsync(table, 240));
+        Assert.Equal(8, (await Host.DescribeAsync(table)).ProvisionedThroughput.WriteCapacityUnits);
+
+        // AlarmLow goes into ALARM after 15 quiet minutes, but the policy may not scale in.
+        await Host.QuietAsync(16);
+        Assert.Equal(8, (await Host.DescribeAsync(table)).ProvisionedThroughput.WriteCapacityUnits);
+
+        // With dynamic scale-out suspended, breaching load changes nothing either; the state is reported.
+        var suspended = await Host.CallAsync(
+            ("register_scalable_target", new { ServiceNamespace = "dynamodb", ResourceId = resource, ScalableDimension = Write, SuspendedState = new { DynamicScalingOutSuspended = true } }),
+            ("describe_scalable_targets", new { ServiceNamespace = "dynamodb", ResourceIds = new[] { resource } }));
+        var state = suspended[1].GetProperty("ScalableTargets")[0].GetProperty("SuspendedState");
+        Assert.True(state.GetProperty("DynamicScalingOutSuspended").GetBoolean());
+        Assert.False(state.GetProperty("DynamicScalingInSuspended").GetBoolean());
+        await Host.MinuteAsync(() => Host.WriteAsync(table, 420));
+        await Host.MinuteAsync(() => Host.WriteAsync(table, 420));
+        Assert.Equal(8, (await Host.DescribeAsync(table)).ProvisionedThroughput.WriteCapacityUnits);
+        Assert.Single(await Host.ActivitiesAsync(resource));
+    }
+
+    [Fact]
     public async Task IndexTarget_ScalesTheGlobalIndexReadCapacity_NotTheTable()
     {
         var table = await Host.CreateTableAsync("asindex", rcu: 5, wcu: 50, index: "byG", indexRcu: 10, indexWcu: 50);
