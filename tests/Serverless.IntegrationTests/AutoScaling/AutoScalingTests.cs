@@ -117,6 +117,23 @@ public sealed class AutoScalingTests(AutoScalingFixture fixture) : IClassFixture
         Assert.Equal(count, (await Host.ActivitiesAsync(resource)).Length);
     }
 
+    /// <summary>A change UpdateTable refuses is a Failed activity carrying UpdateTable's reason; the capacity stays.</summary>
+    [Fact]
+    public async Task ChangeThatUpdateTableRefuses_IsAFailedActivity()
+    {
+        var table = await Host.CreateTableAsync("asfail", rcu: 5, wcu: 5);
+        var resource = "table/" + table;
+        var r = await Host.CallAsync("register_scalable_target", new { ServiceNamespace = "dynamodb", ResourceId = resource, ScalableDimension = Write, MinCapacity = 0, MaxCapacity = 0 });
+        Assert.True(r.TryGetProperty("ScalableTargetARN", out _), r.ToString());
+        Assert.Equal(5, (await Host.DescribeAsync(table)).ProvisionedThroughput.WriteCapacityUnits);
+        var activity = Assert.Single(await Host.ActivitiesAsync(resource));
+        Assert.Equal("Failed", activity.GetProperty("StatusCode").GetString());
+        Assert.Equal("Setting write capacity units to 0.", activity.GetProperty("Description").GetString());
+        Assert.Equal("maximum capacity was set to 0", activity.GetProperty("Cause").GetString());
+        Assert.Equal("Failed to set write capacity units to 0. Reason: 1 validation error detected: Value '0' at 'provisionedThroughput.writeCapacityUnits' "
+            + "failed to satisfy constraint: Member must have value greater than or equal to 1", activity.GetProperty("StatusMessage").GetString());
+    }
+
     [Fact]
     public async Task Cooldowns_OnlyALargerScaleOutRunsDuringScaleOutCooldown_AndScaleInWaitsForScaleInCooldown()
     {
