@@ -81,8 +81,15 @@ public sealed class AutoScaler
                     cancellationToken.ThrowIfCancellationRequested();
                     if (Sample(table, target.Index, now) is not { } series) continue;
                     if (Decide(table.Definition, target, series.Rates(target.IsRead), now) is not { } decision) continue;
-                    await ApplyAsync(table, target.Dimension, target.Index, decision.Capacity, decision.Cause, decision.Direction).ConfigureAwait(false);
-                    activities++;
+                    try
+                    {
+                        await ApplyAsync(table, target.Dimension, target.Index, decision.Capacity, decision.Cause, decision.Direction).ConfigureAwait(false);
+                        activities++;
+                    }
+                    catch (DynamoException)
+                    {
+                        // The table changed under the evaluation (deleted, say): the other tables still get theirs.
+                    }
                 }
             }
 

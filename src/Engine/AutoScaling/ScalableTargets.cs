@@ -39,6 +39,7 @@ internal static class ScalableTargets
                 state.Targets.Add(target);
             }
 
+            arn = target.Arn;
             target.MinCapacity = newMin;
             target.MaxCapacity = newMax;
             if (role != null) target.RoleArn = role;
