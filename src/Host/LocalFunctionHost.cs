@@ -175,6 +175,7 @@ internal static class LocalFunctionHost
         ["CheckpointSchedule"] = "0 */5 * * * *",
         ["BackupSchedule"] = "0 0 3 * * *",
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
+        ["AutoScalingSchedule"] = "0 * * * * *",
         ["AuditLogQueue"] = "audit-log",
     };
 

@@ -140,6 +140,7 @@ internal static class PageReader
         else
         {
             p.Table.Consumed.Add(units, isRead: true);
+            index.Consumed.Add(units, isRead: true);
             IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
         }
         w.WriteEndObject();

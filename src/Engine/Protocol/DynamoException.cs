@@ -30,7 +30,10 @@ public sealed class DynamoException : Exception
     /// TransactionCanceledException (next to its CancellationReasons); DynamoDB's other errors and validation errors
     /// use <c>message</c>.
     /// </summary>
-    public bool CapitalMessageKey => ErrorType is "SerializationException" or "TransactionCanceledException" or "AccessDeniedException";
+    public bool CapitalMessageKey => CapitalMessage || ErrorType is "SerializationException" or "TransactionCanceledException" or "AccessDeniedException";
+
+    /// <summary>Set by APIs whose error shapes spell the member <c>Message</c> (Application Auto Scaling).</summary>
+    public bool CapitalMessage { get; init; }
 
     /// <summary>Some errors (unknown operation) carry no message member at all.</summary>
     public bool HasMessage => Message.Length > 0;

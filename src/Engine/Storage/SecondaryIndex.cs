@@ -24,6 +24,9 @@ public sealed class SecondaryIndex(IndexDefinition definition)
 
     public OrderedKeyIndex Entries { get; } = new();
 
+    /// <summary>Capacity consumed on this index since the engine opened (read by auto scaling's index targets).</summary>
+    public CapacityMeter Consumed { get; } = new();
+
     public long ItemCount => Interlocked.Read(ref _itemCount);
 
     public long SizeBytes => Interlocked.Read(ref _sizeBytes);

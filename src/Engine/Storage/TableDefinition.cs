@@ -77,6 +77,9 @@ public sealed class TableDefinition
     /// <summary>The table's resource-based policy (PutResourcePolicy, or CreateTable's ResourcePolicy); null when it has none.</summary>
     public ResourcePolicyDefinition? ResourcePolicy { get; set; }
 
+    /// <summary>Application Auto Scaling targets, policies and activities of the table and its indexes; null when it has none.</summary>
+    public AutoScaling.AutoScalingDefinition? AutoScaling { get; set; }
+
     private string? _arn;
 
     // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
@@ -101,6 +104,7 @@ public sealed class TableDefinition
         Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),
         ResourcePolicy = ResourcePolicy,
+        AutoScaling = AutoScaling?.Clone(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
