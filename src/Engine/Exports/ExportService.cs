@@ -82,15 +82,17 @@ public sealed class ExportService : IAsyncDisposable
 
     internal void StartExport(ExportRecord record)
     {
+        var target = Objects.Describe(record.S3Bucket, record.BaseKey);
         _exports.Save(record);
-        Log?.Invoke($"Export {record.ExportArn} started ({record.ExportType}, {record.ExportFormat}) to {Objects.Describe(record.S3Bucket, record.BaseKey)}.");
+        Log?.Invoke($"Export {record.ExportArn} started ({record.ExportType}, {record.ExportFormat}) to {target}.");
         Run(ct => RunExportAsync(record, ct));
     }
 
     internal void StartImport(ImportRecord record, TableState table)
     {
+        var source = Objects.Describe(record.S3Bucket, record.S3KeyPrefix ?? "");
         _imports.Save(record);
-        Log?.Invoke($"Import {record.ImportArn} started ({record.InputFormat}, {record.InputCompressionType}) from {Objects.Describe(record.S3Bucket, record.S3KeyPrefix ?? "")}.");
+        Log?.Invoke($"Import {record.ImportArn} started ({record.InputFormat}, {record.InputCompressionType}) from {source}.");
         Run(ct => new ImportRunner(this, _engine, record, table).RunAsync(ct));
     }
 
@@ -108,6 +110,10 @@ public sealed class ExportService : IAsyncDisposable
             try
             {
                 await job(token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log?.Invoke("An export or import job stopped on an unexpected error: " + e);
             }
             finally
             {

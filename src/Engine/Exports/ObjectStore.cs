@@ -76,7 +76,7 @@ internal sealed class FolderObjectStore(string root) : IObjectStore
     {
         var bucketPath = Path.GetFullPath(BucketPath(bucket));
         var path = Path.GetFullPath(Path.Combine(bucketPath, key));
-        if (!path.StartsWith(bucketPath + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        if (path != bucketPath && !path.StartsWith(bucketPath + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             throw new ArgumentException($"The key '{key}' leaves its bucket.");
         return path;
     }
