@@ -58,18 +58,17 @@ try
     Console.WriteLine($"host RSS at start: {Mb(idle)}");
 
     var table = "bench" + Guid.NewGuid().ToString("N")[..8];
-    var imp = await PostAsync(http, "ImportTable", $$"""
-        {"S3BucketSource":{"S3Bucket":"bench","S3KeyPrefix":"seed/"},"InputFormat":"DYNAMODB_JSON","InputCompressionType":"GZIP",
-         "TableCreationParameters":{"TableName":"{{table}}","BillingMode":"PAY_PER_REQUEST",
-           "KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
-           "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"}]}}
-        """);
+    var imp = await PostAsync(http, "ImportTable",
+        "{\"S3BucketSource\":{\"S3Bucket\":\"bench\",\"S3KeyPrefix\":\"seed/\"},\"InputFormat\":\"DYNAMODB_JSON\",\"InputCompressionType\":\"GZIP\","
+        + "\"TableCreationParameters\":{\"TableName\":\"" + table + "\",\"BillingMode\":\"PAY_PER_REQUEST\","
+        + "\"KeySchema\":[{\"AttributeName\":\"pk\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"sk\",\"KeyType\":\"RANGE\"}],"
+        + "\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},{\"AttributeName\":\"sk\",\"AttributeType\":\"N\"}]}}");
     var importArn = imp.GetProperty("ImportTableDescription").GetProperty("ImportArn").GetString()!;
     var (importDesc, importWall, importPeak) = await WaitAsync(http, host.Id, "DescribeImport", $$"""{"ImportArn":"{{importArn}}"}""", "ImportTableDescription", "ImportStatus");
     Report("import DYNAMODB_JSON GZIP", importDesc, "ImportedItemCount", importWall, importPeak);
 
     var tableArn = (await PostAsync(http, "DescribeTable", $$"""{"TableName":"{{table}}"}""")).GetProperty("Table").GetProperty("TableArn").GetString()!;
-    await PostAsync(http, "UpdateContinuousBackups", $$"""{"TableName":"{{table}}","PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true}}""");
+    await PostAsync(http, "UpdateContinuousBackups", "{\"TableName\":\"" + table + "\",\"PointInTimeRecoverySpecification\":{\"PointInTimeRecoveryEnabled\":true}}");
     await Task.Delay(1100);
     foreach (var format in new[] { "DYNAMODB_JSON", "ION" })
     {
