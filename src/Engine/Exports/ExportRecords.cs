@@ -80,8 +80,6 @@ public sealed class ExportRecord
 
     internal static string Join(string? prefix, string rest) =>
         string.IsNullOrEmpty(prefix) ? rest : prefix.TrimEnd('/') + "/" + rest;
-
-    public ExportRecord Copy() => JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(this, ExportsJsonContext.Default.ExportRecord), ExportsJsonContext.Default.ExportRecord)!;
 }
 
 /// <summary>
@@ -144,8 +142,6 @@ public sealed class ImportRecord
 
     [JsonIgnore]
     public string ImportId => ImportArn[(ImportArn.LastIndexOf('/') + 1)..];
-
-    public ImportRecord Copy() => JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(this, ExportsJsonContext.Default.ImportRecord), ExportsJsonContext.Default.ImportRecord)!;
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = false)]

@@ -153,9 +153,6 @@ internal static class IonText
         private readonly TextReader _in = input;
         private readonly StringBuilder _token = new();
 
-        /// <summary>Byte count of the characters consumed so far (UTF-16 units; for progress only).</summary>
-        public long Consumed { get; private set; }
-
         /// <summary>
         /// Writes the next top-level struct as DynamoDB JSON into <paramref name="output"/>; false at the end of the
         /// input. Throws <see cref="FormatException"/> on text that is not Ion of the expected shape.
@@ -506,7 +503,6 @@ internal static class IonText
             var c = Peek();
             _peeked = _peeked2;
             _peeked2 = -2;
-            if (c >= 0) Consumed++;
             return c;
         }
     }
