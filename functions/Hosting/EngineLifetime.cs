@@ -54,6 +54,7 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
         var options = _options.Value;
         var engine = await DynamoEngine.OpenAsync(options, _time).ConfigureAwait(false);
         engine.Handler.OnInternalError = e => _logger.LogError(e, "Internal error while handling a request.");
+        engine.Exports.Log = m => _logger.LogInformation("{Message}", m);
         _engine = engine;
         _logger.LogInformation("Engine open: {Storage}.", options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory));
         return engine;

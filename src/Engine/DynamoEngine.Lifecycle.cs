@@ -7,12 +7,17 @@ public sealed partial class DynamoEngine
     /// <summary>The tables and items of this engine.</summary>
     public Database Database { get; private set; } = null!;
 
+    /// <summary>Exports to and imports from the S3 stand-in, run in the background (src/Engine/Exports).</summary>
+    public Exports.ExportService Exports { get; private set; } = null!;
+
     /// <summary>Opens (or creates) the store described by <paramref name="options"/>, recovering it if it exists.</summary>
     public static async Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var engine = new DynamoEngine(options, time ?? TimeProvider.System);
         engine.Database = await Database.OpenAsync(options, engine.Time, cancellationToken).ConfigureAwait(false);
+        engine.Exports = new Exports.ExportService(engine, options.Exports);
+        await engine.Exports.StartAsync().ConfigureAwait(false);
         return engine;
     }
 
@@ -23,6 +28,7 @@ public sealed partial class DynamoEngine
     /// <remarks>Safe to call more than once: hosts may dispose both the lifetime owner and the service provider.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Exports != null) await Exports.DisposeAsync().ConfigureAwait(false);
         if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);
     }
 }

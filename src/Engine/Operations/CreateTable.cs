@@ -10,7 +10,10 @@ internal static class CreateTable
     /// <summary>Largest throughput AWS accepts in a request before its own account limits apply.</summary>
     private const long MaxThroughput = 1_000_000_000_000;
 
-    public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w) => ExecuteAsync(ctx, req, w, null);
+
+    /// <param name="adjust">Changes the definition before it is committed (ImportTable marks its table as loading).</param>
+    internal static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w, Action<TableDefinition>? adjust)
     {
         var name = Req.String(req, "TableName");
         var attributeDefs = Req.List(req, "AttributeDefinitions");
@@ -91,6 +94,7 @@ internal static class CreateTable
         TableDefinition WithStream(TableDefinition d)
         {
             if (stream is { Enabled: true } s) StreamSettings.Apply(d, s, engine.Database.NextLsn, now);
+            adjust?.Invoke(d);
             return d;
         }
     }

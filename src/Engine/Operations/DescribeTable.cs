@@ -12,7 +12,7 @@ internal static class DescribeTable
         var table = Tables.RequireForControlPlane(ctx, req);
         w.WriteStartObject();
         w.WritePropertyName("Table"u8);
-        TableDescriptionWriter.Write(w, table, table.Definition.Restore is { InProgress: true } ? "CREATING" : "ACTIVE");
+        TableDescriptionWriter.Write(w, table, table.Definition.Restore is { InProgress: true } || table.Definition.ImportInProgress != null ? "CREATING" : "ACTIVE");
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }
@@ -34,5 +34,5 @@ internal static class Tables
 
     /// <summary>Data-plane operations answer with the bare "Requested resource not found" (also while a restore is still loading the table).</summary>
     public static TableState RequireForDataPlane(OperationContext ctx, string name) =>
-        ctx.Engine.Database.FindTable(name) is { } table && table.Definition.Restore is not { InProgress: true } ? table : throw DynamoErrors.TableNotFound();
+        ctx.Engine.Database.FindTable(name) is { } table && table.Definition.Restore is not { InProgress: true } && table.Definition.ImportInProgress == null ? table : throw DynamoErrors.TableNotFound();
 }

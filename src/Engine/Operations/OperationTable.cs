@@ -47,6 +47,12 @@ public static class OperationTable
         ["PutResourcePolicy"] = ResourcePolicies.PutAsync,
         ["GetResourcePolicy"] = ResourcePolicies.GetAsync,
         ["DeleteResourcePolicy"] = ResourcePolicies.DeleteAsync,
+        ["ExportTableToPointInTime"] = Exports.ExportOperations.ExportTableToPointInTimeAsync,
+        ["DescribeExport"] = Exports.ExportOperations.DescribeExportAsync,
+        ["ListExports"] = Exports.ExportOperations.ListExportsAsync,
+        ["ImportTable"] = Exports.ImportOperations.ImportTableAsync,
+        ["DescribeImport"] = Exports.ImportOperations.DescribeImportAsync,
+        ["ListImports"] = Exports.ImportOperations.ListImportsAsync,
     });
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>

@@ -64,6 +64,16 @@ public static class DynamoErrors
 
     public static DynamoException ContinuousBackupsUnavailable(string message) => new("ContinuousBackupsUnavailableException", message);
 
+    public static DynamoException ExportNotFound(string message) => new("ExportNotFoundException", message);
+
+    public static DynamoException InvalidExportTime(string message) => new("InvalidExportTimeException", message);
+
+    public static DynamoException ExportConflict(string message) => new("ExportConflictException", message);
+
+    public static DynamoException ImportNotFound(string message) => new("ImportNotFoundException", message);
+
+    public static DynamoException ImportConflict(string message) => new("ImportConflictException", message);
+
     public static DynamoException ExpiredIterator(string message) => new("ExpiredIteratorException", message);
 
     public static DynamoException TrimmedDataAccess(string message) => new("TrimmedDataAccessException", message);

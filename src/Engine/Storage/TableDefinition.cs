@@ -65,6 +65,9 @@ public sealed class TableDefinition
     /// <summary>Set on a table created by a restore: where it came from, and whether its items are still loading.</summary>
     public RestoreSummary? Restore { get; set; }
 
+    /// <summary>Set on a table created by ImportTable: its import ARN while the items load (the table is CREATING), null after.</summary>
+    public string? ImportInProgress { get; set; }
+
     /// <summary>The TTL attribute while time to live is enabled; null when it is disabled.</summary>
     public string? TimeToLiveAttribute { get; set; }
 
@@ -100,6 +103,7 @@ public sealed class TableDefinition
         RecoveryPeriodInDays = RecoveryPeriodInDays,
         RecoveryEnabledAt = RecoveryEnabledAt,
         Restore = Restore == null ? null : Restore with { },
+        ImportInProgress = ImportInProgress,
         StreamViewType = StreamViewType,
         Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),

@@ -121,6 +121,14 @@ public static class OperationPermissions
         ["PutResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:PutResourcePolicy", c),
         ["GetResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:GetResourcePolicy", c),
         ["DeleteResourcePolicy"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ResourceArn"), "dynamodb:DeleteResourcePolicy", c),
+        ["ExportTableToPointInTime"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "TableArn"), "dynamodb:ExportTableToPointInTime", c),
+        ["DescribeExport"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ExportArn"), "dynamodb:DescribeExport", c),
+        ["ListExports"] = static (s, r, c) => s.OnAccount("dynamodb:ListExports", c),
+        ["ImportTable"] = static (s, r, c) =>
+            s.OnArn(r.ValueKind == JsonValueKind.Object && r.TryGetProperty("TableCreationParameters", out var p) && RequestFacts.Str(p, "TableName") is { } name
+                ? s.TableArn(name) : null, "dynamodb:ImportTable", c),
+        ["DescribeImport"] = static (s, r, c) => s.OnArn(RequestFacts.Str(r, "ImportArn"), "dynamodb:DescribeImport", c),
+        ["ListImports"] = static (s, r, c) => s.OnAccount("dynamodb:ListImports", c),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static readonly FrozenDictionary<string, Builder> StreamsApi = new Dictionary<string, Builder>(StringComparer.Ordinal)
