@@ -21,7 +21,9 @@ public static class ApiHttp
             ContentLength: request.ContentLength,
             Body: request.Body,
             ContentType: request.ContentType,
-            AmzDate: headers["X-Amz-Date"].ToString());
+            AmzDate: headers["X-Amz-Date"].ToString(),
+            Host: request.Host.Value,
+            Https: request.IsHttps);
         if (!forSignature) return api;
 
         // The raw target keeps the client's percent-encoding, which the canonical request is built from.
@@ -40,6 +42,16 @@ public static class ApiHttp
         }
 
         return api with { Method = request.Method, RawPath = path, RawQuery = query, Headers = new HeaderLookup(headers) };
+    }
+
+    /// <summary>The cluster a request was sent to: the last segment of <c>/dax/{cluster}</c>.</summary>
+    public static string ClusterOf(HttpRequest request)
+    {
+        var path = request.Path.Value ?? "";
+        var end = path.Length;
+        while (end > 0 && path[end - 1] == '/') end--;
+        var start = path.LastIndexOf('/', Math.Max(end - 1, 0)) + 1;
+        return path[start..end];
     }
 
     /// <summary>The engine's header lookup over ASP.NET Core's headers; repeated values are joined by commas.</summary>

@@ -7,12 +7,16 @@ public sealed partial class DynamoEngine
     /// <summary>The tables and items of this engine.</summary>
     public Database Database { get; private set; } = null!;
 
+    /// <summary>The DAX-style cache clusters (src/Engine/Cache) and their control plane's state.</summary>
+    public Cache.DaxCaches Cache { get; private set; } = null!;
+
     /// <summary>Opens (or creates) the store described by <paramref name="options"/>, recovering it if it exists.</summary>
     public static async Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var engine = new DynamoEngine(options, time ?? TimeProvider.System);
         engine.Database = await Database.OpenAsync(options, engine.Time, cancellationToken).ConfigureAwait(false);
+        engine.Cache = Serverless.Engine.Cache.DaxCaches.Open(engine);
         return engine;
     }
 

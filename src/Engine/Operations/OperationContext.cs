@@ -17,4 +17,9 @@ public sealed class OperationContext(DynamoEngine engine, string region, string 
     /// attributes, because a WHERE clause can say more about the keys than a key condition holds.
     /// </summary>
     internal bool FromPartiQL { get; init; }
+
+    /// <summary>The Host header the request was sent to (<c>127.0.0.1:8000</c>), and whether over HTTPS: DAX cluster endpoints are reported on it.</summary>
+    internal string? Host { get; init; }
+
+    internal bool Https { get; init; }
 }

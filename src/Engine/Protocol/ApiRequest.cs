@@ -3,7 +3,9 @@ namespace Serverless.Engine.Protocol;
 /// <summary>
 /// What the engine needs of an HTTP request: the target header, the auth header and the body. Signature
 /// verification also needs the method, the path and query exactly as sent, and the other headers; hosts fill
-/// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so.
+/// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so. <see cref="Cluster"/> names the
+/// DAX-style cache cluster when the request arrived on its endpoint (<c>/dax/{cluster}</c>); <see cref="Host"/> and
+/// <see cref="Https"/> say where the request was sent, for the cluster endpoints the DAX control plane reports.
 /// </summary>
 public readonly record struct ApiRequest(
     string? Target,
@@ -15,7 +17,10 @@ public readonly record struct ApiRequest(
     string? Method = null,
     string? RawPath = null,
     string? RawQuery = null,
-    IApiHeaders? Headers = null);
+    IApiHeaders? Headers = null,
+    string? Cluster = null,
+    string? Host = null,
+    bool Https = false);
 
 /// <summary>Case-insensitive access to a request's headers; repeated headers come back joined by commas.</summary>
 public interface IApiHeaders

@@ -72,12 +72,15 @@ public sealed class RequestHandler
             {
                 var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
-                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller };
+                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller, Host = request.Host, Https = request.Https };
                 _engine.Security.Authorize(context, request.Target!, document.RootElement);
                 var writer = RentWriter(output);
                 try
                 {
-                    await handler(context, document.RootElement, writer).ConfigureAwait(false);
+                    // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
+                    await (request.Cluster is null
+                        ? handler(context, document.RootElement, writer)
+                        : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, body.AsMemory(0, length), writer)).ConfigureAwait(false);
                     writer.Flush();
                 }
                 finally
