@@ -87,5 +87,15 @@ public class CacheBenchmarks
     }
 }
 
-/// <summary>A short run (BenchmarkDotNet's ShortRun: 1 launch, 3 warm-ups, 3 iterations).</summary>
-public sealed class CacheConfig() : BenchConfig(warmups: 3, iterations: 3);
+/// <summary>
+/// A short run (BenchmarkDotNet's ShortRun: 1 launch, 3 warm-ups, 3 iterations), with a build timeout that survives
+/// a loaded machine (the default two minutes did not, on this shared one).
+/// </summary>
+public sealed class CacheConfig : BenchConfig
+{
+    public CacheConfig()
+        : base(warmups: 3, iterations: 3)
+    {
+        WithBuildTimeout(TimeSpan.FromMinutes(15));
+    }
+}

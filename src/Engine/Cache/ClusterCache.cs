@@ -52,13 +52,13 @@ internal sealed class ClusterCache(string name, long capacityBytes, CacheSetting
         lock (_gate) return _queryGen[table & 255];
     }
 
-    /// <summary>A hit on exactly this request: the finished response to send.</summary>
-    public bool TryServe(ReadOnlySpan<byte> body, long nowMs, out byte[] response)
+    /// <summary>A hit on exactly this request of operation <paramref name="op"/>: the finished response to send.</summary>
+    public bool TryServe(CachedOp op, ReadOnlySpan<byte> body, long nowMs, out byte[] response)
     {
         lock (_gate)
         {
             response = null!;
-            if (!_requests.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(body, out var entry)) return false;
+            if (!_requests.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(body, out var entry) || entry.Op != op) return false;
             switch (entry.Kind)
             {
                 case EntryKind.ItemView:
@@ -148,7 +148,7 @@ internal sealed class ClusterCache(string name, long capacityBytes, CacheSetting
 
             Replace(body);
             var links = new ItemNode[keys.Length];
-            var entry = new RequestEntry(EntryKind.Batch, body, response, CapacityMode.None, "", false) { Links = links };
+            var entry = new RequestEntry(EntryKind.Batch, body, response, CapacityMode.None, "", false) { Links = links, Op = CachedOp.BatchGetItem };
             entry.ExpiresMs = Expiry(nowMs, Settings.RecordTtlMillis);
             for (var i = 0; i < keys.Length; i++)
             {
@@ -164,13 +164,13 @@ internal sealed class ClusterCache(string name, long capacityBytes, CacheSetting
     }
 
     /// <summary>Caches a Query or Scan answer, unless the table changed since <paramref name="generation"/>.</summary>
-    public void FillQuery(uint table, long generation, byte[] body, byte[] response, long nowMs)
+    public void FillQuery(CachedOp op, uint table, long generation, byte[] body, byte[] response, long nowMs)
     {
         lock (_gate)
         {
             if (_queryGen[table & 255] != generation) return;
             Replace(body);
-            var entry = new RequestEntry(EntryKind.Query, body, response, CapacityMode.None, "", false) { Table = table, Generation = generation };
+            var entry = new RequestEntry(EntryKind.Query, body, response, CapacityMode.None, "", false) { Table = table, Generation = generation, Op = op };
             entry.ExpiresMs = Expiry(nowMs, Settings.QueryTtlMillis);
             _requests[body] = entry;
             LinkFront(entry);
@@ -283,7 +283,7 @@ internal sealed class ClusterCache(string name, long capacityBytes, CacheSetting
     private void AddView(ItemNode item, byte[] body, byte[] response, CapacityMode mode, string tableName, bool fullItem)
     {
         Replace(body);
-        var view = new RequestEntry(EntryKind.ItemView, body, response, mode, tableName, fullItem) { Item = item, Table = item.Table };
+        var view = new RequestEntry(EntryKind.ItemView, body, response, mode, tableName, fullItem) { Item = item, Table = item.Table, Op = CachedOp.GetItem };
 
         // Drop links to entries removed meanwhile, so a hot item's list does not grow with churn.
         item.Views.RemoveAll(static v => v.Removed);
@@ -377,6 +377,16 @@ internal sealed class ClusterCache(string name, long capacityBytes, CacheSetting
     }
 }
 
+/// <summary>The operation an answer belongs to: the same body sent to another operation is not a hit.</summary>
+internal enum CachedOp : byte
+{
+    None,
+    GetItem,
+    BatchGetItem,
+    Query,
+    Scan,
+}
+
 internal enum EntryKind : byte
 {
     ItemView,
@@ -445,6 +455,8 @@ internal sealed class RequestEntry : CacheNode
     }
 
     public EntryKind Kind { get; }
+
+    public CachedOp Op { get; init; }
 
     public byte[] Body { get; }
 

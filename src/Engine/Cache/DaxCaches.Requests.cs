@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Serverless.Engine.Operations;
 using Serverless.Engine.Protocol;
@@ -26,22 +27,44 @@ public sealed partial class DaxCaches
     public ValueTask ExecuteAsync(string clusterName, string target, OperationHandler handler, OperationContext ctx, JsonElement req, ReadOnlyMemory<byte> body, Utf8JsonWriter w)
     {
         var cluster = Find(clusterName) ?? throw DaxErrors.ClusterNotFound(clusterName.ToLowerInvariant());
-        var read = target is GetItemTarget or QueryTarget or ScanTarget or BatchGetItemTarget;
-        if (!read) return ThroughAsync(cluster, handler, ctx, req, w);
+        var op = OpOf(target);
+        if (op == CachedOp.None) return ThroughAsync(cluster, handler, ctx, req, w);
 
-        if (cluster.TryServe(body.Span, NowMs, out var hit))
+        if (cluster.TryServe(op, body.Span, NowMs, out var hit))
         {
             w.WriteRawValue(hit, skipInputValidation: true);
             return ValueTask.CompletedTask;
         }
 
-        return target switch
+        return op switch
         {
-            GetItemTarget => GetItemMissAsync(cluster, handler, ctx, req, body, w),
-            BatchGetItemTarget => BatchGetItemMissAsync(cluster, handler, ctx, req, body, w),
-            _ => QueryMissAsync(cluster, handler, ctx, req, body, w),
+            CachedOp.GetItem => GetItemMissAsync(cluster, handler, ctx, req, body, w),
+            CachedOp.BatchGetItem => BatchGetItemMissAsync(cluster, handler, ctx, req, body, w),
+            _ => QueryMissAsync(cluster, op, handler, ctx, req, body, w),
         };
     }
+
+    /// <summary>
+    /// A hit answered before the request is even parsed: these exact bytes, sent to this operation, were parsed,
+    /// validated and answered before. Only when signatures are not verified (AcceptAny): otherwise every request is
+    /// authenticated and authorized first, and the hit is found by <see cref="ExecuteAsync"/>.
+    /// </summary>
+    public bool TryAnswer(string clusterName, string? target, ReadOnlySpan<byte> body, IBufferWriter<byte> output)
+    {
+        var op = OpOf(target);
+        if (op == CachedOp.None || Find(clusterName) is not { } cluster || !cluster.TryServe(op, body, NowMs, out var hit)) return false;
+        output.Write(hit);
+        return true;
+    }
+
+    private static CachedOp OpOf(string? target) => target switch
+    {
+        GetItemTarget => CachedOp.GetItem,
+        QueryTarget => CachedOp.Query,
+        ScanTarget => CachedOp.Scan,
+        BatchGetItemTarget => CachedOp.BatchGetItem,
+        _ => CachedOp.None,
+    };
 
     private static async ValueTask ThroughAsync(ClusterCache cluster, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
@@ -73,7 +96,7 @@ public sealed partial class DaxCaches
         cluster.FillItem(key, table.Number, stamp, body.ToArray(), CachedResponses.HitAnswer(answer, mode, [tableName], list: false), mode, tableName, fullItem, NowMs);
     }
 
-    private async ValueTask QueryMissAsync(ClusterCache cluster, OperationHandler handler, OperationContext ctx, JsonElement req, ReadOnlyMemory<byte> body, Utf8JsonWriter w)
+    private async ValueTask QueryMissAsync(ClusterCache cluster, CachedOp op, OperationHandler handler, OperationContext ctx, JsonElement req, ReadOnlyMemory<byte> body, Utf8JsonWriter w)
     {
         if (Consistent(req) || TableOf(ctx, req) is not { } table)
         {
@@ -85,7 +108,7 @@ public sealed partial class DaxCaches
         var generation = cluster.QueryGeneration(table.Number);
         var answer = await RunAsync(handler, ctx, req, w).ConfigureAwait(false);
         var hit = CachedResponses.HitAnswer(answer, CachedResponses.ModeOf(req), [table.Definition.Name], list: false);
-        cluster.FillQuery(table.Number, generation, body.ToArray(), hit, NowMs);
+        cluster.FillQuery(op, table.Number, generation, body.ToArray(), hit, NowMs);
     }
 
     private async ValueTask BatchGetItemMissAsync(ClusterCache cluster, OperationHandler handler, OperationContext ctx, JsonElement req, ReadOnlyMemory<byte> body, Utf8JsonWriter w)

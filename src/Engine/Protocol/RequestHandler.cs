@@ -43,6 +43,10 @@ public sealed class RequestHandler
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
 
+            // A cache hit on a cluster's endpoint needs no parse: the same bytes were parsed and answered before (docs/cache.md).
+            if (request.Cluster != null && !_engine.Security.VerifiesSignatures && _engine.Cache.TryAnswer(request.Cluster, request.Target, body.AsSpan(0, length), output))
+                return Complete(200, output, requestId, contentType);
+
             // AWS checks, in order: the body parses as JSON, the target names an operation, the signature.
             JsonDocument document;
             try

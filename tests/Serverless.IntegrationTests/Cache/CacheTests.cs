@@ -318,9 +318,45 @@ public sealed class CacheTests(DaxHostFixture fixture) : IClassFixture<DaxHostFi
     }
 }
 
-/// <summary>Clusters and parameter groups are durable: they survive a crash of the host (cached data does not, by design).</summary>
-public sealed class CacheDurabilityTests
+/// <summary>Hosts of their own: durability across a crash, and signature verification on a cluster's endpoint.</summary>
+public sealed class CacheHostTests
 {
+    [Fact]
+    public async Task InVerifyMode_TheControlPlaneAndTheClusterEndpoint_CheckSignatures_AndCacheAsUsual()
+    {
+        var key = new SigV4Key("AKIACACHE000EXAMPLE", "cache/K7MDENG+bPxRfiCYEXAMPLEKEY00000");
+        await using var host = await HostProcess.StartAsync(new HostProcessOptions
+        {
+            InMemory = true,
+            Environment = new Dictionary<string, string>
+            {
+                ["Auth__Keys__0__AccessKeyId"] = key.AccessKeyId, ["Auth__Keys__0__SecretAccessKey"] = key.SecretAccessKey,
+                ["Auth__Keys__0__Principal"] = "arn:aws:iam::000000000000:user/cache",
+                ["Auth__Keys__0__Policy"] = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}",
+            },
+        });
+        var cluster = Dax.NewCluster();
+        var url = await Dax.CreateClusterAsync(host, cluster);
+        using var direct = host.CreateClient();
+        var table = await CreateAsync(direct, "signed");
+        await direct.PutItemAsync(table, new() { ["pk"] = S("k"), ["v"] = N("1") });
+
+        // The SDK signs the path /dax/<cluster>, and the host verifies it.
+        using var cached = Dax.ClientFor(host, url);
+        Assert.Equal("1", (await cached.GetItemAsync(table, Key("k"))).Item["v"].N);
+        Assert.Equal("1", (await cached.GetItemAsync(table, Key("k"))).Item["v"].N);
+        Assert.Equal(1, (await Dax.MetricsAsync(host, cluster)).Hits);
+
+        using var forged = new AmazonDynamoDBClient(new Amazon.Runtime.BasicAWSCredentials(key.AccessKeyId, "not-the-secret"), new AmazonDynamoDBConfig
+        {
+            ServiceURL = url, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0,
+        });
+        var e = await Assert.ThrowsAsync<AmazonDynamoDBException>(() => forged.GetItemAsync(table, Key("k")));
+        Assert.Equal("InvalidSignatureException", e.ErrorCode);
+        Assert.Equal(1, (await Dax.MetricsAsync(host, cluster)).Hits);
+    }
+
+    /// <summary>Clusters and parameter groups survive a crash of the host (cached data does not, by design).</summary>
     [Fact]
     public async Task ClustersAndParameterGroups_SurviveAKill_AndTheirEndpointsServeAgain()
     {

@@ -51,10 +51,11 @@ internal static class Dax
     {
         using var http = host.CreateHttpClient();
         var body = JsonSerializer.SerializeToUtf8Bytes(request);
-        using var message = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new ByteArrayContent(body) };
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(host.ServiceUrl), "/")) { Content = new ByteArrayContent(body) };
         message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/x-amz-json-1.1");
         message.Headers.TryAddWithoutValidation("X-Amz-Target", "AmazonDAXV3." + operation);
-        message.Headers.TryAddWithoutValidation("Authorization", RawApi.FakeAuthorization.Replace("/dynamodb/", "/dax/", StringComparison.Ordinal));
+        if (host.Key is { } key) SigV4Signer.Sign(message, body, key, "us-east-1", "dax", DateTime.UtcNow + host.ClockOffset);
+        else message.Headers.TryAddWithoutValidation("Authorization", RawApi.FakeAuthorization.Replace("/dynamodb/", "/dax/", StringComparison.Ordinal));
         using var response = await http.SendAsync(message);
         Assert.Equal("application/x-amz-json-1.1", response.Content.Headers.ContentType?.MediaType);
         var json = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync()).RootElement.Clone();
