@@ -9,4 +9,11 @@ if (args.Length > 0 && args[0] == "loop")
     return;
 }
 
+// Cache hits against plain reads, interleaved round by round (robust to a machine whose load changes): ... -- cache-interleaved [rounds]
+if (args.Length > 0 && args[0] == "cache-interleaved")
+{
+    await CacheBenchmarks.InterleavedAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 30);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

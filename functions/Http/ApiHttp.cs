@@ -23,7 +23,8 @@ public static class ApiHttp
             ContentType: request.ContentType,
             AmzDate: headers["X-Amz-Date"].ToString(),
             ContentEncoding: headers.ContentEncoding.Count == 0 ? null : headers.ContentEncoding.ToString(),
-            Host: headers.Host.ToString());
+            Host: request.Host.Value,
+            Https: request.IsHttps);
         if (!forSignature) return api;
 
         // The raw target keeps the client's percent-encoding, which the canonical request is built from.
@@ -42,6 +43,16 @@ public static class ApiHttp
         }
 
         return api with { Method = request.Method, RawPath = path, RawQuery = query, Headers = new HeaderLookup(headers) };
+    }
+
+    /// <summary>The cluster a request was sent to: the last segment of <c>/dax/{cluster}</c>.</summary>
+    public static string ClusterOf(HttpRequest request)
+    {
+        var path = request.Path.Value ?? "";
+        var end = path.Length;
+        while (end > 0 && path[end - 1] == '/') end--;
+        var start = path.LastIndexOf('/', Math.Max(end - 1, 0)) + 1;
+        return path[start..end];
     }
 
     /// <summary>The engine's header lookup over ASP.NET Core's headers; repeated values are joined by commas.</summary>

@@ -9,6 +9,8 @@ public sealed partial class DynamoEngine
 
     /// <summary>Exports to and imports from the S3 stand-in, run in the background (src/Engine/Exports).</summary>
     public Exports.ExportService Exports { get; private set; } = null!;
+    /// <summary>The DAX-style cache clusters (src/Engine/Cache) and their control plane's state.</summary>
+    public Cache.DaxCaches Cache { get; private set; } = null!;
 
     /// <summary>Opens (or creates) the store described by <paramref name="options"/>, recovering it if it exists.</summary>
     public static async Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
@@ -18,6 +20,7 @@ public sealed partial class DynamoEngine
         engine.Database = await Database.OpenAsync(options, engine.Time, cancellationToken).ConfigureAwait(false);
         engine.Exports = new Exports.ExportService(engine, options.Exports);
         await engine.Exports.StartAsync().ConfigureAwait(false);
+        engine.Cache = Serverless.Engine.Cache.DaxCaches.Open(engine);
         return engine;
     }
 

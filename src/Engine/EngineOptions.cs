@@ -44,9 +44,12 @@ public sealed class EngineOptions
 
     /// <summary>Where exports go and imports come from. The hosts bind it from the top-level <c>Exports</c> section.</summary>
     public Exports.ExportOptions Exports { get; set; } = new();
+    /// <summary>The DAX-style cache clusters. The hosts bind it from the top-level <c>Cache</c> section.</summary>
+    public Cache.CacheOptions Cache { get; set; } = new();
 
     public void Validate()
     {
+        Cache.Validate();
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");
         if (Blob.LeaseSeconds is < 15 or > 60) throw new ArgumentException("Blob.LeaseSeconds must be from 15 to 60 (Azure's lease limits).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))

@@ -4,7 +4,9 @@ namespace Serverless.Engine.Protocol;
 /// What the engine needs of an HTTP request: the target header, the auth header and the body. Signature
 /// verification also needs the method, the path and query exactly as sent, and the other headers; hosts fill
 /// those only when <see cref="Security.EngineSecurity.VerifiesSignatures"/> says so. <c>Content-Encoding</c>
-/// (a gzip or deflate body is decoded) and <c>Host</c> (DescribeEndpoints answers it) are always filled.
+/// (a gzip or deflate body is decoded) is always filled. <see cref="Cluster"/> names the DAX-style cache cluster
+/// when the request arrived on its endpoint (<c>/dax/{cluster}</c>); <see cref="Host"/> and <see cref="Https"/> say
+/// where the request was sent (DescribeEndpoints answers the host; the DAX control plane reports cluster endpoints).
 /// </summary>
 public readonly record struct ApiRequest(
     string? Target,
@@ -18,7 +20,9 @@ public readonly record struct ApiRequest(
     string? RawQuery = null,
     IApiHeaders? Headers = null,
     string? ContentEncoding = null,
-    string? Host = null);
+    string? Cluster = null,
+    string? Host = null,
+    bool Https = false);
 
 /// <summary>Case-insensitive access to a request's headers; repeated headers come back joined by commas.</summary>
 public interface IApiHeaders

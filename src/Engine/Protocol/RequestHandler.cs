@@ -52,6 +52,10 @@ public sealed class RequestHandler
                 (decoded, jsonLength) = HttpEdge.Decode(coding, body, length, _engine.Options.MaxRequestBytes);
             if (decoded != null) json = decoded;
 
+            // A cache hit on a cluster's endpoint needs no parse: the same bytes were parsed and answered before (docs/cache.md).
+            if (request.Cluster != null && !_engine.Security.VerifiesSignatures && _engine.Cache.TryAnswer(request.Cluster, request.Target, json.AsSpan(0, jsonLength), output))
+                return Complete(200, output, requestId, contentType);
+
             // AWS checks, in order: the body parses as JSON, the target names an operation, the signature.
             JsonDocument document;
             try
@@ -81,12 +85,15 @@ public sealed class RequestHandler
             {
                 var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
-                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller, Host = request.Host };
+                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller, Host = request.Host, Https = request.Https };
                 _engine.Security.Authorize(context, request.Target!, document.RootElement);
                 var writer = RentWriter(output);
                 try
                 {
-                    await handler(context, document.RootElement, writer).ConfigureAwait(false);
+                    // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
+                    await (request.Cluster is null
+                        ? handler(context, document.RootElement, writer)
+                        : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
                     writer.Flush();
                 }
                 finally

@@ -275,6 +275,7 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         w.WriteEndArray();
+        foreach (var observer in _observers) observer.WriteMetrics(w);
         w.WriteEndObject();
     }
 
@@ -484,6 +485,7 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         table.Account((hasNew ? 1 : 0) - (hasOld ? 1 : 0), (hasNew ? StoredValue.ItemSize(@new) : 0) - (hasOld ? StoredValue.ItemSize(old) : 0));
+        foreach (var observer in _observers) observer.ItemChanged(table.Number, key, hasNew, @new);
         if (!table.NeedsImages) return;
         images ??= IndexedImages.Of(table, hasOld, old, hasNew, @new);
         var definition = table.Definition;
@@ -795,6 +797,7 @@ public sealed partial class Database : IAsyncDisposable
 
     private CommitTicket AppendCatalog(uint table, TableDefinition? definition)
     {
+        foreach (var observer in _observers) observer.TableChanged(table);
         if (_log == null) return new CommitTicket(0, Task.CompletedTask);
         var body = definition == null ? [] : JsonSerializer.SerializeToUtf8Bytes(definition, StorageJsonContext.Default.TableDefinition);
         return _log.AppendCatalog(NowMicros(), table, body);

@@ -11,6 +11,9 @@ public enum SealedKind : byte
     Manifest = 3,
     TransactionTokens = 4,
     TriggerCheckpoint = 5,
+
+    /// <summary>The DAX control plane's clusters and parameter groups (src/Engine/Cache/DaxState.cs).</summary>
+    DaxState = 9,
 }
 
 /// <summary>
