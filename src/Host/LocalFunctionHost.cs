@@ -223,7 +223,9 @@ internal static class LocalFunctionHost
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 
-        var database = app.Services.GetRequiredService<DynamoEngine>().Database;
+        var regions = app.Services.GetRequiredService<EngineRegions>();
+        if (regions.Routed) output.WriteLine($"  regions: {string.Join(", ", regions.Names)} (one engine and store each, chosen by the request's SigV4 region)");
+        var database = regions.Default.Database;
         var blob = database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
         output.WriteLine(AuthBannerLine(engine.Auth));
