@@ -48,6 +48,7 @@ public static class ServerlessServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Regions);
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Engine);
         services.AddServerlessTriggers(configuration);
+        services.AddServerlessGlobalTables(configuration);
         return services;
     }
 

@@ -77,6 +77,9 @@ internal static class LocalFunctionHost
         configuration.AddEnvironmentVariables();
         configuration.AddInMemoryCollection(commandLine);
 
+        // Global tables: a host serving several regions receives on one queue; one serving a region, on that region's.
+        configuration["GlobalTables:Queue"] ??= configuration[Serverless.Functions.Hosting.RegionSettings.Setting] is { Length: > 0 }
+            ? "ddb-replication" : $"ddb-replication-{configuration["Engine:DefaultRegion"] ?? "us-east-1"}";
         var listen = configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>() ?? new LocalHostOptions();
         var endPoint = listen.ToEndPoint();
         var httpsEndPoint = listen.ToHttpsEndPoint();
@@ -169,6 +172,7 @@ internal static class LocalFunctionHost
         ["BackupSchedule"] = "0 0 3 * * *",
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
         ["AuditLogQueue"] = "audit-log",
+        ["GlobalTablesSchedule"] = "*/1 * * * * *",
     };
 
     /// <summary><c>POST /admin/functions/{name}</c>: the Functions host's admin call that runs a non-HTTP function now.</summary>
@@ -186,7 +190,14 @@ internal static class LocalFunctionHost
         var engine = context.RequestServices.GetRequiredService<DynamoEngine>();
         context.Response.ContentType = "application/json";
         await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
-        engine.Database.WriteMetrics(writer);
+        var replicator = context.RequestServices.GetService<Serverless.Replicator.GlobalTables.GlobalTableReplicator>();
+        if (replicator == null)
+        {
+            engine.Database.WriteMetrics(writer);
+            return;
+        }
+
+        GlobalTablesMetrics.Write(writer, context.RequestServices.GetRequiredService<EngineRegions>(), replicator);
     }
 
     /// <summary>Runs a timer function and answers 202 once it has finished (Azure answers at once and runs it in the background).</summary>

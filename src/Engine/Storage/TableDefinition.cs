@@ -77,6 +77,9 @@ public sealed class TableDefinition
     /// <summary>The table's resource-based policy (PutResourcePolicy, or CreateTable's ResourcePolicy); null when it has none.</summary>
     public ResourcePolicyDefinition? ResourcePolicy { get; set; }
 
+    /// <summary>Global tables: the other regions' replicas; null for a table that was never replicated.</summary>
+    public GlobalTableDefinition? Global { get; set; }
+
     private string? _arn;
 
     // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
@@ -101,6 +104,7 @@ public sealed class TableDefinition
         Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),
         ResourcePolicy = ResourcePolicy,
+        Global = Global?.Clone(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
