@@ -29,6 +29,7 @@ public sealed class GlobalTableReplicator
     private readonly ConcurrentDictionary<(string Region, string Table, string Peer), Link> _links = new();
     private readonly ConcurrentDictionary<(string Region, uint Number), (string Name, List<string> Replicas)> _known = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _lastTrim = Environment.TickCount64;
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public GlobalTableReplicator(EngineRegions regions, GlobalTablesOptions options, IMessageQueues queues, Func<string, IMessageQueues> queuesFor, ILogger<GlobalTableReplicator> logger)
@@ -146,7 +147,14 @@ public sealed class GlobalTableReplicator
     {
         var db = engine.Database;
         var region = engine.Options.DefaultRegion;
-        await db.TrackVersionsAsync(table).ConfigureAwait(false);
+        var versions = await db.TrackVersionsAsync(table).ConfigureAwait(false);
+        if (Environment.TickCount64 - _lastTrim > 60_000)
+        {
+            // Versions and tombstones older than the change log's retention: no peer can still send an older write.
+            _lastTrim = Environment.TickCount64;
+            versions.Trim((engine.Time.GetUtcNow() - Database.StreamRetention).ToUnixTimeMilliseconds() * 1000);
+        }
+
         var d = table.Definition;
         Remember(engine, d);
         await SyncSettingsAsync(engine, table, cancellationToken).ConfigureAwait(false);

@@ -113,6 +113,8 @@ public sealed class ReplicaApplyTests : IDisposable
     public void ReplicaMetadata_OnTheTableDefinition_SerialisesToGoldenJson_AndReadsBack()
     {
         var table = Table("t", 4);
+        table.Streams = null;
+        table.StreamViewType = null;
         var plain = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
         table.Global = new GlobalTableDefinition
         {
@@ -185,6 +187,9 @@ public sealed class ReplicaApplyTests : IDisposable
         Name = name, TableNumber = number, TableId = Guid.NewGuid().ToString(), Region = "us-east-1", AccountId = "0",
         HashKey = new KeyAttribute("pk", "N"), AttributeDefinitions = [new KeyAttribute("pk", "N")], CreationDateTime = 0,
         BillingMode = "PAY_PER_REQUEST",
+        // Global tables have a stream: the change log is then kept for 24 hours, which the versions are rebuilt from.
+        StreamViewType = "NEW_AND_OLD_IMAGES",
+        Streams = [new StreamDefinition { Label = "2026-12-01T00:00:00.000", ViewType = "NEW_AND_OLD_IMAGES", StartLsn = 1, CreatedAt = 0 }],
     };
 
     private static byte[] Key(uint table, int n) => [(byte)(table >> 24), (byte)(table >> 16), (byte)(table >> 8), (byte)table, 0, 0, 0, (byte)n];
