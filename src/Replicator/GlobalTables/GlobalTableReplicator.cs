@@ -642,6 +642,7 @@ public sealed class GlobalTableReplicator
         private readonly Lock _gate = new();
         private ulong _acked;
         private ulong _saved;
+        private readonly Lock _saving = new();
 
         public string Peer { get; } = peer;
 
@@ -713,8 +714,12 @@ public sealed class GlobalTableReplicator
 
         public void Save(string tableId, ulong lsn, bool copied)
         {
-            new ReplicationCheckpoint { Table = table, TableId = tableId, Peer = Peer, Lsn = lsn, Copied = copied }.Save(Path);
-            _saved = lsn;
+            // The shipping pass and the queue function (CopyDone) both save; one file write at a time.
+            lock (_saving)
+            {
+                new ReplicationCheckpoint { Table = table, TableId = tableId, Peer = Peer, Lsn = lsn, Copied = copied }.Save(Path);
+                _saved = lsn;
+            }
         }
     }
 

@@ -48,26 +48,26 @@ def events(records, key):
 class GlobalTables(unittest.TestCase):
     def test_replica_streams_and_ttl(self):
         east, west = client("us-east-1"), client("eu-west-1")
-        east.create_table(TableName="gt", BillingMode="PAY_PER_REQUEST",
+        east.create_table(TableName="gtable", BillingMode="PAY_PER_REQUEST",
                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-        east.update_time_to_live(TableName="gt", TimeToLiveSpecification={"AttributeName": "expires", "Enabled": True})
-        response = east.update_table(TableName="gt", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+        east.update_time_to_live(TableName="gtable", TimeToLiveSpecification={"AttributeName": "expires", "Enabled": True})
+        response = east.update_table(TableName="gtable", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
         self.assertEqual("2019.11.21", response["TableDescription"]["GlobalTableVersion"])
-        eventually(lambda: [r["ReplicaStatus"] for r in east.describe_table(TableName="gt")["Table"]["Replicas"]] == ["ACTIVE"])
-        self.assertEqual("expires", west.describe_time_to_live(TableName="gt")["TimeToLiveDescription"].get("AttributeName"))
+        eventually(lambda: [r["ReplicaStatus"] for r in east.describe_table(TableName="gtable")["Table"]["Replicas"]] == ["ACTIVE"])
+        self.assertEqual("expires", west.describe_time_to_live(TableName="gtable")["TimeToLiveDescription"].get("AttributeName"))
 
-        east.put_item(TableName="gt", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
-        west.put_item(TableName="gt", Item={"pk": {"S": "b"}, "n": {"N": "2"}})
-        eventually(lambda: "Item" in west.get_item(TableName="gt", Key={"pk": {"S": "a"}}))
-        west.delete_item(TableName="gt", Key={"pk": {"S": "a"}})
-        eventually(lambda: "Item" not in east.get_item(TableName="gt", Key={"pk": {"S": "a"}})
-                   and "Item" in east.get_item(TableName="gt", Key={"pk": {"S": "b"}}))
+        east.put_item(TableName="gtable", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+        west.put_item(TableName="gtable", Item={"pk": {"S": "b"}, "n": {"N": "2"}})
+        eventually(lambda: "Item" in west.get_item(TableName="gtable", Key={"pk": {"S": "a"}}))
+        west.delete_item(TableName="gtable", Key={"pk": {"S": "a"}})
+        eventually(lambda: "Item" not in east.get_item(TableName="gtable", Key={"pk": {"S": "a"}})
+                   and "Item" in east.get_item(TableName="gtable", Key={"pk": {"S": "b"}}))
 
         # Each region's stream: every write, local or replicated, once.
         for region in ("us-east-1", "eu-west-1"):
-            records = eventually(lambda: (lambda r: r if len(events(r, "a")) == 2 and len(events(r, "b")) == 1 else None)(stream_records(region, "gt")))
+            records = eventually(lambda: (lambda r: r if len(events(r, "a")) == 2 and len(events(r, "b")) == 1 else None)(stream_records(region, "gtable")))
             self.assertEqual(["INSERT", "REMOVE"], events(records, "a"), region)
             self.assertEqual(["INSERT"], events(records, "b"), region)
             insert = [r for r in records if r["dynamodb"]["Keys"]["pk"]["S"] == "b"][0]
@@ -75,10 +75,10 @@ class GlobalTables(unittest.TestCase):
             self.assertEqual(region, insert["awsRegion"])
 
         # TTL: the item was last written in us-east-1, which deletes it as the service; eu-west-1 gets a replicated delete.
-        east.put_item(TableName="gt", Item={"pk": {"S": "t"}, "expires": {"N": str(int(time.time()) - 100)}})
-        eventually(lambda: "Item" not in east.get_item(TableName="gt", Key={"pk": {"S": "t"}}), timeout=90)
-        east_remove = eventually(lambda: [r for r in stream_records("us-east-1", "gt") if r["dynamodb"]["Keys"]["pk"]["S"] == "t" and r["eventName"] == "REMOVE"])
-        west_remove = eventually(lambda: [r for r in stream_records("eu-west-1", "gt") if r["dynamodb"]["Keys"]["pk"]["S"] == "t" and r["eventName"] == "REMOVE"])
+        east.put_item(TableName="gtable", Item={"pk": {"S": "t"}, "expires": {"N": str(int(time.time()) - 100)}})
+        eventually(lambda: "Item" not in east.get_item(TableName="gtable", Key={"pk": {"S": "t"}}), timeout=90)
+        east_remove = eventually(lambda: [r for r in stream_records("us-east-1", "gtable") if r["dynamodb"]["Keys"]["pk"]["S"] == "t" and r["eventName"] == "REMOVE"])
+        west_remove = eventually(lambda: [r for r in stream_records("eu-west-1", "gtable") if r["dynamodb"]["Keys"]["pk"]["S"] == "t" and r["eventName"] == "REMOVE"])
         self.assertEqual(1, len(east_remove))
         self.assertEqual(1, len(west_remove))
         self.assertEqual({"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}, east_remove[0].get("userIdentity"))

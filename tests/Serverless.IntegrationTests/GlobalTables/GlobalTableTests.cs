@@ -159,7 +159,14 @@ public sealed class GlobalTableTests
         {
             await east.CreateTableAsync(RegionsTests.Schema("durable"));
             await east.UpdateTableAsync(AddReplica("durable", "eu-west-1"));
-            await EventuallyAsync(async () => (await east.DescribeTableAsync("durable")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }]);
+            try
+            {
+                await EventuallyAsync(async () => (await east.DescribeTableAsync("durable")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }]);
+            }
+            catch (Exception e)
+            {
+                throw new InvalidOperationException(e.Message + "\n" + host.Output, e);
+            }
         }
 
         var acknowledged = new ConcurrentBag<(string Region, string Key)>();
