@@ -191,9 +191,54 @@ public sealed class GlobalTableReplicator
             }
 
             if (!link.Copied) continue;
-            await ShipAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ShipAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!link.LocalPeer && !cancellationToken.IsCancellationRequested)
+            {
+                await UnreachableAsync(engine, table, link, replica, e).ConfigureAwait(false);
+                continue;
+            }
+
             if (link.LocalPeer) link.SaveAckedIfMoved(d.TableId);
+            if (link.FailingSince != null || replica.Status == ReplicaStatus.RegionDisabled)
+            {
+                link.FailingSince = null;
+                _logger.LogInformation("Global table {Table}: region {Peer} is reachable again.", d.Name, replica.RegionName);
+                await db.UpdateTableAsync(table, t =>
+                {
+                    if (t.Global!.Find(replica.RegionName) is { Status: ReplicaStatus.RegionDisabled } r)
+                    {
+                        r.Status = ReplicaStatus.Active;
+                        r.InaccessibleSince = null;
+                    }
+                }).ConfigureAwait(false);
+            }
         }
+    }
+
+    /// <summary>
+    /// A peer's queue refused a message: its backlog stays in the change log (shipping resumes from the checkpoint),
+    /// and after <see cref="GlobalTablesOptions.UnreachableSeconds"/> the replica shows REGION_DISABLED with the time
+    /// it was first found inaccessible, as AWS reports an inaccessible region.
+    /// </summary>
+    private async Task UnreachableAsync(DynamoEngine engine, TableState table, Link link, ReplicaDefinition replica, Exception e)
+    {
+        var now = engine.Time.GetUtcNow();
+        if (link.FailingSince == null) _logger.LogWarning(e, "Global table {Table}: region {Peer} is unreachable; its changes wait in the change log.", table.Definition.Name, link.Peer);
+        link.FailingSince ??= now;
+        link.Rewind();
+        if (replica.Status != ReplicaStatus.Active || now - link.FailingSince < TimeSpan.FromSeconds(_options.UnreachableSeconds)) return;
+        var since = link.FailingSince.Value.ToUnixTimeMilliseconds() / 1000.0;
+        await engine.Database.UpdateTableAsync(table, t =>
+        {
+            if (t.Global!.Find(link.Peer) is { Status: ReplicaStatus.Active } r)
+            {
+                r.Status = ReplicaStatus.RegionDisabled;
+                r.InaccessibleSince = since;
+            }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>The replica's creation: Create, then (once it exists) the copy, then CopyDone. True once the copy is sent.</summary>
@@ -610,10 +655,26 @@ public sealed class GlobalTableReplicator
         Type = type, Source = source, Target = target, Table = table, SentAt = _regions.Default.Time.GetUtcNow().ToUnixTimeMilliseconds(),
     };
 
-    private Task SendAsync(ReplicationMessage message, CancellationToken cancellationToken)
+    private async Task SendAsync(ReplicationMessage message, CancellationToken cancellationToken)
     {
         var (queue, queues) = Destination(message.Target);
-        return queues.SendAsync(queue, message.Serialize(), cancellationToken);
+        if (ReferenceEquals(queues, _queues) && _regions.Find(message.Target) != null)
+        {
+            await queues.SendAsync(queue, message.Serialize(), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // A peer's storage may be unreachable: a send that hangs counts as a failure instead of stalling every table.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.SendTimeoutSeconds));
+        try
+        {
+            await queues.SendAsync(queue, message.Serialize(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"Sending to region {message.Target}'s queue {queue} timed out.", e);
+        }
     }
 
     private (string Queue, IMessageQueues Queues) Destination(string region)
@@ -653,6 +714,9 @@ public sealed class GlobalTableReplicator
 
         public bool CreateSent { get; set; }
 
+        /// <summary>When sends to this peer started failing; null while they succeed.</summary>
+        public DateTimeOffset? FailingSince { get; set; }
+
         public bool Created { get; set; }
 
         public bool Copied { get; private set; }
@@ -669,13 +733,24 @@ public sealed class GlobalTableReplicator
         {
             Copied = saved.Copied;
             CreateSent = Created = saved.Copied;
-            Next = _acked = saved.Lsn;
+            Next = _acked = _saved = saved.Lsn;
         }
 
         public void Begin(ulong lsn)
         {
             Copied = CreateSent = Created = true;
             Next = _acked = lsn;
+        }
+
+        /// <summary>After a failed send: ship again from what was last known to have gone (the checkpoint's position).</summary>
+        public void Rewind()
+        {
+            lock (_gate)
+            {
+                _outstanding.Clear();
+                Next = _saved > 0 ? _saved : _acked;
+                _acked = Next;
+            }
         }
 
         public void Hint(ulong segment, long offset, ulong lsn) => (Segment, Offset, OffsetLsn) = (segment, offset, lsn);

@@ -24,6 +24,15 @@ public sealed class GlobalTablesOptions
     /// <summary>How often a following run looks at the change logs. Default: 5 ms.</summary>
     public int PollMilliseconds { get; set; } = 5;
 
+    /// <summary>
+    /// A replica whose queue has refused every message for this long is shown as REGION_DISABLED, with
+    /// ReplicaInaccessibleDateTime; it is ACTIVE again once a message gets through. Seconds; default 60.
+    /// </summary>
+    public int UnreachableSeconds { get; set; } = 60;
+
+    /// <summary>How long one send to a peer's queue may take before it counts as a failure. Seconds; default 10.</summary>
+    public int SendTimeoutSeconds { get; set; } = 10;
+
     public static string DefaultQueueOf(string region) => $"ddb-replication-{region}";
 }
 

@@ -63,14 +63,50 @@ public sealed class TwoHostTests
         await GlobalTableTests.EventuallyAsync(async () => (await eastClient.GetItemAsync("orders", GlobalTableTests.Key("from-west"))).IsItemSet, TimeSpan.FromSeconds(120));
     }
 
-    private static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer) => new()
+    [Fact]
+    public async Task AnUnreachableRegion_ShowsRegionDisabled_ThenCatchesUpWhenItIsBack()
     {
-        Environment = new Dictionary<string, string>
+        await using var eastStorage = await AzuriteProcess.StartAsync();
+        await using var westStorage = await AzuriteProcess.StartAsync();
+        var fast = new Dictionary<string, string> { ["GlobalTables__UnreachableSeconds"] = "2", ["GlobalTables__SendTimeoutSeconds"] = "2" };
+        await using var east = await HostProcess.StartAsync(Options(eastStorage, "us-east-1", "eu-west-1", westStorage, fast));
+        await using var west = await HostProcess.StartAsync(Options(westStorage, "eu-west-1", "us-east-1", eastStorage, fast));
+        using var eastClient = east.CreateClient();
+        await eastClient.CreateTableAsync(RegionsTests.Schema("far"));
+        await eastClient.UpdateTableAsync(GlobalTableTests.AddReplica("far", "eu-west-1"));
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("far")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }],
+            TimeSpan.FromSeconds(120));
+
+        // eu-west-1's storage stops answering: us-east-1 keeps its writes in its change log and reports the replica.
+        await westStorage.PauseAsync();
+        try
+        {
+            for (var i = 0; i < 30; i++) await eastClient.PutItemAsync("far", GlobalTableTests.Item($"while-away-{i}", "1"));
+            await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("far")).Table.Replicas is
+                [{ ReplicaStatus.Value: "REGION_DISABLED", ReplicaInaccessibleDateTime: not null }], TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            await westStorage.ResumeAsync();
+        }
+
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("far")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }],
+            TimeSpan.FromSeconds(120));
+        using var westClient = west.CreateClient(c => c.AuthenticationRegion = "eu-west-1");
+        await GlobalTableTests.EventuallyAsync(async () => (await westClient.ScanAsync(new ScanRequest("far"))).Count == 30, TimeSpan.FromSeconds(120));
+    }
+
+    private static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
+    {
+        var environment = new Dictionary<string, string>
         {
             ["Engine__DefaultRegion"] = region,
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Engine__Blob__Container"] = $"store-{region}",
             [$"GlobalTables__Peers__{peer}__Queue"] = $"ddb-replication-{peer}",
-        },
-    };
+        };
+        if (peerStorage != null) environment[$"GlobalTables__Peers__{peer}__Connection"] = peerStorage.ConnectionString;
+        foreach (var (k, v) in more ?? []) environment[k] = v;
+        return new HostProcessOptions { Environment = environment };
+    }
 }
