@@ -25,7 +25,7 @@ if [ -n "$azurite" ]; then
   pids+=($!)
   key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
   export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$bport/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$qport/devstoreaccount1;"
-  sleep 2
+  for _ in $(seq 150); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $bport), 1); socket.create_connection(('127.0.0.1', $qport), 1)" 2>/dev/null && break; sleep 0.2; done
 fi
 (cd "$work" && exec dotnet "$root/src/Host/bin/Release/net10.0/Serverless.Host.dll" --port "$port" --data-dir "$work/data" >"$work/host.log" 2>&1) &
 pids+=($!)
