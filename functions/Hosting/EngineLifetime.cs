@@ -7,8 +7,9 @@ using Serverless.Engine;
 namespace Serverless.Functions.Hosting;
 
 /// <summary>
-/// Owns the process's single <see cref="DynamoEngine"/>: opens it when the host starts (so a bad configuration or
-/// an unreadable store fails start-up, not the first request) and disposes it when the host stops gracefully.
+/// Owns the process's engines (one, or one per region of <c>LocalHost__Regions</c>, see <see cref="EngineRegions"/>):
+/// opens them when the host starts (so a bad configuration or an unreadable store fails start-up, not the first
+/// request) and disposes them when the host stops gracefully.
 /// </summary>
 /// <remarks>
 /// The Functions worker may receive an invocation before every hosted service has started; the engine is then
@@ -20,19 +21,26 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
     private readonly TimeProvider? _time;
     private readonly ILogger<EngineLifetime> _logger;
     private readonly Lock _gate = new();
-    private Task<DynamoEngine>? _opening;
-    private DynamoEngine? _engine;
+    private readonly IOptionsFactory<EngineOptions> _factory;
+    private readonly RegionSettings _regions;
+    private Task<EngineRegions>? _opening;
+    private EngineRegions? _engines;
     private bool _stopped;
 
-    public EngineLifetime(IOptions<EngineOptions> options, IServiceProvider services, ILogger<EngineLifetime> logger)
+    public EngineLifetime(IOptions<EngineOptions> options, IOptionsFactory<EngineOptions> factory, RegionSettings regions, IServiceProvider services, ILogger<EngineLifetime> logger)
     {
         _options = options;
+        _factory = factory;
+        _regions = regions;
         _time = services.GetService<TimeProvider>();
         _logger = logger;
     }
 
-    /// <summary>The open engine; opens it (blocking) if the host has not started it yet.</summary>
-    public DynamoEngine Engine => _engine ?? Open().GetAwaiter().GetResult();
+    /// <summary>The default region's open engine; opens the engines (blocking) if the host has not started them yet.</summary>
+    public DynamoEngine Engine => Regions.Default;
+
+    /// <summary>Every open engine, by region.</summary>
+    public EngineRegions Regions => _engines ?? Open().GetAwaiter().GetResult();
 
     public async Task StartAsync(CancellationToken cancellationToken) => await Open().WaitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -40,7 +48,7 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
 
     public ValueTask DisposeAsync() => CloseAsync();
 
-    private Task<DynamoEngine> Open()
+    private Task<EngineRegions> Open()
     {
         lock (_gate)
         {
@@ -49,20 +57,36 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task<DynamoEngine> OpenCoreAsync()
+    private async Task<EngineRegions> OpenCoreAsync()
     {
-        var options = _options.Value;
+        var engines = new List<DynamoEngine>();
+        try
+        {
+            if (_regions.Names.Count == 0) engines.Add(await OpenOneAsync(_options.Value).ConfigureAwait(false));
+            foreach (var region in _regions.Names) engines.Add(await OpenOneAsync(_regions.OptionsFor(_factory.Create(Options.DefaultName), region)).ConfigureAwait(false));
+        }
+        catch
+        {
+            foreach (var opened in engines) await opened.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        _engines = new EngineRegions(engines, routed: _regions.Names.Count > 0);
+        return _engines;
+    }
+
+    private async Task<DynamoEngine> OpenOneAsync(EngineOptions options)
+    {
         var engine = await DynamoEngine.OpenAsync(options, _time).ConfigureAwait(false);
         engine.Handler.OnInternalError = e => _logger.LogError(e, "Internal error while handling a request.");
         engine.Exports.Log = m => _logger.LogInformation("{Message}", m);
-        _engine = engine;
-        _logger.LogInformation("Engine open: {Storage}.", options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory));
+        _logger.LogInformation("Engine open ({Region}): {Storage}.", options.DefaultRegion, options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory));
         return engine;
     }
 
     private async ValueTask CloseAsync()
     {
-        Task<DynamoEngine>? opening;
+        Task<EngineRegions>? opening;
         lock (_gate)
         {
             if (_stopped) return;
@@ -71,18 +95,18 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
         }
 
         if (opening is null) return;
-        DynamoEngine engine;
+        EngineRegions engines;
         try
         {
-            engine = await opening.ConfigureAwait(false);
+            engines = await opening.ConfigureAwait(false);
         }
         catch
         {
             return; // it never opened; start-up already reported why
         }
 
-        _engine = null;
-        await engine.DisposeAsync().ConfigureAwait(false);
+        _engines = null;
+        foreach (var engine in engines.All) await engine.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation("Engine closed.");
     }
 }

@@ -44,10 +44,13 @@ public static class ServerlessServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
         services.AddSingleton<IValidateOptions<EngineOptions>>(new AuthOptionsValidator(keysRequired: host == ServerlessHost.Cloud));
+        services.AddSingleton(RegionSettings.From(configuration));
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
+        services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Regions);
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Engine);
         services.AddServerlessTriggers(configuration);
+        services.AddServerlessGlobalTables(configuration);
         return services;
     }
 

@@ -8,9 +8,11 @@ namespace Serverless.Functions.Timers;
 /// locally it bounds the replay after a restart; with blob storage it also uploads an item snapshot and the manifest,
 /// which bounds a fresh instance's recovery, and lets old log segments be deleted.
 /// </summary>
-public sealed class Checkpoint(DynamoEngine engine)
+public sealed class Checkpoint(EngineRegions regions)
 {
     [Function(nameof(Checkpoint))]
-    public Task RunAsync([TimerTrigger("%CheckpointSchedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
-        engine.Database.CheckpointAsync(cancellationToken);
+    public async Task RunAsync([TimerTrigger("%CheckpointSchedule%")] TimerInfo timer, CancellationToken cancellationToken)
+    {
+        foreach (var engine in regions.All) await engine.Database.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -9,12 +9,15 @@ namespace Serverless.Functions.Timers;
 /// <c>TtlSweepSchedule</c> (NCRONTAB with seconds, or a TimeSpan); the default sweeps every 10 seconds, so items go
 /// within a minute of expiring.
 /// </summary>
-public sealed class TtlSweep(DynamoEngine engine, ILogger<TtlSweep> logger)
+public sealed class TtlSweep(EngineRegions regions, ILogger<TtlSweep> logger)
 {
     [Function(nameof(TtlSweep))]
     public async Task RunAsync([TimerTrigger("%TtlSweepSchedule%")] TimerInfo timer, CancellationToken cancellationToken)
     {
-        var deleted = await engine.Database.SweepExpiredAsync(cancellationToken).ConfigureAwait(false);
-        if (deleted > 0) logger.LogInformation("TTL sweep deleted {Count} expired items", deleted);
+        foreach (var engine in regions.All)
+        {
+            var deleted = await engine.Database.SweepExpiredAsync(cancellationToken).ConfigureAwait(false);
+            if (deleted > 0) logger.LogInformation("TTL sweep deleted {Count} expired items in {Region}", deleted, engine.Options.DefaultRegion);
+        }
     }
 }

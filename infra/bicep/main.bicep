@@ -1,6 +1,7 @@
 // One region of the service, locked down: storage account, Key Vault with the access key's secret and the
 // encryption master key, monitoring, an Elastic Premium plan and the function app (HTTPS only, TLS 1.2, SigV4 keys).
-// Deploy once per region; global tables (a later issue) connect regional deployments through their queues.
+// Deploy once per region; global tables connect the regional deployments through their replication queues
+// (parameters region and peers; README: "Global tables: adding a region").
 targetScope = 'resourceGroup'
 
 @description('Short prefix for resource names (a letter, then letters and digits).')
@@ -33,6 +34,12 @@ param accessKeySecret string
 @minLength(44)
 @maxLength(44)
 param encryptionKey string
+
+@description('The region name DynamoDB clients sign requests for and table ARNs show, e.g. eu-west-1 (global tables name replicas by it). Default: the Azure location.')
+param region string = location
+
+@description('Global tables: the other regions\' deployments, each { region: \'us-east-1\', storageAccountName: \'…\', resourceGroup: \'…\' } (the outputs region, storageAccountName of that deployment). Their replication queues are sent to; replicas can be created in those regions.')
+param peers array = []
 
 @description('Key Vault purge protection: a deleted vault (and the master key without which the data is unreadable) can be recovered for 90 days and never purged early.')
 param keyVaultPurgeProtection bool = true
@@ -96,6 +103,17 @@ resource fileService 'Microsoft.Storage/storageAccounts/fileServices@2023-05-01'
   name: 'default'
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// Global tables: the other regions' deployments send this region's replicas their writes here.
+resource replicationQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: 'ddb-replication-${region}'
+}
+
 // The app's content share, created here because its connection string is a Key Vault reference (which the
 // platform does not resolve when it validates the share at deployment).
 resource contentShare 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-05-01' = {
@@ -144,6 +162,26 @@ resource storageConnectionValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' =
     contentType: 'Azure Storage connection string'
   }
 }
+
+// Each peer region's storage account, whose replication queue this region sends to.
+resource peerStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = [for peer in peers: {
+  name: peer.storageAccountName
+  scope: resourceGroup(peer.resourceGroup)
+}]
+
+// The storage connection string of each peer region, whose replication queue this region sends to. The app
+// reads it through app settings GlobalTables__Peers__<region>__Queue and __Connection (a Key Vault reference to
+// this secret), which the output peerSettingsCommand adds once the peer is deployed (README: adding a region).
+resource peerConnectionValues 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for (peer, i) in peers: {
+  parent: vault
+  name: 'ddb-peer-${peer.region}'
+  properties: {
+    value: 'DefaultEndpointsProtocol=https;AccountName=${peer.storageAccountName};EndpointSuffix=${environment().suffixes.storage};AccountKey=${peerStorage[i].listKeys().keys[0].value}'
+    contentType: 'Azure Storage connection string of the ${peer.region} deployment (its replication queue)'
+  }
+}]
+
+var peerSettings = [for peer in peers: 'GlobalTables__Peers__${peer.region}__Queue=ddb-replication-${peer.region} "GlobalTables__Peers__${peer.region}__Connection=@Microsoft.KeyVault(VaultName=${vault.name};SecretName=ddb-peer-${peer.region})"']
 
 // The identity the platform uses to resolve the app's Key Vault references. It is created, and granted the
 // role, before the app, so the references resolve on the app's first start.
@@ -230,7 +268,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         // Only a cache of the blob container: a fresh instance downloads the store, so it stays on the instance's disk.
         { name: 'Engine__DataDirectory', value: '/tmp/ddb' }
         { name: 'Engine__Blob__Container', value: storeContainer.name }
-        { name: 'Engine__DefaultRegion', value: location }
+        { name: 'Engine__DefaultRegion', value: region }
         { name: 'Engine__AccountId', value: accountId }
         // Every request must be signed with this key (SigV4); its policy allows everything.
         { name: 'Auth__Mode', value: 'Verify' }
@@ -247,6 +285,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'StreamFanOutSchedule', value: '*/1 * * * * *' }
         { name: 'AutoScalingSchedule', value: '0 * * * * *' }
         { name: 'AuditLogQueue', value: 'audit-log' }
+        // Global tables: this region's replicas receive on its replication queue; the shipping timer runs every second.
+        { name: 'GlobalTables__Queue', value: replicationQueue.name }
+        { name: 'GlobalTablesSchedule', value: '*/1 * * * * *' }
       ]
     }
   }
@@ -272,7 +313,7 @@ var readSecretCommand = 'az keyvault secret show --vault-name ${vault.name} --na
 output endpoint string = endpoint
 
 @description('Region to sign requests for (any region works; this is the one reported in ARNs).')
-output region string = location
+output region string = region
 
 @description('Access key id of the admin key.')
 output accessKeyId string = accessKeyId
@@ -281,11 +322,17 @@ output accessKeyId string = accessKeyId
 output readSecretAccessKey string = readSecretCommand
 
 @description('Environment for the AWS CLI and boto3, with the secret read from Key Vault.')
-output awsEnvironment string = 'export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY="$(${readSecretCommand})" AWS_DEFAULT_REGION=${location}'
+output awsEnvironment string = 'export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY="$(${readSecretCommand})" AWS_DEFAULT_REGION=${region}'
 
 @description('A first call.')
 output tryIt string = 'aws dynamodb list-tables --endpoint-url ${endpoint}'
 
 output functionAppName string = app.name
 output storageAccountName string = storage.name
+
+@description('Global tables: this region\'s replication queue, which the other regions\' deployments send to.')
+output replicationQueue string = replicationQueue.name
+
+@description('Global tables: the command that points the app at its peers\' replication queues (empty without peers).')
+output peerSettingsCommand string = empty(peers) ? '' : 'az functionapp config appsettings set -g ${resourceGroup().name} -n ${app.name} --settings ${join(peerSettings, ' ')}'
 output keyVaultName string = vault.name

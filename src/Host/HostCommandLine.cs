@@ -21,6 +21,10 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
           --in-memory       keep everything in memory; nothing survives a restart
           --storage CONN    Azure Storage connection string (Azurite or Azure): the store lives in blob
                             storage (sets AzureWebJobsStorage); without it, everything stays in --data-dir
+          --regions LIST    run one engine per region (comma-separated, e.g. us-east-1,eu-west-1), each with its
+                            own store under --data-dir/<region>; requests go by their SigV4 region
+          --region NAME     the region this host serves (default us-east-1): one host per region, global
+                            tables replicate to the peer hosts named by GlobalTables__Peers__<region>__Queue
           --help            print this text and exit
 
         Every option can also come from configuration: environment variables (LocalHost__Port, LocalHost__Address,
@@ -56,7 +60,7 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                 case "--in-memory":
                     settings[LocalHostOptions.InMemoryKey] = inline ?? "true";
                     break;
-                case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password":
+                case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password" or "--regions" or "--region":
                     var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrEmpty(value)) return Fail($"{arg} needs a value");
                     if (arg is "--port" or "--https-port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
@@ -70,6 +74,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                         "--cert" => LocalHostOptions.CertificatePathKey,
                         "--cert-key" => LocalHostOptions.CertificateKeyPathKey,
                         "--cert-password" => LocalHostOptions.CertificatePasswordKey,
+                        "--regions" => "LocalHost:Regions",
+                        "--region" => "Engine:DefaultRegion",
                         _ => LocalHostOptions.DataDirectoryKey,
                     }] = value;
                     break;

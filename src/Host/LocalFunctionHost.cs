@@ -81,6 +81,9 @@ internal static class LocalFunctionHost
         configuration.AddInMemoryCollection(commandLine);
         settings.Value = configuration;
 
+        // Global tables: a host serving several regions receives on one queue; one serving a region, on that region's.
+        configuration["GlobalTables:Queue"] ??= configuration[Serverless.Functions.Hosting.RegionSettings.Setting] is { Length: > 0 }
+            ? "ddb-replication" : $"ddb-replication-{configuration["Engine:DefaultRegion"] ?? "us-east-1"}";
         var listen = configuration.GetSection(LocalHostOptions.Section).Get<LocalHostOptions>() ?? new LocalHostOptions();
         var endPoint = listen.ToEndPoint();
         var httpsEndPoint = listen.ToHttpsEndPoint();
@@ -177,6 +180,7 @@ internal static class LocalFunctionHost
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
         ["AutoScalingSchedule"] = "0 * * * * *",
         ["AuditLogQueue"] = "audit-log",
+        ["GlobalTablesSchedule"] = "*/1 * * * * *",
     };
 
     /// <summary><c>POST /admin/functions/{name}</c>: the Functions host's admin call that runs a non-HTTP function now.</summary>
@@ -194,7 +198,14 @@ internal static class LocalFunctionHost
         var engine = context.RequestServices.GetRequiredService<DynamoEngine>();
         context.Response.ContentType = "application/json";
         await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
-        engine.Database.WriteMetrics(writer);
+        var replicator = context.RequestServices.GetService<Serverless.Replicator.GlobalTables.GlobalTableReplicator>();
+        if (replicator == null)
+        {
+            engine.Database.WriteMetrics(writer);
+            return;
+        }
+
+        GlobalTablesMetrics.Write(writer, context.RequestServices.GetRequiredService<EngineRegions>(), replicator);
     }
 
     /// <summary><c>GET /admin/triggers</c>: each trigger mapping's position and lag (the console's Triggers page).</summary>
@@ -240,7 +251,9 @@ internal static class LocalFunctionHost
                 output.WriteLine($"  function {function.Name}: {function.Trigger.GetType().Name} is not run by this host yet");
         }
 
-        var database = app.Services.GetRequiredService<DynamoEngine>().Database;
+        var regions = app.Services.GetRequiredService<EngineRegions>();
+        if (regions.Routed) output.WriteLine($"  regions: {string.Join(", ", regions.Names)} (one engine and store each, chosen by the request's SigV4 region)");
+        var database = regions.Default.Database;
         var blob = database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
         output.WriteLine(AuthBannerLine(engine.Auth));

@@ -15,7 +15,10 @@ internal static class DeleteTable
         // RestoreTableFromBackup; found with ListBackups BackupType SYSTEM).
         if (table.Definition.RecoveryPeriodInDays != null)
             await ctx.Engine.Database.CreateBackupAsync(table, table.Definition.Name + "$DeletedTableBackup", "SYSTEM").ConfigureAwait(false);
+        if (table.Definition.Global?.Replicas.Exists(r => r.Status == Storage.ReplicaStatus.Creating) == true)
+            throw DynamoErrors.ResourceInUse($"Attempt to change a resource which is still in use: Table is being updated: {table.Definition.Name}");
         await ctx.Engine.Database.DeleteTableAsync(table).ConfigureAwait(false);
+        if (table.Definition.Global != null) ctx.Engine.GlobalTables?.Poke(); // the replicator tells the other replicas
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
         TableDescriptionWriter.Write(w, table, "DELETING", deleted: true);

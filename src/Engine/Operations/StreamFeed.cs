@@ -123,7 +123,8 @@ public static class StreamFeed
                     return true;
                 }
 
-                var wanted = r.Kind == ChangeKind.ItemWrite && firstItem == 0 && r.TableNumber == definition.TableNumber && r.TimestampMicros >= oldest;
+                var wanted = r.Kind == ChangeKind.ItemWrite && firstItem == 0 && r.TableNumber == definition.TableNumber && r.TimestampMicros >= oldest
+                    && (r.HasOldImage || r.HasNewImage); // neither: a replicated tombstone of an absent item
                 if (wanted && count >= limit)
                 {
                     full = true;

@@ -316,7 +316,8 @@ internal static class Streams
                 return true;
             }
 
-            var wanted = r.Kind == ChangeKind.ItemWrite && first == 0 && r.TableNumber == definition.TableNumber && r.TimestampMicros >= oldest;
+            var wanted = r.Kind == ChangeKind.ItemWrite && first == 0 && r.TableNumber == definition.TableNumber && r.TimestampMicros >= oldest
+                && (r.HasOldImage || r.HasNewImage); // neither: a replicated tombstone of an absent item, no stream record
             if (wanted && (count >= max || bytes >= MaxResponseBytes)) return false;
             (next, nextItem) = (r.Lsn + 1, 0);
             if (!wanted) return true;

@@ -12,7 +12,7 @@ internal static class TableDescriptionWriter
         var d = table.Definition;
         w.WriteStartObject();
         w.WriteString("TableName"u8, d.Name);
-        w.WriteString("TableStatus"u8, status);
+        w.WriteString("TableStatus"u8, status == "ACTIVE" ? ReplicaUpdates.Status(d, status) : status);
         w.WriteString("TableId"u8, d.TableId);
         w.WriteString("TableArn"u8, d.Arn);
         if (!deleted)
@@ -72,6 +72,7 @@ internal static class TableDescriptionWriter
             w.WriteEndObject();
         }
 
+        if (!deleted) ReplicaUpdates.WriteDescription(w, d);
         if (!deleted && d.Streams is { Count: > 0 } streams)
         {
             w.WriteString("LatestStreamLabel"u8, streams[^1].Label);

@@ -22,8 +22,12 @@ internal static class UpdateTable
 
         errors.ThrowIfAny();
         var table = Tables.RequireForControlPlane(ctx, req);
-        if (Req.Has(req, "ReplicaUpdates"))
-            throw DynamoErrors.Validation("Global tables are not supported by this server yet (see the README's table of supported operations).");
+        if (ReplicaUpdates.Requested(req))
+        {
+            await ReplicaUpdates.ExecuteAsync(ctx, req, table, w).ConfigureAwait(false); // global tables: src/Engine/Operations/ReplicaUpdates.cs
+            return;
+        }
+
         if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null && stream == null)
             throw DynamoErrors.Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
         var sse = SseSpecification.Resolve(ctx, sseRequest);
@@ -45,6 +49,8 @@ internal static class UpdateTable
                 $"The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {current.ReadCapacityUnits}. Requested ReadCapacityUnits: {rcu}. Current WriteCapacityUnits provisioned for the table: {current.WriteCapacityUnits}. Requested WriteCapacityUnits: {wcu}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.");
 
         if (stream is { } spec) StreamSettings.Check(ctx, spec, table.Definition.Name, table.Definition);
+        if (stream is { Enabled: false } && table.Definition.Global is { Replicas.Count: > 0 })
+            throw DynamoErrors.Validation("One or more parameter values were invalid: Cannot disable stream on a table with replicas. Stream must be enabled for global tables");
         if (indexUpdates != null)
         {
             await UpdateIndexesAsync(ctx, req, table, indexUpdates, w).ConfigureAwait(false);

@@ -211,7 +211,7 @@ public sealed class ChangeLog : IAsyncDisposable
 
     /// <summary>Appends an item change; returns its sequence number and the task of its commit.</summary>
     public CommitTicket AppendItemWrite(long timestampMicros, ChangeFlags flags, uint table, ReadOnlySpan<byte> key,
-        bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
+        bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage, in ReplicaOrigin origin = default)
     {
         lock (_appendLock)
         {
@@ -219,7 +219,7 @@ public sealed class ChangeLog : IAsyncDisposable
             var lsn = ++_lastLsn;
             var before = _open.WrittenCount;
             if (before == 0) _openFirstLsn = lsn;
-            ChangeRecord.WriteItemWrite(_open, _sealer, lsn, timestampMicros, flags, table, key, hasOld, oldImage, hasNew, newImage);
+            ChangeRecord.WriteItemWrite(_open, _sealer, lsn, timestampMicros, flags, table, key, hasOld, oldImage, hasNew, newImage, origin);
             _appendedBytes += _open.WrittenCount - before;
             return Enlist(lsn);
         }

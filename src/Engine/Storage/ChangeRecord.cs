@@ -28,6 +28,12 @@ public enum ChangeFlags : byte
 
     /// <summary>The service itself made the change (a TTL deletion), not a user request.</summary>
     System = 1,
+
+    /// <summary>
+    /// The change was replicated from another region's replica of a global table; the ItemWrite body is followed by
+    /// its origin (region, timestamp, sequence number there). Replication never sends such a change on again.
+    /// </summary>
+    Replicated = 2,
 }
 
 /// <summary>
@@ -40,6 +46,8 @@ public enum ChangeFlags : byte
 /// ItemWrite body:
 ///   u8 flags | u32 tableNumber (LE) | varint keyLength | key
 ///   | varint oldLength+1 (0 = no old image) | old item | varint newLength+1 (0 = no new image) | new item
+///   and, only when flags has Replicated, the origin: u8 regionLength | region UTF-8
+///   | i64 originTimestampMicros (LE) | u64 originLsn (LE)   (readers that predate it ignore trailing bytes)
 /// Catalog body:
 ///   u32 tableNumber (LE) | varint length | table definition JSON (length 0 = table dropped)
 /// Transaction body:
@@ -79,6 +87,15 @@ public readonly ref struct ChangeRecord
 
     public ReadOnlySpan<byte> NewImage { get; init; }
 
+    /// <summary>Replicated item writes: the region where the write happened (UTF-8).</summary>
+    public ReadOnlySpan<byte> OriginRegion { get; init; }
+
+    /// <summary>Replicated item writes: the write's timestamp in its own region, which last-writer-wins compares.</summary>
+    public long OriginTimestampMicros { get; init; }
+
+    /// <summary>Replicated item writes: the write's change-log sequence number in its own region.</summary>
+    public ulong OriginLsn { get; init; }
+
     /// <summary>Catalog records: the table definition JSON, empty when the table was dropped.</summary>
     public ReadOnlySpan<byte> CatalogBody { get; init; }
 
@@ -98,13 +115,26 @@ public readonly ref struct ChangeRecord
     public TransactionItemEnumerator EnumerateTransactionItems() => new(TransactionItems, TransactionItemCount, Lsn, TimestampMicros);
 
     public static void WriteItemWrite(IBufferWriter<byte> output, RecordCipher cipher, ulong lsn, long timestampMicros, ChangeFlags flags, uint table,
-        ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage)
+        ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> oldImage, bool hasNew, ReadOnlySpan<byte> newImage, in ReplicaOrigin origin = default)
     {
-        var payload = 1 + 1 + 8 + 8 + ItemBodySize(key.Length, hasOld, oldImage.Length, hasNew, newImage.Length);
+        var replicated = (flags & ChangeFlags.Replicated) != 0;
+        if (replicated && (origin.Region is not { Length: > 0 and <= 64 })) throw new ArgumentException("A replicated write needs its origin region.", nameof(origin));
+        var payload = 1 + 1 + 8 + 8 + ItemBodySize(key.Length, hasOld, oldImage.Length, hasNew, newImage.Length)
+            + (replicated ? 1 + System.Text.Encoding.UTF8.GetByteCount(origin.Region!) + 16 : 0);
         var span = output.GetSpan(FrameOverhead + payload);
         var p = span.Slice(FrameHeaderSize, payload);
         var o = WriteHeader(p, ChangeKind.ItemWrite, lsn, timestampMicros);
         o += WriteItemBody(p[o..], flags, table, key, hasOld, oldImage, hasNew, newImage);
+        if (replicated)
+        {
+            var n = System.Text.Encoding.UTF8.GetBytes(origin.Region, p[(o + 1)..]);
+            p[o] = (byte)n;
+            o += 1 + n;
+            BinaryPrimitives.WriteInt64LittleEndian(p[o..], origin.TimestampMicros);
+            BinaryPrimitives.WriteUInt64LittleEndian(p[(o + 8)..], origin.Lsn);
+            o += 16;
+        }
+
         FinishFrame(cipher, span, o, payload);
         output.Advance(FrameOverhead + payload);
     }
@@ -192,6 +222,17 @@ public readonly ref struct ChangeRecord
             {
                 case ChangeKind.ItemWrite:
                     o += ReadItemBody(p[o..], lsn, ts, out record);
+                    if ((record.Flags & ChangeFlags.Replicated) != 0)
+                    {
+                        int regionLength = p[o++];
+                        record = record with
+                        {
+                            OriginRegion = p.Slice(o, regionLength),
+                            OriginTimestampMicros = BinaryPrimitives.ReadInt64LittleEndian(p[(o + regionLength)..]),
+                            OriginLsn = BinaryPrimitives.ReadUInt64LittleEndian(p[(o + regionLength + 8)..]),
+                        };
+                    }
+
                     break;
 
                 case ChangeKind.Catalog:
@@ -325,6 +366,9 @@ public readonly ref struct ChangeRecord
 
     private static uint HeaderCrc(ReadOnlySpan<byte> frame) => Protocol.Crc32.Append(Protocol.Crc32.Compute(frame[..4]), frame.Slice(8, 12));
 }
+
+/// <summary>Where a replicated write happened: its region, its timestamp there and its sequence number there.</summary>
+public readonly record struct ReplicaOrigin(string? Region, long TimestampMicros, ulong Lsn);
 
 /// <summary>One item change of a transaction, as handed to <see cref="ChangeRecord.WriteTransaction"/>.</summary>
 public readonly record struct TransactionChange(ChangeFlags Flags, uint Table, ReadOnlyMemory<byte> Key, bool HasOld, ReadOnlyMemory<byte> Old,

@@ -174,6 +174,7 @@ public sealed partial class Database
                 var ticket = _log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
                     CollectionsMarshal.AsSpan(changes));
                 committed = Durable(ticket);
+                foreach (var change in changes) NoteLocalWrite(change.Table, change.Key.Span, now, ticket.Lsn, !change.HasNew);
                 if (entry != null) entry.Committed = committed;
                 MaybeCheckpoint();
             }

@@ -631,6 +631,7 @@ public sealed partial class Database : IAsyncDisposable
                 var commits = new List<Task>(n);
                 foreach (var entry in entries)
                 {
+                    if (!ExpiresHere(table, ExpiryIndex.StorageKeyOf(entry))) continue; // global tables: Database.Replication.cs
                     WriteResult result;
                     try
                     {
@@ -806,7 +807,9 @@ public sealed partial class Database : IAsyncDisposable
     private Task Append(ChangeFlags flags, uint table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
     {
         if (_log == null) return Task.CompletedTask;
-        var ticket = _log.AppendItemWrite(NowMicros(), flags, table, key, hasOld, old, hasNew, @new);
+        var now = NowMicros();
+        var ticket = _log.AppendItemWrite(now, flags, table, key, hasOld, old, hasNew, @new);
+        NoteLocalWrite(table, key, now, ticket.Lsn, !hasNew); // global tables: the item's version (last writer wins)
         MaybeCheckpoint();
         return Durable(ticket);
     }

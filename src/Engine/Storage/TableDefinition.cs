@@ -83,6 +83,9 @@ public sealed class TableDefinition
     /// <summary>Application Auto Scaling targets, policies and activities of the table and its indexes; null when it has none.</summary>
     public AutoScaling.AutoScalingDefinition? AutoScaling { get; set; }
 
+    /// <summary>Global tables: the other regions' replicas; null for a table that was never replicated.</summary>
+    public GlobalTableDefinition? Global { get; set; }
+
     private string? _arn;
 
     // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
@@ -109,6 +112,7 @@ public sealed class TableDefinition
         Streams = Streams?.Select(s => s with { }).ToList(),
         ResourcePolicy = ResourcePolicy,
         AutoScaling = AutoScaling?.Clone(),
+        Global = Global?.Clone(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);

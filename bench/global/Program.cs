@@ -1,0 +1,102 @@
+// Global tables benchmark against a running local host serving us-east-1 and eu-west-1 (--regions):
+//  1. replication lag: PutItem in us-east-1 at a paced rate into a table with a replica in eu-west-1, then
+//     CloudWatch's ReplicationLatency as the host reports it in /admin/metrics (write timestamp to apply in
+//     eu-west-1, over the last 4096 writes): p50, p99, max;
+//  2. the write-throughput cost of one replica: unpaced PutItems into a table without replicas, then into the one
+//     with a replica, same concurrency, in the same run.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+var url = Arg("--url", "http://127.0.0.1:8000");
+var rate = int.Parse(Arg("--rate", "1000"), CultureInfo.InvariantCulture);
+var seconds = int.Parse(Arg("--seconds", "10"), CultureInfo.InvariantCulture);
+var fill = int.Parse(Arg("--fill", "20000"), CultureInfo.InvariantCulture);
+const string Global = "GlobalBench";
+const string Plain = "PlainBench";
+
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32 }) { BaseAddress = new Uri(url) };
+foreach (var table in new[] { Global, Plain })
+    await PostAsync("us-east-1", "DynamoDB_20120810.CreateTable", $$$"""{"TableName":"{{{table}}}","BillingMode":"PAY_PER_REQUEST","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}]}""");
+await PostAsync("us-east-1", "DynamoDB_20120810.UpdateTable", $$$"""{"TableName":"{{{Global}}}","ReplicaUpdates":[{"Create":{"RegionName":"eu-west-1"}}]}""");
+while (!(await PostAsync("us-east-1", "DynamoDB_20120810.DescribeTable", $$$"""{"TableName":"{{{Global}}}"}""")).Contains("\"ReplicaStatus\":\"ACTIVE\"", StringComparison.Ordinal))
+    await Task.Delay(100);
+
+// 1. Replication lag under a paced load.
+var total = rate * seconds;
+var clock = Stopwatch.StartNew();
+await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+{
+    for (var i = w; i < total; i += 16)
+    {
+        var wait = TimeSpan.FromSeconds((double)i / rate) - clock.Elapsed;
+        if (wait > TimeSpan.Zero) await Task.Delay(wait);
+        await PostAsync("us-east-1", "DynamoDB_20120810.PutItem", Item(Global, i));
+    }
+})));
+var achieved = total / clock.Elapsed.TotalSeconds;
+var caughtUp = Stopwatch.StartNew();
+while (ItemCount(await PostAsync("eu-west-1", "DynamoDB_20120810.DescribeTable", $$$"""{"TableName":"{{{Global}}}"}""")) < total)
+{
+    if (caughtUp.Elapsed > TimeSpan.FromSeconds(120)) throw new TimeoutException("eu-west-1 did not catch up in 120 s");
+    await Task.Delay(20);
+}
+
+using (var metrics = JsonDocument.Parse(await http.GetStringAsync("/admin/metrics")))
+{
+    foreach (var l in metrics.RootElement.GetProperty("ReplicationLatency").EnumerateArray())
+    {
+        if (l.GetProperty("TableName").GetString() != Global) continue;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"replication lag {l.GetProperty("SourceRegion").GetString()} -> {l.GetProperty("ReceivingRegion").GetString()}: {total} writes at {achieved:F0}/s  p50={l.GetProperty("P50Milliseconds").GetDouble():F1} ms  p99={l.GetProperty("P99Milliseconds").GetDouble():F1} ms  max={l.GetProperty("MaximumMilliseconds").GetDouble():F1} ms (last {Math.Min(4096, l.GetProperty("Count").GetInt64())} writes)"));
+    }
+}
+
+// 2. Write throughput without and with a replica (after a warm-up fill, so neither pays for the JIT).
+await FillAsync(Plain, 10 * (total + fill));
+var plain = await FillAsync(Plain, total);
+var replicated = await FillAsync(Global, total);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"write throughput, 16 concurrent writers, {fill} PutItems per table: no replica {plain:F0}/s, one replica {replicated:F0}/s ({(replicated - plain) / plain * 100:+0.0;-0.0}%)"));
+return;
+
+async Task<double> FillAsync(string table, int offset)
+{
+    var fillClock = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+    {
+        for (var i = offset + w; i < offset + fill; i += 16) await PostAsync("us-east-1", "DynamoDB_20120810.PutItem", Item(table, i));
+    })));
+    return fill / fillClock.Elapsed.TotalSeconds;
+}
+
+async Task<string> PostAsync(string region, string target, string body)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent(body, Encoding.UTF8) };
+    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-amz-json-1.0");
+    request.Headers.Add("X-Amz-Target", target);
+    // The host accepts any credentials without configured keys; the credential scope picks the region's engine.
+    request.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential=BENCH/20260101/{region}/dynamodb/aws4_request, SignedHeaders=host, Signature=0");
+    using var response = await http.SendAsync(request);
+    var text = await response.Content.ReadAsStringAsync();
+    if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{target}: {(int)response.StatusCode} {text}");
+    return text;
+}
+
+static long ItemCount(string describe)
+{
+    using var doc = JsonDocument.Parse(describe);
+    return doc.RootElement.GetProperty("Table").GetProperty("ItemCount").GetInt64();
+}
+
+// A PutItem body: key k{i}, the number i and 100 bytes of padding.
+static string Item(string table, int i) =>
+    "{\"TableName\":\"" + table + "\",\"Item\":{\"pk\":{\"S\":\"k" + i + "\"},\"i\":{\"N\":\"" + i + "\"},\"pad\":{\"S\":\"" + new string('x', 100) + "\"}}}";
+
+string Arg(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Serverless.Engine.Storage;
+
+namespace Serverless.Replicator.GlobalTables;
+
+/// <summary>Kinds of replication message. Persisted in queues: never rename.</summary>
+public static class MessageType
+{
+    /// <summary>Source → new replica: create the table (its definition and the replica's overrides).</summary>
+    public const string Create = "Create";
+
+    /// <summary>New replica → source: the table exists; send the copy.</summary>
+    public const string Created = "Created";
+
+    /// <summary>Item writes, from the copy (<see cref="ReplicationMessage.Copy"/>) or from the change log.</summary>
+    public const string Changes = "Changes";
+
+    /// <summary>Source → new replica: every existing item has been sent.</summary>
+    public const string CopyDone = "CopyDone";
+
+    /// <summary>New replica → source: the copy is applied; the replica is ACTIVE.</summary>
+    public const string Active = "Active";
+
+    /// <summary>Any replica → the others: the settings kept in sync (indexes, TTL, billing) changed.</summary>
+    public const string Settings = "Settings";
+
+    /// <summary>Any replica → the others: the replica list changed (a replica was added or removed).</summary>
+    public const string Members = "Members";
+
+    /// <summary>Source → replica: ReplicaUpdates Delete; delete the table.</summary>
+    public const string Delete = "Delete";
+}
+
+/// <summary>
+/// One queue message between the replicas of a global table. JSON, at most <see cref="MaxBytes"/>; keys and items
+/// are base64 of the store's encodings (keys without their table number, which differs per region).
+/// </summary>
+public sealed record ReplicationMessage
+{
+    public const int CurrentFormat = 1;
+
+    /// <summary>Azure Storage allows 64 KiB per message; base64 (when the queue encodes) grows text by 4/3.</summary>
+    public const int MaxBytes = 46 * 1024;
+
+    public int Format { get; init; } = CurrentFormat;
+
+    public required string Type { get; init; }
+
+    /// <summary>Region that sent the message.</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Region the message is for.</summary>
+    public required string Target { get; init; }
+
+    public required string Table { get; init; }
+
+    /// <summary>Create and Settings: the source's table definition (JSON).</summary>
+    public TableDefinition? Definition { get; init; }
+
+    /// <summary>Create and Members: every region of the global table.</summary>
+    public List<string>? Regions { get; init; }
+
+    /// <summary>Changes: the writes, in the source's log order.</summary>
+    public List<ReplicatedChange>? Changes { get; init; }
+
+    /// <summary>Changes: part of the first copy rather than of the change log.</summary>
+    public bool Copy { get; init; }
+
+    /// <summary>Changes from the log: the source's sequence numbers this message covers, [FromLsn, NextLsn).</summary>
+    public ulong FromLsn { get; init; }
+
+    public ulong NextLsn { get; init; }
+
+    /// <summary>Copy: how much of the existing items has been sent, 0–100.</summary>
+    public int? Progress { get; init; }
+
+    /// <summary>When the source sent the message (Unix milliseconds).</summary>
+    public long SentAt { get; init; }
+
+    public string Serialize() => JsonSerializer.Serialize(this, ReplicationJsonContext.Default.ReplicationMessage);
+
+    public static ReplicationMessage Parse(string text)
+    {
+        var message = JsonSerializer.Deserialize(text, ReplicationJsonContext.Default.ReplicationMessage)
+            ?? throw new InvalidDataException("Empty replication message.");
+        if (message.Format != CurrentFormat) throw new InvalidDataException($"Replication message format {message.Format}; this build reads format {CurrentFormat}.");
+        return message;
+    }
+}
+
+/// <summary>
+/// One replicated item write: its sequence number and timestamp in the source region (the version last writer wins
+/// compares), the key without its table number, and the new stored value (absent for a delete).
+/// </summary>
+public sealed record ReplicatedChange
+{
+    public required ulong Lsn { get; init; }
+
+    public required long Ts { get; init; }
+
+    /// <summary>Region where the write happened, when it is not the message's source (copies of replicated items).</summary>
+    public string? Origin { get; init; }
+
+    public required byte[] Key { get; init; }
+
+    public byte[]? Item { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ReplicationMessage))]
+[JsonSerializable(typeof(ReplicationCheckpoint))]
+internal sealed partial class ReplicationJsonContext : JsonSerializerContext;
