@@ -34,6 +34,7 @@ public sealed class RequestHandler
     public async ValueTask<ApiResponse> HandleAsync(ApiRequest request, CancellationToken cancellationToken = default)
     {
         var requestId = NewRequestId();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var output = new PooledBufferWriter(512);
         byte[]? body = null;
         byte[]? decoded = null;
@@ -95,6 +96,7 @@ public sealed class RequestHandler
                         ? handler(context, document.RootElement, writer)
                         : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
                     writer.Flush();
+                    _engine.Database.Latencies.Record(document.RootElement, started);
                 }
                 finally
                 {

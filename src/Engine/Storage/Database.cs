@@ -115,6 +115,9 @@ public sealed partial class Database : IAsyncDisposable
 {
     private const string ManifestFile = "manifest.json";
 
+    /// <summary>Successful requests and their latency per table, for <see cref="WriteMetrics"/> (SuccessfulRequestLatency).</summary>
+    public Metrics.RequestLatencies Latencies { get; } = new();
+
     private readonly EngineOptions _options;
     private readonly TimeProvider _time;
     private readonly FasterStore _store;
@@ -269,6 +272,13 @@ public sealed partial class Database : IAsyncDisposable
             w.WriteString("TableName"u8, table.Definition.Name);
             w.WriteNumber("ConsumedReadCapacityUnits"u8, table.Consumed.ReadUnits);
             w.WriteNumber("ConsumedWriteCapacityUnits"u8, table.Consumed.WriteUnits);
+            if (Latencies.Find(table.Definition.Name) is { } latency)
+            {
+                // CloudWatch's SuccessfulRequestLatency: how many, and the mean of the last ten seconds.
+                w.WriteNumber("SuccessfulRequestCount"u8, latency.Count);
+                if (latency.MeanMicros >= 0) w.WriteNumber("SuccessfulRequestLatencyMicros"u8, latency.MeanMicros);
+            }
+
             w.WriteNumber("ItemCount"u8, table.ItemCount);
             w.WriteNumber("TableSizeBytes"u8, table.SizeBytes);
             w.WriteEndObject();
