@@ -23,6 +23,7 @@ public sealed partial class DynamoEngine
     /// <remarks>Safe to call more than once: hosts may dispose both the lifetime owner and the service provider.</remarks>
     public async ValueTask DisposeAsync()
     {
+        DisposeKinesis();
         if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -42,6 +42,9 @@ public sealed class EngineOptions
     /// <summary>Master keys for encryption at rest (always on). The hosts bind it from the top-level <c>Encryption</c> section.</summary>
     public Security.Encryption.EncryptionOptions Encryption { get; set; } = new();
 
+    /// <summary>The Kinesis Data Streams service. The hosts bind it from the top-level <c>Kinesis</c> section.</summary>
+    public Kinesis.KinesisOptions Kinesis { get; set; } = new();
+
     public void Validate()
     {
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");
@@ -55,6 +58,7 @@ public sealed class EngineOptions
         if (ChangeLog.SegmentBytes < 1024 * 1024) throw new ArgumentException("ChangeLog.SegmentBytes must be at least 1 MiB.");
         if (ItemCollectionSizeLimitBytes < 1024) throw new ArgumentException("ItemCollectionSizeLimitBytes must be at least 1024.");
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
+        Kinesis.Validate();
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
     }
 }

@@ -11,6 +11,8 @@ public enum SealedKind : byte
     Manifest = 3,
     TransactionTokens = 4,
     TriggerCheckpoint = 5,
+    KinesisCatalog = 12,
+    KinesisDeliveryCheckpoint = 13,
 }
 
 /// <summary>

@@ -1,0 +1,39 @@
+using Serverless.Engine.Kinesis;
+
+namespace Serverless.Engine;
+
+public sealed partial class DynamoEngine
+{
+    private readonly object _kinesisLock = new();
+    private KinesisStore? _kinesis;
+
+    /// <summary>
+    /// The Kinesis Data Streams of this engine, opened on first use: <c>{data}/kinesis/</c>, or memory in the
+    /// in-memory mode. Appends are fsynced when the change log's sync mode is Always.
+    /// </summary>
+    public KinesisStore Kinesis
+    {
+        get
+        {
+            var store = Volatile.Read(ref _kinesis);
+            if (store != null) return store;
+            lock (_kinesisLock)
+            {
+                if (_kinesis != null) return _kinesis;
+                var root = Options.InMemory ? null : Path.Combine(Path.GetFullPath(Options.DataDirectory), "kinesis");
+                store = KinesisStore.Open(root, Database.Cipher, Options.Kinesis, Options.ChangeLog.Sync == Storage.ChangeLogSync.Always);
+                Volatile.Write(ref _kinesis, store);
+                return store;
+            }
+        }
+    }
+
+    private void DisposeKinesis()
+    {
+        lock (_kinesisLock)
+        {
+            _kinesis?.Dispose();
+            _kinesis = null;
+        }
+    }
+}
