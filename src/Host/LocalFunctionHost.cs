@@ -168,6 +168,8 @@ internal static class LocalFunctionHost
         ["CheckpointSchedule"] = "0 */5 * * * *",
         ["BackupSchedule"] = "0 0 3 * * *",
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
+        ["KinesisDeliverySchedule"] = "*/1 * * * * *",
+        ["KinesisRetentionSchedule"] = "0 * * * * *",
         ["AuditLogQueue"] = "audit-log",
     };
 

@@ -6,6 +6,18 @@ public sealed partial class DynamoEngine
 {
     private readonly object _kinesisLock = new();
     private KinesisStore? _kinesis;
+    private KinesisDelivery? _kinesisDelivery;
+
+    /// <summary>Delivery of table changes to their Kinesis destinations (the KinesisDelivery timer function runs it).</summary>
+    public KinesisDelivery KinesisDelivery
+    {
+        get
+        {
+            if (Volatile.Read(ref _kinesisDelivery) is { } delivery) return delivery;
+            Interlocked.CompareExchange(ref _kinesisDelivery, new KinesisDelivery(this), null);
+            return _kinesisDelivery;
+        }
+    }
 
     /// <summary>
     /// The Kinesis Data Streams of this engine, opened on first use: <c>{data}/kinesis/</c>, or memory in the

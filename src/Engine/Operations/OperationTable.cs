@@ -47,6 +47,10 @@ public static class OperationTable
         ["PutResourcePolicy"] = ResourcePolicies.PutAsync,
         ["GetResourcePolicy"] = ResourcePolicies.GetAsync,
         ["DeleteResourcePolicy"] = ResourcePolicies.DeleteAsync,
+        ["EnableKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.EnableAsync,
+        ["DisableKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.DisableAsync,
+        ["DescribeKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.DescribeAsync,
+        ["UpdateKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.UpdateAsync,
     });
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>

@@ -36,12 +36,23 @@ public sealed class RequestHandler
         var requestId = NewRequestId();
         var output = new PooledBufferWriter(512);
         byte[]? body = null;
+        byte[]? signed = null;
         var contentType = ApiResponse.JsonContentType;
+        var cbor = Kinesis.KinesisCbor.IsCbor(request.ContentType);
         try
         {
             if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+            var signedLength = length;
+
+            // CBOR (the Java SDK's and the KCL's Kinesis protocol) becomes JSON here and its answer CBOR again in
+            // Complete; the signature covers the bytes as sent.
+            if (cbor)
+            {
+                signed = body;
+                (body, length) = Kinesis.KinesisCbor.ToJson(signed.AsSpan(0, signedLength));
+            }
 
             // AWS checks, in order: the body parses as JSON, the target names an operation, the signature.
             JsonDocument document;
@@ -70,7 +81,7 @@ public sealed class RequestHandler
 
             using (document)
             {
-                var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
+                var caller = _engine.Security.Authenticate(request, signed != null ? signed.AsSpan(0, signedLength) : body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
                 var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller };
                 _engine.Security.Authorize(context, request.Target!, document.RootElement);
@@ -86,13 +97,13 @@ public sealed class RequestHandler
                 }
             }
 
-            return Complete(200, output, requestId, contentType);
+            return Complete(200, output, requestId, contentType, cbor);
         }
         catch (DynamoException e)
         {
             output.Clear();
             WriteError(output, e);
-            return Complete(e.StatusCode, output, requestId, contentType);
+            return Complete(e.StatusCode, output, requestId, contentType, cbor);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -104,11 +115,12 @@ public sealed class RequestHandler
             OnInternalError?.Invoke(e);
             output.Clear();
             WriteError(output, DynamoErrors.InternalServerError());
-            return Complete(500, output, requestId, contentType);
+            return Complete(500, output, requestId, contentType, cbor);
         }
         finally
         {
             if (body != null) ArrayPool<byte>.Shared.Return(body);
+            if (signed != null) ArrayPool<byte>.Shared.Return(signed);
         }
     }
 
@@ -138,8 +150,16 @@ public sealed class RequestHandler
         writer.WriteEndObject();
     }
 
-    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType)
+    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType, bool cbor = false)
     {
+        if (cbor)
+        {
+            var encoded = Kinesis.KinesisCbor.ToCbor(output.WrittenSpan);
+            output.Clear();
+            output.Write(encoded);
+            contentType = Kinesis.KinesisCbor.ContentType;
+        }
+
         var crc = Crc32.Compute(output.WrittenSpan);
         var length = output.WrittenCount;
         var buffer = output.Detach();

@@ -77,6 +77,9 @@ public sealed class TableDefinition
     /// <summary>The table's resource-based policy (PutResourcePolicy, or CreateTable's ResourcePolicy); null when it has none.</summary>
     public ResourcePolicyDefinition? ResourcePolicy { get; set; }
 
+    /// <summary>Kinesis Data Streams destinations (EnableKinesisStreamingDestination), oldest first; null when it never had one.</summary>
+    public List<Kinesis.KinesisDestinationDefinition>? KinesisDestinations { get; set; }
+
     private string? _arn;
 
     // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
@@ -101,6 +104,7 @@ public sealed class TableDefinition
         Sse = Sse,
         Streams = Streams?.Select(s => s with { }).ToList(),
         ResourcePolicy = ResourcePolicy,
+        KinesisDestinations = KinesisDestinations?.Select(d => d with { }).ToList(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
