@@ -503,7 +503,8 @@ public sealed class ShardLog : IDisposable
                         var n = (int)BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(at));
                         if (n < FrameOverhead - 4 + PlainHeader || n > MaxFrameBytes || offset + at + 4 + n > end)
                         {
-                            if (tolerateTornTail) return offset + at;
+                            // A torn tail is a last frame cut short, or zeros where a frame was to go; anything else is damage.
+                            if (tolerateTornTail && (n == 0 || offset + at + 4 + n > end)) return offset + at;
                             throw Corrupt(segment, offset + at);
                         }
 
@@ -513,7 +514,7 @@ public sealed class ShardLog : IDisposable
                         Associated(associated, (uint)n, segment.First);
                         if (!reader.TryOpen(frame.Slice(4, 12), plain, frame[^16..], associated))
                         {
-                            if (tolerateTornTail) return offset + at;
+                            if (tolerateTornTail && offset + at + 4 + n == end) return offset + at; // the last frame, half written
                             throw Corrupt(segment, offset + at);
                         }
 
