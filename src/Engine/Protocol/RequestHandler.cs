@@ -51,6 +51,7 @@ public sealed class RequestHandler
             if (cbor)
             {
                 signed = body;
+                body = null; // returned to the pool once, as signed
                 (body, length) = Kinesis.KinesisCbor.ToJson(signed.AsSpan(0, signedLength));
             }
 

@@ -102,6 +102,22 @@ public sealed class KinesisCborTests
         Assert.Equal("ResourceNotFoundException", error["__type"]);
         Assert.Equal("Stream no-such-stream under account 000000000000 not found.", error["message"]);
 
+        // Malformed CBOR is a SerializationException, answered in CBOR; the host keeps serving.
+        for (var i = 0; i < 3; i++)
+        {
+            using var bad = new HttpRequestMessage(HttpMethod.Post, new Uri(http.BaseAddress!, "/")) { Content = new ByteArrayContent([0xBF, 0x63, 0x61]) };
+            bad.Content.Headers.TryAddWithoutValidation("Content-Type", Cbor);
+            bad.Headers.TryAddWithoutValidation("X-Amz-Target", "Kinesis_20131202.ListStreams");
+            SigV4Signer.Sign(bad, [0xBF, 0x63, 0x61], Key, "us-east-1", "kinesis", DateTime.UtcNow);
+            using var badResponse = await http.SendAsync(bad);
+            Assert.Equal(HttpStatusCode.BadRequest, badResponse.StatusCode);
+            var badBody = Assert.IsType<Dictionary<string, object?>>(Read(new CborReader(await badResponse.Content.ReadAsByteArrayAsync())));
+            Assert.EndsWith("SerializationException", Assert.IsType<string>(badBody["__type"]));
+        }
+
+        (status, _) = await CallAsync(http, "ListStreams", _ => { });
+        Assert.Equal(HttpStatusCode.OK, status);
+
         // A CBOR body signed with the wrong secret is refused like any other.
         var badKey = Key with { SecretAccessKey = "wrong" };
         (status, error) = await CallAsync(http, "ListStreams", _ => { }, badKey);
