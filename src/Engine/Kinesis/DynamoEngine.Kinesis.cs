@@ -21,7 +21,8 @@ public sealed partial class DynamoEngine
 
     /// <summary>
     /// The Kinesis Data Streams of this engine, opened on first use: <c>{data}/kinesis/</c>, or memory in the
-    /// in-memory mode. Appends are fsynced when the change log's sync mode is Always.
+    /// in-memory mode, with a copy in blob storage when the store lives there (<see cref="KinesisBlobMirror"/>).
+    /// Appends are fsynced when the change log's sync mode is Always.
     /// </summary>
     public KinesisStore Kinesis
     {
@@ -33,7 +34,8 @@ public sealed partial class DynamoEngine
             {
                 if (_kinesis != null) return _kinesis;
                 var root = Options.InMemory ? null : Path.Combine(Path.GetFullPath(Options.DataDirectory), "kinesis");
-                store = KinesisStore.Open(root, Database.Cipher, Options.Kinesis, Options.ChangeLog.Sync == Storage.ChangeLogSync.Always);
+                var mirror = root != null && Options.Blob.ConnectionString is { Length: > 0 } ? new KinesisBlobMirror(Options.Blob, root) : null;
+                store = KinesisStore.Open(root, Database.Cipher, Options.Kinesis, Options.ChangeLog.Sync == Storage.ChangeLogSync.Always, mirror);
                 Volatile.Write(ref _kinesis, store);
                 return store;
             }

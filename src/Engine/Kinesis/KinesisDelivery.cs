@@ -332,6 +332,7 @@ public sealed class KinesisDelivery
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             SealedFile.WriteAtomically(path, _engine.Database.Cipher, SealedKind.KinesisDeliveryCheckpoint,
                 JsonSerializer.SerializeToUtf8Bytes(checkpoint, KinesisDeliveryJsonContext.Default.KinesisDeliveryCheckpoint));
+            _engine.Kinesis.Mirror?.Upload(path, File.ReadAllBytes(path));
         }
 
         _position = checkpoint;

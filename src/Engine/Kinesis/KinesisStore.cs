@@ -25,12 +25,14 @@ public sealed class KinesisStore : IDisposable
     private readonly StoreCipher _cipher;
     private readonly KinesisOptions _options;
     private readonly bool _sync;
+    private readonly KinesisBlobMirror? _mirror;
     private readonly object _catalogLock = new();
     private Dictionary<string, KinesisStream> _streams = new(StringComparer.Ordinal);
 
-    private KinesisStore(string? root, StoreCipher cipher, KinesisOptions options, bool sync)
+    private KinesisStore(string? root, StoreCipher cipher, KinesisOptions options, bool sync, KinesisBlobMirror? mirror)
     {
         _root = root;
+        _mirror = mirror;
         _cipher = cipher;
         _options = options;
         _sync = sync;
@@ -38,12 +40,19 @@ public sealed class KinesisStore : IDisposable
 
     public KinesisOptions Options => _options;
 
-    /// <summary>Opens the streams of <paramref name="root"/> (null: in memory), recovering every shard.</summary>
-    public static KinesisStore Open(string? root, StoreCipher cipher, KinesisOptions options, bool sync)
+    /// <summary>The blob copy of the streams (the cloud backend), or null.</summary>
+    public KinesisBlobMirror? Mirror => _mirror;
+
+    /// <summary>
+    /// Opens the streams of <paramref name="root"/> (null: in memory), recovering every shard; with a
+    /// <paramref name="mirror"/>, first downloads what blob storage has and the folder lacks.
+    /// </summary>
+    public static KinesisStore Open(string? root, StoreCipher cipher, KinesisOptions options, bool sync, KinesisBlobMirror? mirror = null)
     {
-        var store = new KinesisStore(root, cipher, options, sync);
+        var store = new KinesisStore(root, cipher, options, sync, mirror);
         if (root == null) return store;
         Directory.CreateDirectory(root);
+        mirror?.Restore();
         var path = Path.Combine(root, "catalog.json");
         if (File.Exists(path))
         {
@@ -117,6 +126,7 @@ public sealed class KinesisStore : IDisposable
         {
             var folder = Path.Combine(_root, "streams", stream.Definition.FolderName);
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            _mirror?.DeleteFolder(folder);
         }
 
         return true;
@@ -163,7 +173,7 @@ public sealed class KinesisStore : IDisposable
             var d = definition.Shards[i];
             var log = _root == null
                 ? ShardLog.InMemory(_cipher)
-                : ShardLog.Open(Path.Combine(_root, "streams", definition.FolderName, SequenceNumbers.ShardId(d.Index)), _cipher, _options.SegmentBytes, _sync);
+                : ShardLog.Open(Path.Combine(_root, "streams", definition.FolderName, SequenceNumbers.ShardId(d.Index)), _cipher, _options.SegmentBytes, _sync, _mirror);
             shards[i] = new Shard(d, log);
         }
 
@@ -176,8 +186,9 @@ public sealed class KinesisStore : IDisposable
         var catalog = new KinesisCatalog();
         foreach (var s in streams.Values) catalog.Streams.Add(s.Definition);
         catalog.Streams.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-        SealedFile.WriteAtomically(Path.Combine(_root, "catalog.json"), _cipher, SealedKind.KinesisCatalog,
-            JsonSerializer.SerializeToUtf8Bytes(catalog, KinesisJsonContext.Default.KinesisCatalog));
+        var path = Path.Combine(_root, "catalog.json");
+        SealedFile.WriteAtomically(path, _cipher, SealedKind.KinesisCatalog, JsonSerializer.SerializeToUtf8Bytes(catalog, KinesisJsonContext.Default.KinesisCatalog));
+        _mirror?.Upload(path, File.ReadAllBytes(path));
     }
 }
 

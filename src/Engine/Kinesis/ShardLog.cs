@@ -45,13 +45,15 @@ public sealed class ShardLog : IDisposable
     private readonly object _lock = new();
     private readonly List<Segment> _segments = [];
     private readonly List<KinesisRecord>? _memory;
+    private readonly KinesisBlobMirror? _mirror;
     private SafeFileHandle? _open;
     private ulong _last;
     private ulong _trim = 1;
 
-    private ShardLog(string? directory, StoreCipher cipher, long segmentBytes, bool sync)
+    private ShardLog(string? directory, StoreCipher cipher, long segmentBytes, bool sync, KinesisBlobMirror? mirror = null)
     {
         _directory = directory;
+        _mirror = mirror;
         _cipher = cipher;
         _segmentBytes = segmentBytes;
         _sync = sync;
@@ -63,10 +65,11 @@ public sealed class ShardLog : IDisposable
     public static ShardLog InMemory(StoreCipher cipher) => new(null, cipher, long.MaxValue, false);
 
     /// <summary>Opens (or creates) the shard in <paramref name="directory"/>, cutting a torn tail off its last segment.</summary>
-    public static ShardLog Open(string directory, StoreCipher cipher, long segmentBytes, bool sync)
+    /// <param name="mirror">Blob storage to append every frame to before the append returns (the cloud backend), or null.</param>
+    public static ShardLog Open(string directory, StoreCipher cipher, long segmentBytes, bool sync, KinesisBlobMirror? mirror = null)
     {
         Directory.CreateDirectory(directory);
-        var log = new ShardLog(directory, cipher, segmentBytes, sync);
+        var log = new ShardLog(directory, cipher, segmentBytes, sync, mirror);
         log.Recover();
         return log;
     }
@@ -96,13 +99,27 @@ public sealed class ShardLog : IDisposable
 
             var plainLength = PlainHeader + keyBytes + data.Length;
             var frameLength = FrameOverhead + plainLength;
-            if (_open == null || _segments[^1].Length + frameLength > _segmentBytes && _segments[^1].Length > HeaderBytes) Roll(counter, arrivalMs);
+            if (_open == null || _segments[^1].Length + frameLength > _segmentBytes && _segments[^1].Length > HeaderBytes
+                || _mirror != null && _segments[^1].Frames >= KinesisBlobMirror.MaxFramesPerSegment) Roll(counter, arrivalMs);
             var segment = _segments[^1];
             var frame = ArrayPool<byte>.Shared.Rent(frameLength);
             try
             {
                 EncodeFrame(_sealer!, frame.AsSpan(0, frameLength), segment.First, counter, arrivalMs, partitionKey, keyBytes, data);
                 RandomAccess.Write(_open!, frame.AsSpan(0, frameLength), segment.Length);
+                if (_mirror != null)
+                {
+                    try
+                    {
+                        _mirror.Append(segment.Path, frame, frameLength);
+                    }
+                    catch
+                    {
+                        RandomAccess.SetLength(_open!, segment.Length); // not acknowledged: the local copy must not keep it either
+                        throw;
+                    }
+                }
+
                 if (_sync) RandomAccess.FlushToDisk(_open!);
             }
             finally
@@ -111,6 +128,7 @@ public sealed class ShardLog : IDisposable
             }
 
             segment.Length += frameLength;
+            segment.Frames++;
             Commit(counter, arrivalMs);
             return counter;
         }
@@ -147,13 +165,14 @@ public sealed class ShardLog : IDisposable
 
     private void Roll(ulong first, long arrivalMs)
     {
+        var path = SegmentPath(first);
+        _mirror?.CreateSegment(path, Magic); // first, so a failure leaves the open segment as it was
         if (_open != null && _segments.Count > 0)
         {
             RandomAccess.FlushToDisk(_open);
             _open.Dispose();
         }
 
-        var path = SegmentPath(first);
         _open = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         RandomAccess.Write(_open, Magic, 0);
         _segments.Add(new Segment(first, arrivalMs, path) { Length = HeaderBytes });
@@ -327,7 +346,12 @@ public sealed class ShardLog : IDisposable
             if (doomed.Count > 0) Volatile.Write(ref _trim, Math.Max(_trim, _segments[0].First));
         }
 
-        foreach (var segment in doomed) File.Delete(segment.Path);
+        foreach (var segment in doomed)
+        {
+            File.Delete(segment.Path);
+            _mirror?.Delete(segment.Path);
+        }
+
         if (oldest != null)
         {
             var horizon = TrimCounter;
@@ -427,15 +451,18 @@ public sealed class ShardLog : IDisposable
             var firstArrival = long.MinValue;
             ulong lastCounter = 0;
             long lastArrival = 0;
+            var frames = 0;
             var intact = Scan(segment, HeaderBytes, segment.Length, (in FrameView f) =>
             {
                 if (firstArrival == long.MinValue) firstArrival = f.ArrivalMs;
+                frames++;
                 lastCounter = f.Counter;
                 lastArrival = f.ArrivalMs;
                 return last; // only the last segment is read to its end
             }, tolerateTornTail: last);
             segment.FirstArrivalMs = firstArrival == long.MinValue ? 0 : firstArrival;
             if (!last) continue;
+            segment.Frames = frames;
             if (intact < segment.Length)
             {
                 using var handle = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.ReadWrite);
@@ -558,6 +585,8 @@ public sealed class ShardLog : IDisposable
         public string Path { get; } = path;
 
         public long Length { get; set; }
+
+        public int Frames { get; set; }
     }
 
     private sealed class CounterOrder : IComparer<KinesisRecord>
