@@ -68,6 +68,7 @@ public sealed class KinesisDelivery
             while (true)
             {
                 var (count, throttled) = await PassAsync(logger).ConfigureAwait(false);
+                if (count < 0) return delivered; // no table has a destination: nothing to follow until the next run
                 delivered += count;
                 if (Environment.TickCount64 >= until) return delivered;
                 if (count == 0 || throttled) await Task.Delay(throttled ? 100 : 10, cancellationToken).ConfigureAwait(false);
@@ -83,11 +84,14 @@ public sealed class KinesisDelivery
         }
     }
 
-    /// <summary>One pass: status changes, then every committed change up to the log's durable end (in batches).</summary>
+    /// <summary>
+    /// One pass: status changes, then every committed change up to the log's durable end (in batches). Returns -1
+    /// delivered when no table has a destination.
+    /// </summary>
     internal async Task<(long Delivered, bool Throttled)> PassAsync(ILogger? logger)
     {
         var db = _engine.Database;
-        if (db.Log is not { } log) return (0, false);
+        if (db.Log is not { } log) return (-1, false);
         var targets = new Dictionary<uint, Target>();
         ulong lowest = ulong.MaxValue;
         foreach (var table in db.Tables)
@@ -114,7 +118,7 @@ public sealed class KinesisDelivery
             if (live.Count > 0) targets[table.Definition.TableNumber] = new Target(table.Definition, live);
         }
 
-        if (targets.Count == 0) return (0, false);
+        if (targets.Count == 0) return (-1, false);
         _position ??= Load();
         // No change before the oldest destination's start is wanted: begin (or jump) there.
         if (_position == null || _position.Lsn < lowest) _position = new KinesisDeliveryCheckpoint { Lsn = lowest, Item = 0, Segment = 0, Offset = 0 };
