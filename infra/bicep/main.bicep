@@ -284,6 +284,9 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         // Triggers: the fan-out runs every second; add Triggers__0__Table, Triggers__0__Queue, … to deliver a stream.
         { name: 'StreamFanOutSchedule', value: '*/1 * * * * *' }
         { name: 'AutoScalingSchedule', value: '0 * * * * *' }
+        // Kinesis destinations: delivery follows the change log every second; retention trims every minute.
+        { name: 'KinesisDeliverySchedule', value: '*/1 * * * * *' }
+        { name: 'KinesisRetentionSchedule', value: '0 * * * * *' }
         { name: 'AuditLogQueue', value: 'audit-log' }
         // Global tables: this region's replicas receive on its replication queue; the shipping timer runs every second.
         { name: 'GlobalTables__Queue', value: replicationQueue.name }

@@ -32,6 +32,7 @@ public sealed partial class DynamoEngine
     public async ValueTask DisposeAsync()
     {
         if (Exports != null) await Exports.DisposeAsync().ConfigureAwait(false);
+        DisposeKinesis();
         if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -46,6 +46,8 @@ public sealed class EngineOptions
     public Exports.ExportOptions Exports { get; set; } = new();
     /// <summary>The DAX-style cache clusters. The hosts bind it from the top-level <c>Cache</c> section.</summary>
     public Cache.CacheOptions Cache { get; set; } = new();
+    /// <summary>The Kinesis Data Streams service. The hosts bind it from the top-level <c>Kinesis</c> section.</summary>
+    public Kinesis.KinesisOptions Kinesis { get; set; } = new();
 
     public void Validate()
     {
@@ -62,6 +64,7 @@ public sealed class EngineOptions
         if (ItemCollectionSizeLimitBytes < 1024) throw new ArgumentException("ItemCollectionSizeLimitBytes must be at least 1024.");
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
         Exports.Validate();
+        Kinesis.Validate();
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
     }
 }

@@ -179,6 +179,8 @@ internal static class LocalFunctionHost
         ["BackupSchedule"] = "0 0 3 * * *",
         ["StreamFanOutSchedule"] = "*/1 * * * * *",
         ["AutoScalingSchedule"] = "0 * * * * *",
+        ["KinesisDeliverySchedule"] = "*/1 * * * * *",
+        ["KinesisRetentionSchedule"] = "0 * * * * *",
         ["AuditLogQueue"] = "audit-log",
         ["GlobalTablesSchedule"] = "*/1 * * * * *",
     };

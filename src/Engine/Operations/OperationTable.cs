@@ -53,6 +53,10 @@ public static class OperationTable
         ["ImportTable"] = Exports.ImportOperations.ImportTableAsync,
         ["DescribeImport"] = Exports.ImportOperations.DescribeImportAsync,
         ["ListImports"] = Exports.ImportOperations.ListImportsAsync,
+        ["EnableKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.EnableAsync,
+        ["DisableKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.DisableAsync,
+        ["DescribeKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.DescribeAsync,
+        ["UpdateKinesisStreamingDestination"] = Kinesis.KinesisStreamingDestination.UpdateAsync,
     });
 
     /// <summary>The DynamoDB Streams API, served on the same endpoint under its own target prefix.</summary>

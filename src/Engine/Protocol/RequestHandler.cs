@@ -38,20 +38,31 @@ public sealed class RequestHandler
         var output = new PooledBufferWriter(512);
         byte[]? body = null;
         byte[]? decoded = null;
+        byte[]? converted = null;
         var contentType = ApiResponse.JsonContentType;
+        var cbor = Kinesis.KinesisCbor.IsCbor(request.ContentType);
         try
         {
             if (request.ContentLength > _engine.Options.MaxRequestBytes) throw DynamoErrors.RequestTooLarge();
             int length;
             (body, length) = await ReadBodyAsync(request.Body, request.ContentLength, _engine.Options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
 
-            // A compressed body is decoded for parsing; the signature covers the bytes as sent.
+            // What is parsed: the body as sent (which the signature covers), decompressed when it says so, and
+            // CBOR (the Java SDK's and the KCL's Kinesis protocol) turned into JSON; Complete turns the answer back.
             var json = body;
             var jsonLength = length;
             var coding = HttpEdge.CodingOf(request.ContentEncoding);
             if (coding != HttpEdge.BodyCoding.Identity)
+            {
                 (decoded, jsonLength) = HttpEdge.Decode(coding, body, length, _engine.Options.MaxRequestBytes);
-            if (decoded != null) json = decoded;
+                json = decoded;
+            }
+
+            if (cbor)
+            {
+                (converted, jsonLength) = Kinesis.KinesisCbor.ToJson(json.AsSpan(0, jsonLength));
+                json = converted;
+            }
 
             // A cache hit on a cluster's endpoint needs no parse: the same bytes were parsed and answered before (docs/cache.md).
             if (request.Cluster != null && !_engine.Security.VerifiesSignatures && _engine.Cache.TryAnswer(request.Cluster, request.Target, json.AsSpan(0, jsonLength), output))
@@ -104,13 +115,13 @@ public sealed class RequestHandler
                 }
             }
 
-            return Complete(200, output, requestId, contentType);
+            return Complete(200, output, requestId, contentType, cbor);
         }
         catch (DynamoException e)
         {
             output.Clear();
             WriteError(output, e);
-            return Complete(e.StatusCode, output, requestId, contentType);
+            return Complete(e.StatusCode, output, requestId, contentType, cbor);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -122,12 +133,13 @@ public sealed class RequestHandler
             OnInternalError?.Invoke(e);
             output.Clear();
             WriteError(output, DynamoErrors.InternalServerError());
-            return Complete(500, output, requestId, contentType);
+            return Complete(500, output, requestId, contentType, cbor);
         }
         finally
         {
             if (body != null) ArrayPool<byte>.Shared.Return(body);
             if (decoded != null) ArrayPool<byte>.Shared.Return(decoded);
+            if (converted != null) ArrayPool<byte>.Shared.Return(converted);
         }
     }
 
@@ -157,8 +169,16 @@ public sealed class RequestHandler
         writer.WriteEndObject();
     }
 
-    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType)
+    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType, bool cbor = false)
     {
+        if (cbor)
+        {
+            var encoded = Kinesis.KinesisCbor.ToCbor(output.WrittenSpan);
+            output.Clear();
+            output.Write(encoded);
+            contentType = Kinesis.KinesisCbor.ContentType;
+        }
+
         var crc = Crc32.Compute(output.WrittenSpan);
         var length = output.WrittenCount;
         var buffer = output.Detach();

@@ -85,6 +85,8 @@ public sealed class TableDefinition
 
     /// <summary>Global tables: the other regions' replicas; null for a table that was never replicated.</summary>
     public GlobalTableDefinition? Global { get; set; }
+    /// <summary>Kinesis Data Streams destinations (EnableKinesisStreamingDestination), oldest first; null when it never had one.</summary>
+    public List<Kinesis.KinesisDestinationDefinition>? KinesisDestinations { get; set; }
 
     private string? _arn;
 
@@ -113,6 +115,7 @@ public sealed class TableDefinition
         ResourcePolicy = ResourcePolicy,
         AutoScaling = AutoScaling?.Clone(),
         Global = Global?.Clone(),
+        KinesisDestinations = KinesisDestinations?.Select(d => d with { }).ToList(),
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);

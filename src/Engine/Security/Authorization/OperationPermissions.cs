@@ -101,6 +101,10 @@ public static class OperationPermissions
         ["ExecuteTransaction"] = static (s, r, c) => s.PartiQL("ExecuteTransaction", r, c),
         ["UpdateTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateTimeToLive", c),
         ["DescribeTimeToLive"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeTimeToLive", c),
+        ["EnableKinesisStreamingDestination"] = static (s, r, c) => s.OnTable(r, "dynamodb:EnableKinesisStreamingDestination", c),
+        ["DisableKinesisStreamingDestination"] = static (s, r, c) => s.OnTable(r, "dynamodb:DisableKinesisStreamingDestination", c),
+        ["DescribeKinesisStreamingDestination"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeKinesisStreamingDestination", c),
+        ["UpdateKinesisStreamingDestination"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateKinesisStreamingDestination", c),
         ["UpdateContinuousBackups"] = static (s, r, c) => s.OnTable(r, "dynamodb:UpdateContinuousBackups", c),
         ["DescribeContinuousBackups"] = static (s, r, c) => s.OnTable(r, "dynamodb:DescribeContinuousBackups", c),
         ["RestoreTableToPointInTime"] = static (s, r, c) =>

@@ -14,6 +14,8 @@ public enum SealedKind : byte
 
     /// <summary>The DAX control plane's clusters and parameter groups (src/Engine/Cache/DaxState.cs).</summary>
     DaxState = 9,
+    KinesisCatalog = 12,
+    KinesisDeliveryCheckpoint = 13,
 }
 
 /// <summary>

@@ -1,0 +1,105 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using Serverless.Engine.Protocol;
+
+namespace Serverless.Engine.Kinesis;
+
+/// <summary>
+/// Kinesis records in blob storage (the cloud backend): every file under <c>{data}/kinesis/</c> has a blob of the same
+/// relative name under <c>kinesis/</c> in the store's container. A shard segment is an append blob, and a record's
+/// frame is appended to it before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
+/// record: a fresh instance downloads the catalog and the segments before it opens the streams. The catalog and the
+/// delivery checkpoint are uploaded whole on every change. Segments roll before Azure's 50,000 blocks per append blob.
+/// </summary>
+public sealed class KinesisBlobMirror
+{
+    /// <summary>Frames per segment, kept under the append-blob block limit (50,000) with room for the header.</summary>
+    public const int MaxFramesPerSegment = 40_000;
+
+    private const string Prefix = "kinesis/";
+    private readonly BlobContainerClient _container;
+    private readonly string _root;
+
+    public KinesisBlobMirror(BlobOptions options, string root)
+    {
+        var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
+        clientOptions.Retry.MaxRetries = 2;
+        clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
+        _container = new BlobContainerClient(options.ConnectionString, options.Container, clientOptions);
+        _container.CreateIfNotExists();
+        _root = Path.GetFullPath(root);
+    }
+
+    /// <summary>Creates the append blob of a new segment with its header.</summary>
+    public void CreateSegment(string localPath, ReadOnlySpan<byte> header)
+    {
+        var blob = _container.GetAppendBlobClient(NameOf(localPath));
+        var bytes = header.ToArray();
+        Guard(() =>
+        {
+            blob.Create(); // a new segment always starts empty
+            using var content = new MemoryStream(bytes);
+            blob.AppendBlock(content);
+        });
+    }
+
+    /// <summary>Appends one frame to a segment's blob; a failure is a ServiceUnavailable, and the record is not acknowledged.</summary>
+    public void Append(string localPath, byte[] frame, int length)
+    {
+        var blob = _container.GetAppendBlobClient(NameOf(localPath));
+        Guard(() =>
+        {
+            using var content = new MemoryStream(frame, 0, length, writable: false);
+            blob.AppendBlock(content);
+        });
+    }
+
+    /// <summary>Replaces a whole small file's blob (the catalog, the delivery checkpoint).</summary>
+    public void Upload(string localPath, byte[] bytes) =>
+        Guard(() => _container.GetBlobClient(NameOf(localPath)).Upload(BinaryData.FromBytes(bytes), overwrite: true));
+
+    public void Delete(string localPath) => _container.DeleteBlobIfExists(NameOf(localPath));
+
+    /// <summary>Deletes every blob under a local folder (a deleted stream).</summary>
+    public void DeleteFolder(string localFolder)
+    {
+        var prefix = NameOf(localFolder).TrimEnd('/') + "/";
+        foreach (var item in _container.GetBlobs(new GetBlobsOptions { Prefix = prefix })) _container.DeleteBlobIfExists(item.Name);
+    }
+
+    /// <summary>
+    /// Downloads every Kinesis blob that has no local file (a fresh instance, or a lost disk), so the streams open
+    /// from the local copy as usual. Returns how many files it wrote.
+    /// </summary>
+    public int Restore()
+    {
+        var written = 0;
+        foreach (var item in _container.GetBlobs(new GetBlobsOptions { Prefix = Prefix }))
+        {
+            var local = Path.Combine(_root, item.Name[Prefix.Length..].Replace('/', Path.DirectorySeparatorChar));
+            if (File.Exists(local)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+            _container.GetBlobClient(item.Name).DownloadTo(local);
+            written++;
+        }
+
+        return written;
+    }
+
+    private string NameOf(string localPath) =>
+        Prefix + Path.GetRelativePath(_root, Path.GetFullPath(localPath)).Replace(Path.DirectorySeparatorChar, '/');
+
+    private static void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is RequestFailedException or IOException or TimeoutException or AggregateException or OperationCanceledException)
+        {
+            throw DynamoErrors.ServiceUnavailable("Blob storage is unreachable: the Kinesis record is not durable, so it is not acknowledged. " + e.Message);
+        }
+    }
+}
