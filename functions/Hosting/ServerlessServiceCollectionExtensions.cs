@@ -35,6 +35,7 @@ public static class ServerlessServiceCollectionExtensions
             {
                 configuration.GetSection(Serverless.Engine.Security.AuthOptions.Section).Bind(o.Auth);
                 configuration.GetSection(Serverless.Engine.Security.Encryption.EncryptionOptions.Section).Bind(o.Encryption);
+                configuration.GetSection(Serverless.Engine.Capacity.CapacityOptions.Section).Bind(o.Capacity);
                 // The standard Functions storage setting puts the store in blob storage unless Engine:Blob overrides it.
                 if (!o.InMemory && string.IsNullOrEmpty(o.Blob.ConnectionString) && configuration["AzureWebJobsStorage"] is { Length: > 0 } storage)
                     o.Blob.ConnectionString = storage;

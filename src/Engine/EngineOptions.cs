@@ -42,6 +42,9 @@ public sealed class EngineOptions
     /// <summary>Master keys for encryption at rest (always on). The hosts bind it from the top-level <c>Encryption</c> section.</summary>
     public Security.Encryption.EncryptionOptions Encryption { get; set; } = new();
 
+    /// <summary>Capacity enforcement (throttling). The hosts bind it from the top-level <c>Capacity</c> section.</summary>
+    public Serverless.Engine.Capacity.CapacityOptions Capacity { get; set; } = new();
+
     public void Validate()
     {
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");
@@ -56,6 +59,7 @@ public sealed class EngineOptions
         if (ItemCollectionSizeLimitBytes < 1024) throw new ArgumentException("ItemCollectionSizeLimitBytes must be at least 1024.");
         if (string.IsNullOrWhiteSpace(DefaultRegion)) throw new ArgumentException("DefaultRegion must be set.");
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
+        if (Capacity.FindProblem() is { } capacity) throw new ArgumentException("Capacity." + capacity);
     }
 }
 

@@ -53,6 +53,7 @@ internal static class CreateTable
             throw DynamoErrors.Validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED");
         if (tableClass != null && !TableClasses.IsValid(tableClass)) throw DynamoErrors.Validation(TableClasses.InvalidMessage);
         if (stream is { } s) StreamSettings.Check(ctx, s, name!, null);
+        var throughputSettings = Serverless.Engine.Capacity.ThroughputSettings.ReadCreate(req, mode, rcu, wcu);
         var sse = SseSpecification.Resolve(ctx, sseRequest);
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
         var policy = Req.String(req, "ResourcePolicy") is { } text ? ResourcePolicies.Validate(ctx, text, stream: false).Minified : null;
@@ -91,6 +92,7 @@ internal static class CreateTable
         TableDefinition WithStream(TableDefinition d)
         {
             if (stream is { Enabled: true } s) StreamSettings.Apply(d, s, engine.Database.NextLsn, now);
+            throughputSettings.Apply(d);
             return d;
         }
     }
