@@ -85,6 +85,21 @@ public sealed class CapacityGate
     internal long Now() => _time.GetUtcNow().UtcTicks;
 
     /// <summary>
+    /// Makes a table's and its GSIs' buckets follow a definition UpdateTable has just committed, so a new rate counts
+    /// from the change, not from the next request.
+    /// </summary>
+    public void Refresh(TableState table)
+    {
+        var now = Now();
+        var definition = table.Definition;
+        table.Throughput.Ensure(definition, null, now, _options, changedNow: true);
+        foreach (var index in table.Indexes)
+        {
+            if (index.Definition.Global) index.Throughput.Ensure(definition, index.Definition, now, _options, changedNow: true);
+        }
+    }
+
+    /// <summary>
     /// Admits a read of <paramref name="estimateUnits"/> (at least) on a table, or on a global index when
     /// <paramref name="globalIndex"/> is set. <paramref name="partitionKey"/> is a storage key or partition prefix
     /// for reads of one partition (GetItem, Query), empty for reads across partitions (Scan) and index reads.

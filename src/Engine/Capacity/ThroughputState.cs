@@ -63,12 +63,20 @@ public sealed class ThroughputState
     /// Makes the buckets follow the definition (CreateTable, UpdateTable, a billing-mode switch). Cheap when nothing
     /// changed: two reference comparisons.
     /// </summary>
-    internal void Ensure(TableDefinition table, IndexDefinition? index, long now, CapacityOptions options)
+    /// <param name="changedNow">
+    /// The definition has just changed (UpdateTable): new buckets start now. Otherwise a bucket this process has not
+    /// had yet belongs to a table provisioned since its creation and starts at the table's creation, so a table
+    /// keeps the capacity it left unused, also across a restart of the engine.
+    /// </param>
+    internal void Ensure(TableDefinition table, IndexDefinition? index, long now, CapacityOptions options, bool changedNow = false)
     {
         if (ReferenceEquals(Volatile.Read(ref _configuredTable), table) && ReferenceEquals(Volatile.Read(ref _configuredIndex), index)) return;
         lock (_lock)
         {
             if (ReferenceEquals(_configuredTable, table) && ReferenceEquals(_configuredIndex, index)) return;
+            var origin = now;
+            if (!changedNow && table.LastUpdateToPayPerRequestDateTime == null)
+                origin = Math.Min(now, DateTimeOffset.UnixEpoch.Ticks + (long)(table.CreationDateTime * TimeSpan.TicksPerSecond));
             var onDemand = table.BillingMode == "PAY_PER_REQUEST";
             double read, write;
             if (onDemand)
@@ -85,8 +93,8 @@ public sealed class ThroughputState
 
             // Provisioned throughput keeps unused capacity as burst; on-demand maximums are per second.
             var burst = onDemand ? 1.0 : options.BurstSeconds;
-            Volatile.Write(ref _read, Follow(_read, read, burst, now));
-            Volatile.Write(ref _write, Follow(_write, write, burst, now));
+            Volatile.Write(ref _read, Follow(_read, read, burst, now, origin));
+            Volatile.Write(ref _write, Follow(_write, write, burst, now, origin));
             _provisionedRead = onDemand ? 0 : read;
             _provisionedWrite = onDemand ? 0 : write;
             Volatile.Write(ref _onDemand, onDemand);
@@ -100,10 +108,10 @@ public sealed class ThroughputState
     /// A new bucket starts with one second of capacity: burst is unused capacity kept, and a new table has not
     /// left any unused yet. A changed one keeps what it holds (capped at the new burst).
     /// </summary>
-    private static TokenBucket? Follow(TokenBucket? bucket, double unitsPerSecond, double burstSeconds, long now)
+    private static TokenBucket? Follow(TokenBucket? bucket, double unitsPerSecond, double burstSeconds, long now, long origin)
     {
         if (unitsPerSecond <= 0) return null;
-        if (bucket == null) return new TokenBucket(unitsPerSecond, burstSeconds, 1, now);
+        if (bucket == null) return new TokenBucket(unitsPerSecond, burstSeconds, 1, origin);
         if (bucket.UnitsPerSecond != unitsPerSecond || bucket.BurstSeconds != burstSeconds) bucket.Reshape(now, unitsPerSecond, burstSeconds);
         return bucket;
     }

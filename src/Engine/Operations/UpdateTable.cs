@@ -88,6 +88,7 @@ internal static class UpdateTable
             if (hasSse) d.Sse = sse;
             throughputSettings.Apply(d);
         }).ConfigureAwait(false);
+        ctx.Engine.Capacity.Refresh(table);
 
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
@@ -220,6 +221,7 @@ internal static class UpdateTable
             throughputSettings.Apply(d);
         }).ConfigureAwait(false);
 
+        ctx.Engine.Capacity.Refresh(table);
         if (created != null) ctx.Engine.Database.StartBackfill(table, createdNumber);
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
