@@ -8,7 +8,7 @@ namespace Serverless.Benchmarks;
 /// On: one admission per request (table bucket and partition-key bucket, compare-and-swap) and one settlement;
 /// off: metering only.
 /// </summary>
-[Config(typeof(ItemConfig))]
+[Config(typeof(ShortConfig))]
 [MemoryDiagnoser]
 public class CapacityBenchmarks
 {
