@@ -26,3 +26,16 @@ public sealed class QueryConfig() : BenchConfig(warmups: 3, iterations: 8);
 
 /// <summary>Whole-table scans take most of a second each.</summary>
 public sealed class ScanConfig() : BenchConfig(warmups: 2, iterations: 5);
+
+/// <summary>
+/// BenchmarkDotNet's ShortRun (3 warm-ups, 3 iterations), in process (no generated project to build): a brief
+/// comparison, such as capacity enforcement on and off.
+/// </summary>
+public sealed class ShortConfig : ManualConfig
+{
+    public ShortConfig()
+    {
+        AddJob(Job.ShortRun.WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance));
+        AddColumn(StatisticColumn.Median, StatisticColumn.Min, StatisticColumn.OperationsPerSecond);
+    }
+}

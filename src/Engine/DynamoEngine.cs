@@ -14,6 +14,7 @@ public sealed partial class DynamoEngine : IAsyncDisposable
         Options = options;
         Time = time;
         Security = new Security.EngineSecurity(options, time);
+        Capacity = new Serverless.Engine.Capacity.CapacityGate(options.Capacity, time);
         Handler = new RequestHandler(this);
     }
 
@@ -25,4 +26,7 @@ public sealed partial class DynamoEngine : IAsyncDisposable
 
     /// <summary>Authentication and authorization of every request.</summary>
     public Security.EngineSecurity Security { get; }
+
+    /// <summary>Capacity admission (throttling) of every data-plane request.</summary>
+    public Serverless.Engine.Capacity.CapacityGate Capacity { get; }
 }

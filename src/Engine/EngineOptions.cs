@@ -48,6 +48,8 @@ public sealed class EngineOptions
     public Cache.CacheOptions Cache { get; set; } = new();
     /// <summary>The Kinesis Data Streams service. The hosts bind it from the top-level <c>Kinesis</c> section.</summary>
     public Kinesis.KinesisOptions Kinesis { get; set; } = new();
+    /// <summary>Capacity enforcement (throttling). The hosts bind it from the top-level <c>Capacity</c> section.</summary>
+    public Serverless.Engine.Capacity.CapacityOptions Capacity { get; set; } = new();
 
     public void Validate()
     {
@@ -66,6 +68,7 @@ public sealed class EngineOptions
         Exports.Validate();
         Kinesis.Validate();
         if (AccountId.Length != 12 || !AccountId.All(char.IsAsciiDigit)) throw new ArgumentException("AccountId must be 12 digits.");
+        if (Capacity.FindProblem() is { } capacity) throw new ArgumentException("Capacity." + capacity);
     }
 }
 

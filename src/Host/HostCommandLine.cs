@@ -19,6 +19,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
           --host ADDR       IP address to bind (default 127.0.0.1, loopback only)
           --data-dir DIR    folder holding the store (default ./data)
           --in-memory       keep everything in memory; nothing survives a restart
+          --no-throttling   never throttle: provisioned throughput, burst, on-demand maximums and per-key limits
+                            are only metered (sets Capacity__Enforce=false)
           --storage CONN    Azure Storage connection string (Azurite or Azure): the store lives in blob
                             storage (sets AzureWebJobsStorage); without it, everything stays in --data-dir
           --regions LIST    run one engine per region (comma-separated, e.g. us-east-1,eu-west-1), each with its
@@ -38,6 +40,9 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
         Auth__Keys__0__Policy): with none configured, the host accepts any credentials, as DynamoDB Local does;
         with one or more, it verifies SigV4 signatures (Auth__Mode=Verify or AcceptAny overrides this).
         """;
+
+    /// <summary>The setting <c>--no-throttling</c> turns off.</summary>
+    public const string NoThrottlingKey = "Capacity:Enforce";
 
     public static HostCommandLine Parse(IReadOnlyList<string> args)
     {
@@ -59,6 +64,9 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                     return new(settings, ShowHelp: true, Error: null);
                 case "--in-memory":
                     settings[LocalHostOptions.InMemoryKey] = inline ?? "true";
+                    break;
+                case "--no-throttling":
+                    settings[NoThrottlingKey] = inline is null ? "false" : inline == "false" ? "true" : "false";
                     break;
                 case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password" or "--regions" or "--region":
                     var value = inline ?? (i + 1 < args.Count ? args[++i] : null);

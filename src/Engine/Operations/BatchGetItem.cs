@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -7,8 +8,8 @@ using Serverless.Engine.Storage;
 namespace Serverless.Engine.Operations;
 
 /// <summary>
-/// BatchGetItem: up to 100 keys over several tables, each table with its own projection and consistency. Items
-/// past the 16 MB response limit are returned in UnprocessedKeys, as AWS does.
+/// BatchGetItem: up to 100 keys over several tables, each table with its own projection and consistency. Keys
+/// refused by capacity and items past the 16 MB response limit are returned in UnprocessedKeys, as AWS does.
 /// </summary>
 internal static class BatchGetItem
 {
@@ -60,18 +61,50 @@ internal static class BatchGetItem
             plans.Add(new Plan(table, entry.Value, keys, projection, attributes, Req.Bool(entry.Value, "ConsistentRead") ?? false));
         }
 
-        using var buffer = new PooledBufferWriter(4096);
-        long responseBytes = 0;
+        // Each key is admitted on its own: the throttled ones go back in UnprocessedKeys, and a request of which none
+        // can be processed is refused, as on AWS.
         var unprocessed = new List<(Plan Plan, JsonElement Key)>();
-        w.WriteStartObject();
-        w.WriteStartObject("Responses"u8);
-        foreach (var plan in plans)
+        var admissions = new List<Admission>[plans.Count];
+        Refusal firstRefusal = default;
+        var admitted = 0;
+        for (var p = 0; p < plans.Count; p++)
         {
-            w.WriteStartArray(plan.Table.Definition.Name);
+            var plan = plans[p];
+            admissions[p] = new List<Admission>(plan.Keys.Count);
             foreach (var (key, json) in plan.Keys)
             {
+                var refusal = ctx.Engine.Capacity.TryAdmitRead(plan.Table, null, key, Capacity.ReadUnits(0, plan.Consistent), out var admission);
+                admissions[p].Add(admission);
+                if (!refusal.Refused)
+                {
+                    admitted++;
+                    continue;
+                }
+
+                if (!firstRefusal.Refused) firstRefusal = refusal;
+                unprocessed.Add((plan, json));
+            }
+        }
+
+        if (admitted == 0) throw CapacityGate.Throttled(firstRefusal);
+        if (firstRefusal.Refused) CapacityGate.CountRequest(firstRefusal);
+
+        using var buffer = new PooledBufferWriter(4096);
+        long responseBytes = 0;
+        w.WriteStartObject();
+        w.WriteStartObject("Responses"u8);
+        for (var p = 0; p < plans.Count; p++)
+        {
+            var plan = plans[p];
+            w.WriteStartArray(plan.Table.Definition.Name);
+            for (var k = 0; k < plan.Keys.Count; k++)
+            {
+                var (key, json) = plan.Keys[k];
+                var admission = admissions[p][k];
+                if (admission.State == null) continue;
                 if (responseBytes >= MaxResponseBytes)
                 {
+                    ctx.Engine.Capacity.Release(admission);
                     unprocessed.Add((plan, json));
                     continue;
                 }
@@ -79,13 +112,17 @@ internal static class BatchGetItem
                 buffer.Clear();
                 if (!ctx.Engine.Database.TryRead(key, buffer))
                 {
-                    plan.Units += Capacity.ReadUnits(0, plan.Consistent);
+                    var missing = Capacity.ReadUnits(0, plan.Consistent);
+                    ctx.Engine.Capacity.Settle(admission, missing);
+                    plan.Units += missing;
                     continue;
                 }
 
                 var size = StoredValue.ItemSize(buffer.WrittenSpan);
                 responseBytes += size;
-                plan.Units += Capacity.ReadUnits(size, plan.Consistent);
+                var units = Capacity.ReadUnits(size, plan.Consistent);
+                ctx.Engine.Capacity.Settle(admission, units);
+                plan.Units += units;
                 if (plan.Projection == null) ItemCodec.WriteJson(StoredValue.Item(buffer.WrittenSpan), w);
                 else AttrJson.WriteItem(w, plan.Projection.Apply(ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)), plan.Attributes));
             }
@@ -95,7 +132,6 @@ internal static class BatchGetItem
 
         w.WriteEndObject();
         WriteUnprocessed(w, unprocessed);
-        foreach (var plan in plans) plan.Table.Consumed.Add(plan.Units, isRead: true);
         if (returnCapacity is "TOTAL" or "INDEXES")
         {
             w.WriteStartArray("ConsumedCapacity"u8);

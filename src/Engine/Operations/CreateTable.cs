@@ -56,6 +56,7 @@ internal static class CreateTable
             throw DynamoErrors.Validation("One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED");
         if (tableClass != null && !TableClasses.IsValid(tableClass)) throw DynamoErrors.Validation(TableClasses.InvalidMessage);
         if (stream is { } s) StreamSettings.Check(ctx, s, name!, null);
+        var throughputSettings = Serverless.Engine.Capacity.ThroughputSettings.ReadCreate(req, mode, rcu, wcu);
         var sse = SseSpecification.Resolve(ctx, sseRequest);
         var tags = TagRules.Read(Req.List(req, "Tags"), required: false);
         var policy = Req.String(req, "ResourcePolicy") is { } text ? ResourcePolicies.Validate(ctx, text, stream: false).Minified : null;
@@ -95,6 +96,7 @@ internal static class CreateTable
         {
             if (stream is { Enabled: true } s) StreamSettings.Apply(d, s, engine.Database.NextLsn, now);
             adjust?.Invoke(d);
+            throughputSettings.Apply(d);
             return d;
         }
     }

@@ -48,6 +48,7 @@ internal static class GetItem
         var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
         Span<byte> scratch = stackalloc byte[256];
         var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+        var admission = Capacity.AdmitRead(ctx, table, null, key, Capacity.ReadUnits(0, consistent));
 
         var buffer = t_buffer ??= new PooledBufferWriter(4096);
         buffer.Clear();
@@ -69,7 +70,7 @@ internal static class GetItem
             }
         }
 
-        Capacity.Write(w, returnCapacity, table, Capacity.ReadUnits(size, consistent), isRead: true);
+        Capacity.Write(w, returnCapacity, ctx, admission, table, Capacity.ReadUnits(size, consistent), isRead: true);
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }

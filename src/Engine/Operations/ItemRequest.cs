@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -294,10 +295,29 @@ internal static class Capacity
     /// <summary>Write units: 1 KB units rounded up, at least one.</summary>
     public static double WriteUnits(long bytes) => Math.Max(1, (bytes + 1023) / 1024);
 
-    /// <summary>Meters the units on the table, then writes ConsumedCapacity when asked for.</summary>
-    public static void Write(Utf8JsonWriter w, string? mode, TableState table, double units, bool isRead)
+    /// <summary>
+    /// The one admission of a read (src/Engine/Capacity): refuses it, as DynamoDB throttles, when the table (or the
+    /// global index) or the partition key holds less than <paramref name="estimateUnits"/>.
+    /// </summary>
+    public static Admission AdmitRead(OperationContext ctx, TableState table, SecondaryIndex? globalIndex, ReadOnlySpan<byte> partitionKey, double estimateUnits)
     {
-        table.Consumed.Add(units, isRead);
+        var refusal = ctx.Engine.Capacity.TryAdmitRead(table, globalIndex, partitionKey, estimateUnits, out var admission);
+        if (refusal.Refused) throw CapacityGate.Throttled(refusal);
+        return admission;
+    }
+
+    /// <summary>The one admission of a single-item write; <paramref name="indexMask"/> names the GSIs it may update.</summary>
+    public static Admission AdmitWrite(OperationContext ctx, TableState table, ReadOnlySpan<byte> storageKey, double estimateUnits, ulong indexMask)
+    {
+        var refusal = ctx.Engine.Capacity.TryAdmitWrite(table, storageKey, estimateUnits, indexMask, out var admission);
+        if (refusal.Refused) throw CapacityGate.Throttled(refusal);
+        return admission;
+    }
+
+    /// <summary>Charges the units the request consumed (metering them), then writes ConsumedCapacity when asked for.</summary>
+    public static void Write(Utf8JsonWriter w, string? mode, OperationContext ctx, in Admission admission, TableState table, double units, bool isRead)
+    {
+        ctx.Engine.Capacity.Settle(admission, units);
         Write(w, mode, table.Definition.Name, units, isRead);
     }
 

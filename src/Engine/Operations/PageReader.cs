@@ -40,6 +40,9 @@ internal sealed class PageRequest
     public bool Consistent { get; init; }
 
     public string? ReturnCapacity { get; init; }
+
+    /// <summary>A Query's partition prefix (its partition key's limit applies); null for a Scan, which spans partitions.</summary>
+    public byte[]? PartitionKey { get; init; }
 }
 
 /// <summary>
@@ -70,6 +73,11 @@ internal static class PageReader
         var stoppedEarly = false;
         var index = p.Index;
         var source = index?.Entries ?? p.Table.Keys;
+        var globalIndex = index is { Definition.Global: true } ? index : null;
+
+        // The size of what a page reads is known only after it is read: it is admitted while the table (or the global
+        // index) holds the minimum a read costs, and charged what it read afterwards.
+        var admission = Capacity.AdmitRead(ctx, p.Table, globalIndex, globalIndex == null ? p.PartitionKey : null, Capacity.ReadUnits(0, p.Consistent));
 
         w.WriteStartObject();
         if (!p.CountOnly) w.WriteStartArray("Items"u8);
@@ -136,13 +144,9 @@ internal static class PageReader
         }
 
         var units = Capacity.ReadUnits(bytes, p.Consistent);
-        if (index == null) Capacity.Write(w, p.ReturnCapacity, p.Table, units, isRead: true);
-        else
-        {
-            p.Table.Consumed.Add(units, isRead: true);
-            index.Consumed.Add(units, isRead: true);
-            IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
-        }
+        ctx.Engine.Capacity.Settle(admission, units);
+        if (index == null) Capacity.Write(w, p.ReturnCapacity, definition.Name, units, isRead: true);
+        else IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
         w.WriteEndObject();
     }
 

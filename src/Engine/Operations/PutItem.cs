@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -29,12 +30,13 @@ internal static class PutItem
         var definition = table.Definition;
         var (hash, range) = ItemRequest.KeyOfItem(item, definition);
         var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
+        var admission = Capacity.AdmitWrite(ctx, table, key, Capacity.WriteUnits(size), IndexMask.ForPut(table, item));
         var mutation = new Mutation(condition, attributes, returnValues == "ALL_OLD", request.OldOnFailure, item, size);
         var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
         ItemRequest.WriteOldAttributes(w, mutation.OldStored);
-        Capacity.Write(w, request.ReturnCapacity, table, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, ctx, admission, table, Capacity.WriteUnits(Math.Max(size, mutation.OldSize)), isRead: false);
         if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }

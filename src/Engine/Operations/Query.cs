@@ -143,7 +143,7 @@ internal static class Query
         {
             Table = table, Index = index, ProjectIndex = projectIndex, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = upperInclusive,
             Forward = forward, Limit = limit, Filter = filter, Projection = projection, Attributes = attributes,
-            CountOnly = countOnly, Consistent = consistent, ReturnCapacity = returnCapacity,
+            CountOnly = countOnly, Consistent = consistent, ReturnCapacity = returnCapacity, PartitionKey = prefix,
         }, w);
         return ValueTask.CompletedTask;
     }

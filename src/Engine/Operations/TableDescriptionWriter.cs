@@ -53,6 +53,7 @@ internal static class TableDescriptionWriter
         w.WriteNumber("ItemCount"u8, table.ItemCount);
         w.WriteBoolean("DeletionProtectionEnabled"u8, d.DeletionProtectionEnabled);
         if (!deleted) SseSpecification.Write(w, d);
+        if (!deleted) Serverless.Engine.Capacity.ThroughputSettings.Write(w, d, null);
         if (!deleted) WriteIndexes(w, table, d, deletingIndex);
         if (!deleted && d.StreamViewType != null)
         {
@@ -127,6 +128,7 @@ internal static class TableDescriptionWriter
             w.WriteNumber("ReadCapacityUnits"u8, table.BillingMode == BillingModes.PayPerRequest ? 0 : index.ReadCapacityUnits);
             w.WriteNumber("WriteCapacityUnits"u8, table.BillingMode == BillingModes.PayPerRequest ? 0 : index.WriteCapacityUnits);
             w.WriteEndObject();
+            Serverless.Engine.Capacity.ThroughputSettings.Write(w, table, index, status == IndexStatus.Active ? IndexStatus.Active : "UPDATING");
         }
 
         w.WriteNumber("IndexSizeBytes"u8, sizeBytes);

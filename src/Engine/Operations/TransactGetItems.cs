@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -60,6 +61,13 @@ internal static class TransactGetItems
             keys.Add(key);
         }
 
+        // The read is admitted as a whole (each item at twice the units of a strongly consistent read), or cancelled.
+        var charges = new Charge[gets.Count];
+        for (var i = 0; i < charges.Length; i++) charges[i] = new Charge(gets[i].Table, keys[i], 2 * Capacity.ReadUnits(0, consistent: true), Read: true, 0);
+        var admissions = new Admission[charges.Length];
+        var refusedAt = ctx.Engine.Capacity.TryAdmitAll(charges, admissions, out var refusal);
+        if (refusedAt >= 0) throw CapacityGate.TransactionThrottled(charges.Length, refusedAt, refusal);
+
         var values = ctx.Engine.Database.ReadTransaction(keys, out var conflicts);
         if (values == null)
         {
@@ -76,7 +84,7 @@ internal static class TransactGetItems
             var (table, projection, attributes) = gets[i];
             var stored = values[i];
             var units = Capacity.ReadUnits(stored == null ? 0 : StoredValue.ItemSize(stored), consistent: true);
-            table.Consumed.Add(2 * units, isRead: true);
+            ctx.Engine.Capacity.Settle(admissions[i], 2 * units);
             usage.AddRead(table.Definition.Name, units);
             w.WriteStartObject();
             if (stored != null)

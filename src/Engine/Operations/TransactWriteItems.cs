@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -92,6 +93,20 @@ internal static class TransactWriteItems
             throw DynamoErrors.TransactionCanceled(keyReasons);
         }
 
+        // The transaction is admitted as a whole (each action at twice the units of a plain one), or cancelled.
+        var charges = new Charge[actions.Count];
+        for (var i = 0; i < charges.Length; i++)
+        {
+            var a = actions[i];
+            charges[i] = a.Kind == "ConditionCheck"
+                ? new Charge(a.Table, a.Key, 2 * Capacity.ReadUnits(0, consistent: true), Read: true, 0)
+                : new Charge(a.Table, a.Key, 2 * Capacity.WriteUnits(0), Read: false, IndexMask.ForDelete(a.Table));
+        }
+
+        var admissions = new Admission[charges.Length];
+        var refusedAt = ctx.Engine.Capacity.TryAdmitAll(charges, admissions, out var refusal);
+        if (refusedAt >= 0) throw CapacityGate.TransactionThrottled(charges.Length, refusedAt, refusal);
+
         var database = ctx.Engine.Database;
         byte[]? fingerprint = null;
         if (token != null)
@@ -131,11 +146,12 @@ internal static class TransactWriteItems
         await result.Durable.ConfigureAwait(false);
 
         // Transactional writes cost twice the units of plain ones.
-        foreach (var a in actions)
+        for (var i = 0; i < actions.Count; i++)
         {
-            var m = a.Mutation;
-            if (a.Kind == "ConditionCheck") a.Table.Consumed.Add(2 * Capacity.ReadUnits(m.OldSize, consistent: true), isRead: true);
-            else a.Table.Consumed.Add(2 * Capacity.WriteUnits(Math.Max(m.OldSize, m.NewSize)), isRead: false);
+            var m = actions[i].Mutation;
+            ctx.Engine.Capacity.Settle(admissions[i], actions[i].Kind == "ConditionCheck"
+                ? 2 * Capacity.ReadUnits(m.OldSize, consistent: true)
+                : 2 * Capacity.WriteUnits(Math.Max(m.OldSize, m.NewSize)));
         }
 
         w.WriteStartObject();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
 using Serverless.Engine.Model;
 using Serverless.Engine.Protocol;
@@ -38,6 +39,7 @@ internal static class UpdateItem
         if (range != null) keyItem[definition.RangeKey!.Name] = range;
 
         var mode = request.ReturnValues ?? "NONE";
+        var admission = Capacity.AdmitWrite(ctx, table, key, 1, IndexMask.ForUpdate(table, updated));
         var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, keyItem);
         var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
@@ -56,7 +58,7 @@ internal static class UpdateItem
             AttrJson.WriteItem(w, returned);
         }
 
-        Capacity.Write(w, request.ReturnCapacity, table, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
+        Capacity.Write(w, request.ReturnCapacity, ctx, admission, table, Capacity.WriteUnits(Math.Max(mutation.OldSize, mutation.NewSize)), isRead: false);
         if (request.ReturnCollectionMetrics) CollectionMetrics.Write(w, definition, hash, collectionBytes);
         w.WriteEndObject();
     }

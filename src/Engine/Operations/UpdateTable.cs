@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Serverless.Engine.Capacity;
 using Serverless.Engine.Protocol;
 using Serverless.Engine.Storage;
 
@@ -28,7 +29,9 @@ internal static class UpdateTable
             return;
         }
 
-        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null && stream == null)
+        var capacitySettings = Req.Has(req, "OnDemandThroughput") || Req.Has(req, "WarmThroughput");
+        if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && !Req.Has(req, "SSESpecification") && indexUpdates == null && stream == null
+            && !capacitySettings)
             throw DynamoErrors.Validation("At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates, SSESpecification, ReplicaUpdates, MultiAccountReplicaReady, ReplicaTransitRoleArn, MultiRegionConsistency, DeletionProtectionEnabled, OnDemandThroughput, WarmThroughput or TableClass is required");
         var sse = SseSpecification.Resolve(ctx, sseRequest);
         var others = (billingMode != null ? 1 : 0) + (throughput != null ? 1 : 0);
@@ -51,9 +54,13 @@ internal static class UpdateTable
         if (stream is { } spec) StreamSettings.Check(ctx, spec, table.Definition.Name, table.Definition);
         if (stream is { Enabled: false } && table.Definition.Global is { Replicas.Count: > 0 })
             throw DynamoErrors.Validation("One or more parameter values were invalid: Cannot disable stream on a table with replicas. Stream must be enabled for global tables");
+        var throughputSettings = ThroughputSettings.ReadUpdate(req, current, targetMode);
+        var nowUtc = ctx.Engine.Time.GetUtcNow().UtcDateTime;
+        var decrease = rcu is { } dr && wcu is { } dw && current.BillingMode == BillingModes.Provisioned && (dr < current.ReadCapacityUnits || dw < current.WriteCapacityUnits);
+        if (decrease) DecreaseLimits.Check(current, nowUtc);
         if (indexUpdates != null)
         {
-            await UpdateIndexesAsync(ctx, req, table, indexUpdates, w).ConfigureAwait(false);
+            await UpdateIndexesAsync(ctx, req, table, indexUpdates, throughputSettings, w).ConfigureAwait(false);
             if (billingMode == null && throughput == null && tableClass == null && deletionProtection == null && stream == null && !hasSse) return;
         }
 
@@ -73,8 +80,8 @@ internal static class UpdateTable
                 if (r > previousR || wc > previousW) d.LastIncreaseDateTime = now;
                 if (r < previousR || wc < previousW)
                 {
+                    d.NumberOfDecreasesToday = DecreaseLimits.DecreasesToday(d, nowUtc) + 1;
                     d.LastDecreaseDateTime = now;
-                    d.NumberOfDecreasesToday++;
                 }
 
                 d.ReadCapacityUnits = r;
@@ -85,7 +92,9 @@ internal static class UpdateTable
             if (stream is { } spec) StreamSettings.Apply(d, spec, ctx.Engine.Database.NextLsn, now);
             if (deletionProtection is { } p) d.DeletionProtectionEnabled = p;
             if (hasSse) d.Sse = sse;
+            throughputSettings.Apply(d);
         }).ConfigureAwait(false);
+        ctx.Engine.Capacity.Refresh(table);
 
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);
@@ -120,7 +129,7 @@ internal static class UpdateTable
                 var name = Req.String(update, "IndexName");
                 errors.Name(path + ".update.indexName", name);
                 var pt = Req.Object(update, "ProvisionedThroughput");
-                errors.NotNull(path + ".update.provisionedThroughput", pt);
+                if (!Req.Has(update, "OnDemandThroughput") && !Req.Has(update, "WarmThroughput")) errors.NotNull(path + ".update.provisionedThroughput", pt);
                 var (r, wc) = ThroughputRules.Read(pt, errors, path + ".update.provisionedThroughput");
                 if (name != null) result.Add(new IndexUpdate(null, null, name, r, wc));
             }
@@ -139,7 +148,8 @@ internal static class UpdateTable
     /// Creates (then backfills in the background), deletes or re-provisions global secondary indexes. Like AWS, one
     /// index can be created or deleted at a time per table.
     /// </summary>
-    private static async Task UpdateIndexesAsync(OperationContext ctx, JsonElement req, TableState table, List<IndexUpdate> updates, Utf8JsonWriter w)
+    private static async Task UpdateIndexesAsync(
+        OperationContext ctx, JsonElement req, TableState table, List<IndexUpdate> updates, ThroughputSettings.Plan throughputSettings, Utf8JsonWriter w)
     {
         var current = table.Definition;
         var onlineChanges = updates.Count(u => u.Create != null || u.Delete != null);
@@ -177,7 +187,7 @@ internal static class UpdateTable
                 var index = current.FindIndex(name);
                 if (index == null || !index.Global) throw DynamoErrors.ResourceNotFound($"Requested resource not found: Index: {name} not found for table: {current.Name}");
                 if (u.Delete != null) deleted = index;
-                else if (current.BillingMode == BillingModes.PayPerRequest)
+                else if (current.BillingMode == BillingModes.PayPerRequest && u.ReadCapacityUnits != null)
                     throw DynamoErrors.Validation($"One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST");
             }
         }
@@ -214,8 +224,10 @@ internal static class UpdateTable
             d.AttributeDefinitions.Clear();
             d.AttributeDefinitions.AddRange(definitions.Where(a => used.Contains(a.Name)));
             if (d.Indexes.Count == 0) d.Indexes = null;
+            throughputSettings.Apply(d);
         }).ConfigureAwait(false);
 
+        ctx.Engine.Capacity.Refresh(table);
         if (created != null) ctx.Engine.Database.StartBackfill(table, createdNumber);
         w.WriteStartObject();
         w.WritePropertyName("TableDescription"u8);

@@ -21,6 +21,9 @@ public readonly record struct CancellationReason(string Code, string? Message = 
 
     /// <summary>A PartiQL INSERT, in ExecuteTransaction, of a key that exists.</summary>
     public static CancellationReason DuplicateItem => new("DuplicateItem", "Duplicate primary key exists in table");
+
+    /// <summary>An action refused by capacity: <c>ProvisionedThroughputExceeded</c> or <c>ThrottlingError</c>, with AWS's message.</summary>
+    public static CancellationReason Throttled(string code, string message) => new(code, message);
 }
 
 /// <summary>
@@ -110,6 +113,55 @@ public static class DynamoErrors
             },
         };
     }
+
+    /// <summary>A provisioned table's throughput (or a partition key's share) was exceeded.</summary>
+    public const string TableThroughputMessage =
+        "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+
+    /// <summary>A provisioned GSI's throughput was exceeded (AWS sends this one without a final full stop).</summary>
+    public const string IndexThroughputMessage =
+        "The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API";
+
+    /// <summary>An on-demand table's or GSI's OnDemandThroughput maximum was exceeded.</summary>
+    public const string MaxOnDemandThroughputMessage = "Throughput exceeds the maximum OnDemandThroughput configured on table or index";
+
+    /// <summary>An on-demand table's partition key exceeded its partition's limit.</summary>
+    public const string OnDemandCapacityMessage =
+        "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html";
+
+    /// <summary>
+    /// ProvisionedThroughputExceededException with its <c>ThrottlingReasons</c>: one reason (for example
+    /// <c>TableWriteProvisionedThroughputExceeded</c>) and the ARN of the table or index.
+    /// </summary>
+    public static DynamoException ProvisionedThroughputExceeded(string message, string reason, string resourceArn) =>
+        new("ProvisionedThroughputExceededException", message) { WriteExtraMembers = w => WriteThrottlingReasons(w, "ThrottlingReasons"u8, reason, resourceArn) };
+
+    /// <summary>
+    /// ThrottlingException (<c>com.amazon.coral.availability</c>), for on-demand maximums; its model spells the list
+    /// <c>throttlingReasons</c>.
+    /// </summary>
+    public static DynamoException Throttling(string message, string reason, string resourceArn) =>
+        new("ThrottlingException", message) { WriteExtraMembers = w => WriteThrottlingReasons(w, "throttlingReasons"u8, reason, resourceArn) };
+
+    private static void WriteThrottlingReasons(System.Text.Json.Utf8JsonWriter w, ReadOnlySpan<byte> member, string reason, string resourceArn)
+    {
+        w.WriteStartArray(member);
+        w.WriteStartObject();
+        w.WriteString("reason"u8, reason);
+        w.WriteString("resource"u8, resourceArn);
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    /// <summary>UpdateTable: the fifth provisioned-throughput decrease of a UTC day within an hour of the last one.</summary>
+    public static DynamoException DecreaseLimitExceeded(int decreasesToday, DateTime lastDecrease, DateTime nextDecrease) =>
+        LimitExceeded("Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the first 4 decreases, "
+            + "each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds. Number of decreases today: "
+            + decreasesToday.ToString(System.Globalization.CultureInfo.InvariantCulture) + ". Last decrease at " + AwsLongDate(lastDecrease)
+            + ". Next decrease can be made at " + AwsLongDate(nextDecrease));
+
+    private static string AwsLongDate(DateTime utc) =>
+        utc.ToString("dddd, MMMM d, yyyy 'at' h:mm:ss tt", System.Globalization.CultureInfo.InvariantCulture) + " Coordinated Universal Time";
 
     public static DynamoException IdempotentParameterMismatch() =>
         new("IdempotentParameterMismatchException", "The request uses the same client token as a previous, but non-identical request.");

@@ -55,6 +55,7 @@ public sealed class DynamoException : Exception
         "UnrecognizedClientException" => "com.amazon.coral.service#UnrecognizedClientException",
         "InvalidSignatureException" => "com.amazon.coral.service#InvalidSignatureException",
         "IncompleteSignatureException" => "com.amazon.coral.service#IncompleteSignatureException",
+        "ThrottlingException" => "com.amazon.coral.availability#ThrottlingException",
         _ => "com.amazonaws.dynamodb.v20120810#" + ErrorType,
     };
 }

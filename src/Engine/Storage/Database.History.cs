@@ -184,7 +184,7 @@ public sealed partial class Database
         {
             var targetKey = key.ToArray();
             BinaryPrimitives.WriteUInt32BigEndian(targetKey, target.Number);
-            pending.Add(Write(target, targetKey, new PutStored(stored)).Committed);
+            pending.Add(Write(target, targetKey, new PutStored(stored), metered: false).Committed);
             if (pending.Count == 256)
             {
                 await Task.WhenAll(pending).ConfigureAwait(false);

@@ -44,6 +44,7 @@ public sealed class TableState
     public TableState(TableDefinition definition)
     {
         _definition = definition;
+        Throughput = new Capacity.ThroughputState(Consumed, isIndex: false);
         _indexes = definition.Indexes?.Select(i => new SecondaryIndex(i)).ToArray() ?? [];
         if (_indexes.Any(i => !i.Definition.Global)) Collections = new ItemCollections();
         if (definition.TimeToLiveAttribute is { } ttl) _expiry = new ExpiryIndex(ttl);
@@ -56,6 +57,9 @@ public sealed class TableState
 
     /// <summary>Capacity consumed by requests on this table since the engine opened (system deletes consume none).</summary>
     public CapacityMeter Consumed { get; } = new();
+
+    /// <summary>The table's token buckets, per-key limits and capacity metrics (src/Engine/Capacity).</summary>
+    public Capacity.ThroughputState Throughput { get; }
 
     /// <summary>Whether writes must decode item images: for secondary indexes or TTL.</summary>
     public bool NeedsImages => Indexes.Length > 0 || Expiry != null;
@@ -260,7 +264,8 @@ public sealed partial class Database : IAsyncDisposable
 
     /// <summary>
     /// Per-table metrics, as CloudWatch would report them for DynamoDB: consumed read and write capacity units since
-    /// the engine opened, item count and size. <c>{"Tables":[{"TableName",...}]}</c>.
+    /// the engine opened, item count and size, and capacity (provisioned, throttles, burst left, per minute; per GSI
+    /// too, see <see cref="Capacity.CapacityMetrics"/>). <c>{"Tables":[{"TableName",...}]}</c>.
     /// </summary>
     public void WriteMetrics(Utf8JsonWriter w)
     {
@@ -281,6 +286,7 @@ public sealed partial class Database : IAsyncDisposable
 
             w.WriteNumber("ItemCount"u8, table.ItemCount);
             w.WriteNumber("TableSizeBytes"u8, table.SizeBytes);
+            Capacity.CapacityMetrics.Write(w, table, _time, _options.Capacity);
             w.WriteEndObject();
         }
 
@@ -433,8 +439,13 @@ public sealed partial class Database : IAsyncDisposable
     /// Runs <paramref name="mutation"/> on the item under its lock, stores the outcome and appends it to the change
     /// log. Await <see cref="WriteResult.Committed"/> before acknowledging the write.
     /// </summary>
-    public WriteResult Write(TableState table, ReadOnlySpan<byte> key, IItemMutation mutation, ChangeFlags flags = ChangeFlags.None)
+    /// <remarks>
+    /// <paramref name="metered"/>: false for work of the service itself (restores), which, like TTL deletes
+    /// (<see cref="ChangeFlags.System"/>), consumes no capacity of the table's indexes.
+    /// </remarks>
+    public WriteResult Write(TableState table, ReadOnlySpan<byte> key, IItemMutation mutation, ChangeFlags flags = ChangeFlags.None, bool metered = true)
     {
+        metered &= (flags & ChangeFlags.System) == 0;
         var current = t_current ??= new PooledBufferWriter(4096);
         var next = t_next ??= new PooledBufferWriter(4096);
         current.Clear();
@@ -453,14 +464,14 @@ public sealed partial class Database : IAsyncDisposable
                         if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan))
                             return new WriteResult(kind, ObservedStateDurable(), table.Collections?.SizeOf(key) ?? -1);
                         var images = PrepareIndexes(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
-                        ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, images);
+                        ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, images, metered);
                         return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan), images?.CollectionBytes ?? -1);
                     }
 
                 case MutationKind.Delete when exists:
                     {
                         var images = PrepareIndexes(table, key, true, current.WrittenSpan, false, default);
-                        ApplyLocked(table, key, true, current.WrittenSpan, false, default, images);
+                        ApplyLocked(table, key, true, current.WrittenSpan, false, default, images, metered);
                         return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default), images?.CollectionBytes ?? -1);
                     }
 
@@ -481,7 +492,7 @@ public sealed partial class Database : IAsyncDisposable
     /// </summary>
     private void ApplyLocked(
         TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new,
-        IndexedImages? images = null)
+        IndexedImages? images = null, bool metered = true)
     {
         if (hasNew)
         {
@@ -499,7 +510,12 @@ public sealed partial class Database : IAsyncDisposable
         if (!table.NeedsImages) return;
         images ??= IndexedImages.Of(table, hasOld, old, hasNew, @new);
         var definition = table.Definition;
-        foreach (var index in table.Indexes) index.Apply(definition, key, images.Old, images.New);
+        foreach (var index in table.Indexes)
+        {
+            var units = index.Apply(definition, key, images.Old, images.New);
+            if (metered && units > 0) index.ChargeWrite(units, _time);
+        }
+
         table.Expiry?.Apply(key, images.Old, images.New);
         if (table.Collections != null) images.CollectionBytes = table.Collections.Add(key, images.CollectionDelta);
     }
@@ -968,6 +984,10 @@ public sealed class CapacityMeter
     public double ReadUnits => Interlocked.Read(ref _readMilli) / 1000.0;
 
     public double WriteUnits => Interlocked.Read(ref _writeMilli) / 1000.0;
+
+    internal long ReadMilli => Interlocked.Read(ref _readMilli);
+
+    internal long WriteMilli => Interlocked.Read(ref _writeMilli);
 
     public void Add(double units, bool isRead) => Interlocked.Add(ref isRead ? ref _readMilli : ref _writeMilli, (long)Math.Round(units * 1000));
 }

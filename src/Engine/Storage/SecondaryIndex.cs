@@ -20,6 +20,27 @@ public sealed class SecondaryIndex(IndexDefinition definition)
 
     public IndexDefinition Definition => Volatile.Read(ref _definition);
 
+    /// <summary>
+    /// Capacity consumed on this index since the engine opened: reads of a global index and the writes its
+    /// maintenance costs (local indexes share the table's capacity, so their meter stays at zero).
+    /// </summary>
+    public CapacityMeter Consumed { get; } = new();
+
+    private Capacity.ThroughputState? _throughput;
+
+    /// <summary>A global index's token buckets and capacity metrics (src/Engine/Capacity).</summary>
+    public Capacity.ThroughputState Throughput =>
+        Volatile.Read(ref _throughput) ?? Interlocked.CompareExchange(ref _throughput, new Capacity.ThroughputState(Consumed, isIndex: true), null) ?? _throughput!;
+
+    /// <summary>Meters and charges the write units one item change cost a global index (never for system work).</summary>
+    internal void ChargeWrite(double units, TimeProvider time)
+    {
+        if (!Definition.Global) return;
+        Consumed.Add(units, isRead: false);
+        var now = time.GetUtcNow().UtcTicks;
+        Throughput.Bucket(false)?.Take(now, (long)Math.Round(units * 1000));
+    }
+
     public uint Number => _definition.Number;
 
     public OrderedKeyIndex Entries { get; } = new();
@@ -122,29 +143,57 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     /// <summary>Size of the index's copy of an item (its projected attributes), by DynamoDB's item-size rule.</summary>
     public int EntrySize(IReadOnlyDictionary<string, AttrValue> item, TableDefinition table) => ItemSize.Of(Project(item, table));
 
-    /// <summary>Applies one item's change to the index: the caller holds the item's stripe lock.</summary>
-    internal void Apply(
+    /// <summary>
+    /// Applies one item's change to the index: the caller holds the item's stripe lock. Returns the write units the
+    /// change costs the index, by DynamoDB's rules: a new or removed entry one write of its size, a moved entry (its
+    /// index key changed) two, an entry whose projected attributes changed one of the larger size, an unchanged
+    /// entry none.
+    /// </summary>
+    internal double Apply(
         TableDefinition table, ReadOnlySpan<byte> storageKey,
         IReadOnlyDictionary<string, AttrValue>? oldItem, IReadOnlyDictionary<string, AttrValue>? newItem)
     {
         var oldEntry = EntryFor(oldItem, storageKey);
         var newEntry = EntryFor(newItem, storageKey);
+        if (oldEntry == null && newEntry == null) return 0;
+        var oldSize = oldEntry != null ? EntrySize(oldItem!, table) : 0;
+        var newSize = newEntry != null ? EntrySize(newItem!, table) : 0;
         if (oldEntry != null && Entries.Remove(oldEntry))
         {
             Interlocked.Decrement(ref _itemCount);
-            Interlocked.Add(ref _sizeBytes, -EntrySize(oldItem!, table));
+            Interlocked.Add(ref _sizeBytes, -oldSize);
         }
 
         if (newEntry != null && Entries.Add(newEntry))
         {
             Interlocked.Increment(ref _itemCount);
-            Interlocked.Add(ref _sizeBytes, EntrySize(newItem!, table));
+            Interlocked.Add(ref _sizeBytes, newSize);
         }
+
+        if (oldEntry == null) return WriteUnits(newSize);
+        if (newEntry == null) return WriteUnits(oldSize);
+        if (!oldEntry.AsSpan().SequenceEqual(newEntry)) return WriteUnits(oldSize) + WriteUnits(newSize);
+        return SameProjection(oldItem!, newItem!, table) ? 0 : WriteUnits(Math.Max(oldSize, newSize));
+    }
+
+    private static double WriteUnits(long bytes) => Math.Max(1, (bytes + 1023) / 1024);
+
+    private bool SameProjection(IReadOnlyDictionary<string, AttrValue> oldItem, IReadOnlyDictionary<string, AttrValue> newItem, TableDefinition table)
+    {
+        var a = Project(oldItem, table);
+        var b = Project(newItem, table);
+        if (a.Count != b.Count) return false;
+        foreach (var (name, value) in a)
+        {
+            if (!b.TryGetValue(name, out var other) || !value.Equals(other)) return false;
+        }
+
+        return true;
     }
 
     /// <summary>Adds an item during a backfill or a rebuild; a no-op when a concurrent write already indexed it.</summary>
     internal void Add(TableDefinition table, ReadOnlySpan<byte> storageKey, IReadOnlyDictionary<string, AttrValue> item) =>
-        Apply(table, storageKey, null, item);
+        _ = Apply(table, storageKey, null, item);
 }
 
 /// <summary>

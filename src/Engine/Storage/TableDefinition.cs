@@ -88,6 +88,12 @@ public sealed class TableDefinition
     /// <summary>Kinesis Data Streams destinations (EnableKinesisStreamingDestination), oldest first; null when it never had one.</summary>
     public List<Kinesis.KinesisDestinationDefinition>? KinesisDestinations { get; set; }
 
+    /// <summary>On-demand maximums (OnDemandThroughput); null when none was ever set.</summary>
+    public Capacity.OnDemandLimits? OnDemandThroughput { get; set; }
+
+    /// <summary>Warm throughput the table was raised to (WarmThroughput); null when never set.</summary>
+    public Capacity.WarmThroughputDefinition? WarmThroughput { get; set; }
+
     private string? _arn;
 
     // Name, Region and AccountId are fixed at creation, so the ARN is built once (authorization reads it per request).
@@ -116,6 +122,8 @@ public sealed class TableDefinition
         AutoScaling = AutoScaling?.Clone(),
         Global = Global?.Clone(),
         KinesisDestinations = KinesisDestinations?.Select(d => d with { }).ToList(),
+        OnDemandThroughput = OnDemandThroughput,
+        WarmThroughput = WarmThroughput,
     };
 
     public IndexDefinition? FindIndex(string name) => Indexes?.Find(i => i.Name == name);
@@ -156,11 +164,18 @@ public sealed class IndexDefinition
 
     public long WriteCapacityUnits { get; set; }
 
+    /// <summary>On-demand maximums of a global index (OnDemandThroughput); null when none was ever set.</summary>
+    public Capacity.OnDemandLimits? OnDemandThroughput { get; set; }
+
+    /// <summary>Warm throughput a global index was raised to; null when never set.</summary>
+    public Capacity.WarmThroughputDefinition? WarmThroughput { get; set; }
+
     public IndexDefinition Clone() => new()
     {
         Name = Name, Number = Number, Global = Global, HashKey = HashKey, RangeKey = RangeKey, ProjectionType = ProjectionType,
         NonKeyAttributes = NonKeyAttributes == null ? null : [.. NonKeyAttributes], Status = Status,
         ReadCapacityUnits = ReadCapacityUnits, WriteCapacityUnits = WriteCapacityUnits,
+        OnDemandThroughput = OnDemandThroughput, WarmThroughput = WarmThroughput,
     };
 }
 

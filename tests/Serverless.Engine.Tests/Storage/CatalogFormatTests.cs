@@ -50,6 +50,42 @@ public class CatalogFormatTests
         Assert.Null(JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!.Sse);
     }
 
+    /// <summary>
+    /// On-demand maximums and warm throughput (src/Engine/Capacity), of the table and of a global index: optional
+    /// members, absent in older catalogs (which read as no maximum and the default warm throughput).
+    /// </summary>
+    [Fact]
+    public void OnDemandAndWarmThroughput_SerialiseToGoldenJson_AndOldCatalogsReadWithout()
+    {
+        var table = Sample();
+        table.OnDemandThroughput = new Serverless.Engine.Capacity.OnDemandLimits { MaxReadRequestUnits = 100, MaxWriteRequestUnits = -1 };
+        table.WarmThroughput = new Serverless.Engine.Capacity.WarmThroughputDefinition { ReadUnitsPerSecond = 13000, WriteUnitsPerSecond = 5000 };
+        table.Indexes =
+        [
+            new IndexDefinition
+            {
+                Name = "by-genre", Number = 9, Global = true, HashKey = new KeyAttribute("Genre", "S"), ProjectionType = "ALL",
+                OnDemandThroughput = new Serverless.Engine.Capacity.OnDemandLimits { MaxReadRequestUnits = -1, MaxWriteRequestUnits = 7 },
+                WarmThroughput = new Serverless.Engine.Capacity.WarmThroughputDefinition { ReadUnitsPerSecond = 12000, WriteUnitsPerSecond = 4500 },
+            },
+        ];
+        var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(table, StorageJsonContext.Default.TableDefinition));
+        Assert.Equal(
+            GoldenTable[..^1]
+            + ",\"Indexes\":[{\"Name\":\"by-genre\",\"Number\":9,\"Global\":true,\"HashKey\":{\"Name\":\"Genre\",\"Type\":\"S\"},\"ProjectionType\":\"ALL\",\"Status\":\"ACTIVE\",\"ReadCapacityUnits\":0,\"WriteCapacityUnits\":0,"
+            + "\"OnDemandThroughput\":{\"MaxReadRequestUnits\":-1,\"MaxWriteRequestUnits\":7},\"WarmThroughput\":{\"ReadUnitsPerSecond\":12000,\"WriteUnitsPerSecond\":4500}}]"
+            + ",\"OnDemandThroughput\":{\"MaxReadRequestUnits\":100,\"MaxWriteRequestUnits\":-1},\"WarmThroughput\":{\"ReadUnitsPerSecond\":13000,\"WriteUnitsPerSecond\":5000}}",
+            json);
+        var back = JsonSerializer.Deserialize(json, StorageJsonContext.Default.TableDefinition)!.Clone();
+        Assert.Equal(table.OnDemandThroughput, back.OnDemandThroughput);
+        Assert.Equal(table.WarmThroughput, back.WarmThroughput);
+        Assert.Equal(7, back.Indexes![0].Clone().OnDemandThroughput!.MaxWriteRequestUnits);
+        Assert.Equal(4500, back.Indexes[0].WarmThroughput!.WriteUnitsPerSecond);
+        var old = JsonSerializer.Deserialize(GoldenTable, StorageJsonContext.Default.TableDefinition)!;
+        Assert.Null(old.OnDemandThroughput);
+        Assert.Null(old.WarmThroughput);
+    }
+
     [Fact]
     public void Manifest_RoundTripsAndKeepsMemberNames()
     {
