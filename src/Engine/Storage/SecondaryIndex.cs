@@ -22,7 +22,8 @@ public sealed class SecondaryIndex(IndexDefinition definition)
 
     /// <summary>
     /// Capacity consumed on this index since the engine opened: reads of a global index and the writes its
-    /// maintenance costs (local indexes share the table's capacity, so their meter stays at zero).
+    /// maintenance costs (local indexes share the table's capacity, so their meter stays at zero). Auto scaling's
+    /// index targets read it.
     /// </summary>
     public CapacityMeter Consumed { get; } = new();
 
@@ -44,9 +45,6 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     public uint Number => _definition.Number;
 
     public OrderedKeyIndex Entries { get; } = new();
-
-    /// <summary>Capacity consumed on this index since the engine opened (read by auto scaling's index targets).</summary>
-    public CapacityMeter Consumed { get; } = new();
 
     public long ItemCount => Interlocked.Read(ref _itemCount);
 
