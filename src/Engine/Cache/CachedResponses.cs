@@ -77,12 +77,12 @@ internal static class CachedResponses
         var text = mode == CapacityMode.Total ? "TOTAL" : "INDEXES";
         if (!list)
         {
-            Capacity.Write(w, text, tables[0], 0, isRead: true);
+            Operations.Capacity.Write(w, text, tables[0], 0, isRead: true);
             return;
         }
 
         w.WriteStartArray("ConsumedCapacity"u8);
-        foreach (var table in tables) Capacity.WriteEntry(w, text, table, 0, isRead: true);
+        foreach (var table in tables) Operations.Capacity.WriteEntry(w, text, table, 0, isRead: true);
         w.WriteEndArray();
     }
 }
