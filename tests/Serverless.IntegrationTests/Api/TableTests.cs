@@ -264,18 +264,6 @@ public sealed partial class TableTests(SharedHostFixture fixture)
     }
 
     [Fact]
-    public async Task DescribeEndpoints_ReturnsOneRegionalEndpoint()
-    {
-        using var client = _host.CreateClient();
-
-        var endpoints = await client.DescribeEndpointsAsync(new DescribeEndpointsRequest());
-
-        var endpoint = Assert.Single(endpoints.Endpoints);
-        Assert.Equal("dynamodb.us-east-1.amazonaws.com", endpoint.Address);
-        Assert.Equal(1440, endpoint.CachePeriodInMinutes);
-    }
-
-    [Fact]
     public async Task CreateTable_Twice_ThrowsResourceInUse()
     {
         using var client = _host.CreateClient();

@@ -272,7 +272,7 @@ public sealed class CacheTests(DaxHostFixture fixture) : IClassFixture<DaxHostFi
         Assert.Equal("ClusterNotFoundFault", json.GetProperty("__type").GetString());
     }
 
-    [Fact(Skip = "needs capacity enforcement from the capacity branch")]
+    [Fact]
     public async Task HotKey_Read1000TimesFromA1RcuTable_ThroughTheCacheIsNeverThrottled_StraightToTheTableItIs()
     {
         using var direct = Host.CreateClient(c => c.MaxErrorRetry = 0);
