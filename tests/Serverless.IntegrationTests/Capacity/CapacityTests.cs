@@ -203,12 +203,14 @@ public sealed class CapacityTests(CapacityHostFixture fixture) : IClassFixture<C
         var table = await CreateProvisionedAsync(client, "retry", 5, 1);
         using var done = new CancellationTokenSource();
 
-        // Time moves on while the SDK backs off, as it would against AWS.
+        // Time moves on while the SDK backs off, as it would against AWS: a second of the host's clock every 20 ms
+        // of ours, faster than the SDK's first back-off, so that a loaded machine cannot starve the retries, yet
+        // slower than back-to-back puts, so that some are throttled.
         var clock = Task.Run(async () =>
         {
             while (!done.IsCancellationRequested)
             {
-                await Task.Delay(100);
+                await Task.Delay(20);
                 await _host.AdvanceClockAsync(TimeSpan.FromSeconds(1));
             }
         });
