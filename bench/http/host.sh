@@ -17,6 +17,8 @@ start_host() {
   HOST_DATA="$(mktemp -d /tmp/ddb-bench-data.XXXXXX)"
   local log="$HOST_DATA.log" args=(--host 127.0.0.1 --port 0)
   if [[ "${HOST_IN_MEMORY:-0}" == 1 ]]; then args+=(--in-memory); else args+=(--data-dir "$HOST_DATA"); fi
+  # HOST_ARGS: more flags for the host, e.g. HOST_ARGS=--no-throttling to measure what enforcement costs.
+  if [[ -n "${HOST_ARGS:-}" ]]; then read -ra extra <<< "$HOST_ARGS"; args+=("${extra[@]}"); fi
   (cd "$HOST_DATA" && exec dotnet "$HOST_DLL" "${args[@]}") > "$log" 2>&1 &
   HOST_PID=$!
   HOST_URL=""

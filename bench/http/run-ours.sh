@@ -6,6 +6,7 @@
 #   BENCH_DIR       the shared harness                               [<repo>/../shared/bench]
 #   HOST_IN_MEMORY  1 = run the host with --in-memory                 [0]
 #   NO_BUILD        1 = use the existing Release build               [0]
+#   HOST_ARGS       more host flags, e.g. --no-throttling            []
 # Example: bench/http/run-ours.sh            DUR=5s REPEAT=1 OPS=get bench/http/run-ours.sh
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
