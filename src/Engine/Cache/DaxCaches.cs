@@ -16,6 +16,7 @@ public sealed partial class DaxCaches : IChangeObserver
     private readonly DynamoEngine _engine;
     private readonly object _gate = new();
     private readonly string? _path;
+    private readonly Kinesis.KinesisBlobMirror? _mirror;
     private DaxState _state;
     private volatile Dictionary<string, ClusterCache> _byName = new(StringComparer.OrdinalIgnoreCase);
     private volatile ClusterCache[] _clusters = [];
@@ -24,10 +25,11 @@ public sealed partial class DaxCaches : IChangeObserver
     private readonly long[] _keySeq = new long[4096];
     private readonly long[] _tableSeq = new long[256];
 
-    private DaxCaches(DynamoEngine engine, string? path, DaxState state)
+    private DaxCaches(DynamoEngine engine, string? path, DaxState state, Kinesis.KinesisBlobMirror? mirror)
     {
         _engine = engine;
         _path = path;
+        _mirror = mirror;
         _state = state;
         Rebuild();
     }
@@ -39,8 +41,15 @@ public sealed partial class DaxCaches : IChangeObserver
     {
         var options = engine.Options;
         var path = options.InMemory ? null : DaxState.PathOf(options.DataDirectory);
+
+        // With blob storage the state also lives in the store's container (dax/state.json, sealed as on disk), so a
+        // fresh instance, or one that lost its disk, has the clusters and parameter groups it was given.
+        var mirror = path != null && options.Blob.ConnectionString is { Length: > 0 }
+            ? new Kinesis.KinesisBlobMirror(options.Blob, Path.GetDirectoryName(path)!, "dax/")
+            : null;
+        mirror?.Restore();
         var state = path == null ? new DaxState() : DaxState.Load(path, engine.Database.Cipher);
-        var caches = new DaxCaches(engine, path, state);
+        var caches = new DaxCaches(engine, path, state, mirror);
         engine.Database.Observe(caches);
         return caches;
     }
@@ -61,7 +70,11 @@ public sealed partial class DaxCaches : IChangeObserver
         lock (_gate)
         {
             var next = change(_state);
-            if (_path != null) next.Save(_path, _engine.Database.Cipher);
+            if (_path != null)
+            {
+                next.Save(_path, _engine.Database.Cipher);
+                _mirror?.Upload(_path, File.ReadAllBytes(_path));
+            }
             _state = next;
             Rebuild();
         }

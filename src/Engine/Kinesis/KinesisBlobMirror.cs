@@ -12,18 +12,21 @@ namespace Serverless.Engine.Kinesis;
 /// frame is appended to it before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
 /// record: a fresh instance downloads the catalog and the segments before it opens the streams. The catalog and the
 /// delivery checkpoint are uploaded whole on every change. Segments roll before Azure's 50,000 blocks per append blob.
+/// The DAX control plane's state (src/Engine/Cache) is mirrored the same way, under <c>dax/</c>.
 /// </summary>
 public sealed class KinesisBlobMirror
 {
     /// <summary>Frames per segment, kept under the append-blob block limit (50,000) with room for the header.</summary>
     public const int MaxFramesPerSegment = 40_000;
 
-    private const string Prefix = "kinesis/";
+    private readonly string _prefix;
     private readonly BlobContainerClient _container;
     private readonly string _root;
 
-    public KinesisBlobMirror(BlobOptions options, string root)
+    /// <summary>Mirrors the folder <paramref name="root"/> under <paramref name="prefix"/> (with its trailing slash) in the store's container.</summary>
+    public KinesisBlobMirror(BlobOptions options, string root, string prefix = "kinesis/")
     {
+        _prefix = prefix;
         var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
         clientOptions.Retry.MaxRetries = 2;
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
@@ -76,9 +79,9 @@ public sealed class KinesisBlobMirror
     public int Restore()
     {
         var written = 0;
-        foreach (var item in _container.GetBlobs(new GetBlobsOptions { Prefix = Prefix }))
+        foreach (var item in _container.GetBlobs(new GetBlobsOptions { Prefix = _prefix }))
         {
-            var local = Path.Combine(_root, item.Name[Prefix.Length..].Replace('/', Path.DirectorySeparatorChar));
+            var local = Path.Combine(_root, item.Name[_prefix.Length..].Replace('/', Path.DirectorySeparatorChar));
             if (File.Exists(local)) continue;
             Directory.CreateDirectory(Path.GetDirectoryName(local)!);
             _container.GetBlobClient(item.Name).DownloadTo(local);
@@ -89,7 +92,7 @@ public sealed class KinesisBlobMirror
     }
 
     private string NameOf(string localPath) =>
-        Prefix + Path.GetRelativePath(_root, Path.GetFullPath(localPath)).Replace(Path.DirectorySeparatorChar, '/');
+        _prefix + Path.GetRelativePath(_root, Path.GetFullPath(localPath)).Replace(Path.DirectorySeparatorChar, '/');
 
     private static void Guard(Action action)
     {
