@@ -16,7 +16,7 @@ public sealed partial class DaxCaches : IChangeObserver
     private readonly DynamoEngine _engine;
     private readonly object _gate = new();
     private readonly string? _path;
-    private readonly Kinesis.KinesisBlobMirror? _mirror;
+    private readonly Persistence.BlobFolderMirror? _mirror;
     private DaxState _state;
     private volatile Dictionary<string, ClusterCache> _byName = new(StringComparer.OrdinalIgnoreCase);
     private volatile ClusterCache[] _clusters = [];
@@ -25,7 +25,7 @@ public sealed partial class DaxCaches : IChangeObserver
     private readonly long[] _keySeq = new long[4096];
     private readonly long[] _tableSeq = new long[256];
 
-    private DaxCaches(DynamoEngine engine, string? path, DaxState state, Kinesis.KinesisBlobMirror? mirror)
+    private DaxCaches(DynamoEngine engine, string? path, DaxState state, Persistence.BlobFolderMirror? mirror)
     {
         _engine = engine;
         _path = path;
@@ -45,7 +45,7 @@ public sealed partial class DaxCaches : IChangeObserver
         // With blob storage the state also lives in the store's container (dax/state.json, sealed as on disk), so a
         // fresh instance, or one that lost its disk, has the clusters and parameter groups it was given.
         var mirror = path != null && options.Blob.ConnectionString is { Length: > 0 }
-            ? new Kinesis.KinesisBlobMirror(options.Blob, Path.GetDirectoryName(path)!, "dax/")
+            ? new Persistence.BlobFolderMirror(options.Blob, Path.GetDirectoryName(path)!, "dax/")
             : null;
         mirror?.Restore();
         var state = path == null ? new DaxState() : DaxState.Load(path, engine.Database.Cipher);

@@ -21,7 +21,7 @@ public sealed partial class DynamoEngine
 
     /// <summary>
     /// The Kinesis Data Streams of this engine, opened on first use: <c>{data}/kinesis/</c>, or memory in the
-    /// in-memory mode, with a copy in blob storage when the store lives there (<see cref="KinesisBlobMirror"/>).
+    /// in-memory mode, with a copy in blob storage when the store lives there (<see cref="Persistence.BlobFolderMirror"/>).
     /// Appends are fsynced when the change log's sync mode is Always.
     /// </summary>
     public KinesisStore Kinesis
@@ -34,7 +34,7 @@ public sealed partial class DynamoEngine
             {
                 if (_kinesis != null) return _kinesis;
                 var root = Options.InMemory ? null : Path.Combine(Path.GetFullPath(Options.DataDirectory), "kinesis");
-                var mirror = root != null && Options.Blob.ConnectionString is { Length: > 0 } ? new KinesisBlobMirror(Options.Blob, root) : null;
+                var mirror = root != null && Options.Blob.ConnectionString is { Length: > 0 } ? new Persistence.BlobFolderMirror(Options.Blob, root) : null;
                 store = KinesisStore.Open(root, Database.Cipher, Options.Kinesis, Options.ChangeLog.Sync == Storage.ChangeLogSync.Always, mirror);
                 Volatile.Write(ref _kinesis, store);
                 return store;

@@ -25,11 +25,11 @@ public sealed class KinesisStore : IDisposable
     private readonly StoreCipher _cipher;
     private readonly KinesisOptions _options;
     private readonly bool _sync;
-    private readonly KinesisBlobMirror? _mirror;
+    private readonly Persistence.BlobFolderMirror? _mirror;
     private readonly object _catalogLock = new();
     private Dictionary<string, KinesisStream> _streams = new(StringComparer.Ordinal);
 
-    private KinesisStore(string? root, StoreCipher cipher, KinesisOptions options, bool sync, KinesisBlobMirror? mirror)
+    private KinesisStore(string? root, StoreCipher cipher, KinesisOptions options, bool sync, Persistence.BlobFolderMirror? mirror)
     {
         _root = root;
         _mirror = mirror;
@@ -41,13 +41,13 @@ public sealed class KinesisStore : IDisposable
     public KinesisOptions Options => _options;
 
     /// <summary>The blob copy of the streams (the cloud backend), or null.</summary>
-    public KinesisBlobMirror? Mirror => _mirror;
+    public Persistence.BlobFolderMirror? Mirror => _mirror;
 
     /// <summary>
     /// Opens the streams of <paramref name="root"/> (null: in memory), recovering every shard; with a
     /// <paramref name="mirror"/>, first downloads what blob storage has and the folder lacks.
     /// </summary>
-    public static KinesisStore Open(string? root, StoreCipher cipher, KinesisOptions options, bool sync, KinesisBlobMirror? mirror = null)
+    public static KinesisStore Open(string? root, StoreCipher cipher, KinesisOptions options, bool sync, Persistence.BlobFolderMirror? mirror = null)
     {
         var store = new KinesisStore(root, cipher, options, sync, mirror);
         if (root == null) return store;

@@ -45,12 +45,12 @@ public sealed class ShardLog : IDisposable
     private readonly object _lock = new();
     private readonly List<Segment> _segments = [];
     private readonly List<KinesisRecord>? _memory;
-    private readonly KinesisBlobMirror? _mirror;
+    private readonly Persistence.BlobFolderMirror? _mirror;
     private SafeFileHandle? _open;
     private ulong _last;
     private ulong _trim = 1;
 
-    private ShardLog(string? directory, StoreCipher cipher, long segmentBytes, bool sync, KinesisBlobMirror? mirror = null)
+    private ShardLog(string? directory, StoreCipher cipher, long segmentBytes, bool sync, Persistence.BlobFolderMirror? mirror = null)
     {
         _directory = directory;
         _mirror = mirror;
@@ -66,7 +66,7 @@ public sealed class ShardLog : IDisposable
 
     /// <summary>Opens (or creates) the shard in <paramref name="directory"/>, cutting a torn tail off its last segment.</summary>
     /// <param name="mirror">Blob storage to append every frame to before the append returns (the cloud backend), or null.</param>
-    public static ShardLog Open(string directory, StoreCipher cipher, long segmentBytes, bool sync, KinesisBlobMirror? mirror = null)
+    public static ShardLog Open(string directory, StoreCipher cipher, long segmentBytes, bool sync, Persistence.BlobFolderMirror? mirror = null)
     {
         Directory.CreateDirectory(directory);
         var log = new ShardLog(directory, cipher, segmentBytes, sync, mirror);
@@ -100,7 +100,7 @@ public sealed class ShardLog : IDisposable
             var plainLength = PlainHeader + keyBytes + data.Length;
             var frameLength = FrameOverhead + plainLength;
             if (_open == null || _segments[^1].Length + frameLength > _segmentBytes && _segments[^1].Length > HeaderBytes
-                || _mirror != null && _segments[^1].Frames >= KinesisBlobMirror.MaxFramesPerSegment) Roll(counter, arrivalMs);
+                || _mirror != null && _segments[^1].Frames >= Persistence.BlobFolderMirror.MaxFramesPerSegment) Roll(counter, arrivalMs);
             var segment = _segments[^1];
             var frame = ArrayPool<byte>.Shared.Rent(frameLength);
             try

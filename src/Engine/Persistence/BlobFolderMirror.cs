@@ -4,17 +4,17 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Serverless.Engine.Protocol;
 
-namespace Serverless.Engine.Kinesis;
+namespace Serverless.Engine.Persistence;
 
 /// <summary>
-/// Kinesis records in blob storage (the cloud backend): every file under <c>{data}/kinesis/</c> has a blob of the same
+/// A local folder mirrored in blob storage (the cloud backend), used by Kinesis and the DAX control plane. For Kinesis, every file under <c>{data}/kinesis/</c> has a blob of the same
 /// relative name under <c>kinesis/</c> in the store's container. A shard segment is an append blob, and a record's
 /// frame is appended to it before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
 /// record: a fresh instance downloads the catalog and the segments before it opens the streams. The catalog and the
 /// delivery checkpoint are uploaded whole on every change. Segments roll before Azure's 50,000 blocks per append blob.
 /// The DAX control plane's state (src/Engine/Cache) is mirrored the same way, under <c>dax/</c>.
 /// </summary>
-public sealed class KinesisBlobMirror
+public sealed class BlobFolderMirror
 {
     /// <summary>Frames per segment, kept under the append-blob block limit (50,000) with room for the header.</summary>
     public const int MaxFramesPerSegment = 40_000;
@@ -24,7 +24,7 @@ public sealed class KinesisBlobMirror
     private readonly string _root;
 
     /// <summary>Mirrors the folder <paramref name="root"/> under <paramref name="prefix"/> (with its trailing slash) in the store's container.</summary>
-    public KinesisBlobMirror(BlobOptions options, string root, string prefix = "kinesis/")
+    public BlobFolderMirror(BlobOptions options, string root, string prefix = "kinesis/")
     {
         _prefix = prefix;
         var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
