@@ -123,6 +123,14 @@ public sealed class RequestHandler
             WriteError(output, e);
             return Complete(e.StatusCode, output, requestId, contentType, cbor);
         }
+        catch (Storage.StoreException e)
+        {
+            // The store's refusals raised where it could not return a status (see Storage/StoreStatus.cs).
+            var error = DynamoErrors.From(e);
+            output.Clear();
+            WriteError(output, error);
+            return Complete(error.StatusCode, output, requestId, contentType, cbor);
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             output.Dispose();
