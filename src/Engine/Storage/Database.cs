@@ -127,6 +127,7 @@ public sealed partial class Database : IAsyncDisposable
     private readonly FasterStore _store;
     private readonly StoreCipher _cipher;
     private ChangeLog? _log;
+    private MemoryChangeLog? _memoryLog;
     private readonly KeyLocks _locks = new();
     private readonly object _catalogLock = new();
     private readonly Dictionary<string, TableState> _byName = new(StringComparer.Ordinal);
@@ -159,7 +160,13 @@ public sealed partial class Database : IAsyncDisposable
     {
         if (options.InMemory)
         {
-            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes), StoreCipher.Ephemeral()) { _nextTableNumber = 1 };
+            // No data directory, but a change log all the same (bounded, in RAM), so streams and PITR work.
+            var ephemeral = StoreCipher.Ephemeral();
+            var memoryLog = MemoryChangeLog.Open(options, ephemeral);
+            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes), ephemeral)
+            {
+                _nextTableNumber = 1, _memoryLog = memoryLog, _log = memoryLog.Log,
+            };
         }
 
         var root = Path.GetFullPath(options.DataDirectory);
@@ -689,6 +696,14 @@ public sealed partial class Database : IAsyncDisposable
         await _checkpointGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_memoryLog != null)
+            {
+                // Nothing to recover from in memory: a checkpoint only trims the log to its windows and its cap.
+                _memoryLog.Trim(LogRetentionStart(CurrentDefinitions()));
+                Interlocked.Exchange(ref _logBytesAtCheckpoint, _log.AppendedBytes);
+                return;
+            }
+
             // Every record up to LastLsn has already been applied to FASTER (writes apply, then append, under
             // the item lock), so a checkpoint started now contains them all; replay resumes after it.
             var replayFrom = _log.LastLsn + 1;
@@ -713,17 +728,7 @@ public sealed partial class Database : IAsyncDisposable
             var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
             SealedFile.WriteAtomically(Path.Combine(root, ManifestFile), _cipher, SealedKind.Manifest, manifestJson);
             _store.PurgeCheckpointsExcept(token);
-            // Streams and point-in-time recovery read the log: keep the segments their windows need (24 hours for
-            // streams, the recovery period for PITR).
-            var keep = TimeSpan.Zero;
-            if (tables.Any(t => t.Streams is { Count: > 0 })) keep = StreamRetention;
-            foreach (var t in tables.Concat(Backups.List().Where(b => b.Type == "SYSTEM").Select(b => b.Table)))
-            {
-                // Deleted tables with PITR (their SYSTEM backups) keep their window too.
-                if (t.RecoveryPeriodInDays is { } days && TimeSpan.FromDays(days) > keep) keep = TimeSpan.FromDays(days);
-            }
-
-            var keepSince = keep > TimeSpan.Zero ? _time.GetUtcNow().UtcDateTime - keep : (DateTime?)null;
+            var keepSince = LogRetentionStart(tables);
             if (_blob != null && _shipper != null)
             {
                 // The snapshot goes to blob storage with a manifest naming it; log segments older than both the
@@ -747,6 +752,27 @@ public sealed partial class Database : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Streams and point-in-time recovery read the log: the oldest moment whose segments must stay (24 hours for
+    /// streams, the recovery period for PITR, also of deleted tables through their SYSTEM backups), or null.
+    /// </summary>
+    private DateTime? LogRetentionStart(List<TableDefinition> tables)
+    {
+        var keep = TimeSpan.Zero;
+        if (tables.Any(t => t.Streams is { Count: > 0 })) keep = StreamRetention;
+        foreach (var t in tables.Concat(Backups.List().Where(b => b.Type == "SYSTEM").Select(b => b.Table)))
+        {
+            if (t.RecoveryPeriodInDays is { } days && TimeSpan.FromDays(days) > keep) keep = TimeSpan.FromDays(days);
+        }
+
+        return keep > TimeSpan.Zero ? _time.GetUtcNow().UtcDateTime - keep : null;
+    }
+
+    private List<TableDefinition> CurrentDefinitions()
+    {
+        lock (_catalogLock) return [.. _byNumber.Values.Select(t => t.Definition)];
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
@@ -763,6 +789,7 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             await _log.DisposeAsync().ConfigureAwait(false);
+            _memoryLog?.Release();
         }
 
         if (_shipper != null) await _shipper.DisposeAsync().ConfigureAwait(false);
@@ -842,7 +869,9 @@ public sealed partial class Database : IAsyncDisposable
 
     private void MaybeCheckpoint()
     {
-        if (_log!.AppendedBytes - Interlocked.Read(ref _logBytesAtCheckpoint) < _options.CheckpointLogBytes) return;
+        // In memory a "checkpoint" is a trim, due every segment's worth of records so the cap holds.
+        var every = _memoryLog != null ? MemoryChangeLog.SegmentBytesFor(_options.InMemoryLogBytes) : _options.CheckpointLogBytes;
+        if (_log!.AppendedBytes - Interlocked.Read(ref _logBytesAtCheckpoint) < every) return;
         if (Interlocked.CompareExchange(ref _checkpointRunning, 1, 0) != 0) return;
         _ = Task.Run(async () =>
         {
