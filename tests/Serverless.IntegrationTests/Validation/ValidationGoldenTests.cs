@@ -62,4 +62,23 @@ public sealed class ValidationGoldenTests(SharedHostFixture fixture)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
         Assert.Equal(4, rules.Count); // every order rule has cases
     }
+
+    [Fact]
+    public async Task ThroughSdk_AnInvalidValueWinsOverAMissingTable_AndTheTableOverTheSchema()
+    {
+        using var client = _host.CreateClient();
+        var missing = NewName("nosuch");
+        var value = await Assert.ThrowsAsync<Amazon.DynamoDBv2.AmazonDynamoDBException>(() => client.GetItemAsync(new GetItemRequest
+        {
+            TableName = missing, Key = new() { ["a"] = new AttributeValue { N = " 1 " } },
+        }));
+        Assert.Equal("ValidationException", value.ErrorCode);
+        Assert.Equal("The parameter cannot be converted to a numeric value:  1 ", value.Message);
+
+        var table = await Assert.ThrowsAsync<ResourceNotFoundException>(() => client.GetItemAsync(new GetItemRequest
+        {
+            TableName = missing, Key = new() { ["wrong"] = new AttributeValue { N = "1" } },
+        }));
+        Assert.Equal("Requested resource not found", table.Message);
+    }
 }
