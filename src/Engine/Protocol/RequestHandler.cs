@@ -103,9 +103,19 @@ public sealed class RequestHandler
                 try
                 {
                     // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
-                    await (request.Cluster is null
-                        ? handler(context, document.RootElement, writer)
-                        : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
+                    try
+                    {
+                        await (request.Cluster is null
+                            ? handler(context, document.RootElement, writer)
+                            : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
+                    }
+                    catch (DynamoException e) when (ReferenceEquals(service, Operations.OperationTable.DynamoDb))
+                    {
+                        // Several problems: report the one AWS checks first (shape, constraints, values, then the table).
+                        var first = Operations.RequestOrder.FirstError(document.RootElement, e);
+                        if (ReferenceEquals(first, e)) throw;
+                        throw first;
+                    }
                     writer.Flush();
                     _engine.Database.Latencies.Record(document.RootElement, started);
                 }

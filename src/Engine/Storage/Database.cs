@@ -68,6 +68,9 @@ public sealed partial class Database : IAsyncDisposable
 
     internal BlobPersistence? Blob => _files.Blob;
 
+    /// <summary>The memory-only engine's change log (docs/streams-in-memory.md); null with a data directory.</summary>
+    internal MemoryChangeLog? MemoryLog => _files.MemoryLog;
+
     internal LogShipper? Shipper { get; set; }
 
     internal bool Disposing => Volatile.Read(ref _disposed) != 0;
@@ -263,6 +266,7 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             await _log.DisposeAsync().ConfigureAwait(false);
+            _files.MemoryLog?.Release();
         }
 
         if (Shipper != null) await Shipper.DisposeAsync().ConfigureAwait(false);
