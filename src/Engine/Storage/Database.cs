@@ -178,7 +178,7 @@ public sealed partial class Database : IAsyncDisposable
         if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
-            blob = new BlobPersistence(options.Blob);
+            blob = new BlobPersistence(options.Blob, time);
             try
             {
                 await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
