@@ -6,7 +6,8 @@ usage: first_answer.py [--request list|get] [--table T] [--key K] [--timeout S] 
 The command may contain {port}, replaced by a free loopback port picked here. The clock is
 time.monotonic_ns(), read just before the spawn. The probe is a tiny DynamoDB request over one fresh TCP
 connection per attempt (ListTables, or GetItem of --table/--key), sent every 2 ms until the server answers
-HTTP 200. Prints "<seconds> <status>", then the server's pid and port on two more lines, and leaves the server
+HTTP 200. Prints "<seconds> <status> <server CPU seconds so far>" (user + system time of all its threads: on
+a shared machine, the figure least disturbed by other load), then the server's pid and port on two more lines, and leaves the server
 running, unless --stop, which sends SIGTERM and waits for it to exit.
 """
 import argparse, json, os, signal, socket, subprocess, sys, time
@@ -51,6 +52,15 @@ def try_once(port, request):
         return None
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the server has used so far (all its threads), from /proc/PID/stat."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--request", default="list", choices=["list", "get"])
@@ -81,11 +91,12 @@ def main():
             sys.exit(1)
         time.sleep(0.002)
     elapsed = (time.monotonic_ns() - t0) / 1e9
+    cpu = cpu_seconds(proc.pid)
     if status != 200:
         print(f"no answer within {a.timeout} s (last status {status})", file=sys.stderr)
         proc.kill()
         sys.exit(1)
-    print(f"{elapsed:.4f} {status}")
+    print(f"{elapsed:.4f} {status} {cpu:.3f}")
     print(proc.pid)
     print(port)
     sys.stdout.flush()

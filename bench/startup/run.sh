@@ -46,21 +46,28 @@ if [[ " $SERIES " == *" dynalite "* && ! -f "$DYNALITE" ]]; then
   mkdir -p "$TOOLS" && npm install --prefix "$TOOLS" dynalite@4.0.0 > "$OUTDIR/npm-install.log" 2>&1
 fi
 
+# record FILE OUTPUT: the wall seconds of a first_answer.py output to FILE, its server CPU seconds to FILE.cpu.
+record() {
+  local first; first=$(echo "$2" | head -1)
+  echo "$first" | cut -d' ' -f1 >> "$1"
+  echo "$first" | cut -d' ' -f3 >> "$1.cpu"
+}
+
 # time_start FILE ARGS...: one timed start (first_answer.py ARGS), the seconds appended to FILE.
 time_start() {
   local file=$1; shift
   local out; out=$(python3 "$HERE/first_answer.py" "$@")
-  echo "${out%% *}" >> "$file"
+  record "$file" "$out"
 }
 
 # host_series NAME EXE: N starts of our host on fresh data directories.
 host_series() {
   local name=$1 exe=$2 d out
-  : > "$OUTDIR/$name.txt"
+  : > "$OUTDIR/$name.txt"; : > "$OUTDIR/$name.txt.cpu"
   for _ in $(seq "$N"); do
     d=$(mktemp -d /tmp/bench-startup-data.XXXXXX)
     out=$(env "${HOST_ENV_ARGS[@]}" python3 "$HERE/first_answer.py" --stop --cwd "$d" -- "$exe" --port {port} --data-dir "$d")
-    echo "${out%% *}" >> "$OUTDIR/$name.txt"
+    record "$OUTDIR/$name.txt" "$out"
     rm -rf "$d"
   done
   d=$(mktemp -d /tmp/bench-startup-data.XXXXXX)
@@ -69,14 +76,17 @@ host_series() {
   rm -rf "$d"
 }
 
-# stats FILE: "median p90 (n)" of the numbers in FILE, in milliseconds.
+# stats FILE: median, p90 and min of the wall times in FILE, and the median server CPU time (FILE.cpu), in ms.
 stats() {
   python3 - "$1" <<'PY'
-import sys, statistics
-v = sorted(float(x) for x in open(sys.argv[1]) if x.strip())
+import math, os, sys, statistics
+def load(path):
+    return sorted(float(x) for x in open(path) if x.strip() and not math.isnan(float(x))) if os.path.exists(path) else []
+v = load(sys.argv[1]); c = load(sys.argv[1] + ".cpu")
 if not v: print("n/a"); sys.exit()
-p90 = v[min(len(v) - 1, max(0, round(0.9 * len(v) + 0.5) - 1))]
-print(f"median {statistics.median(v) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, min {v[0] * 1000:.0f} ms (n={len(v)})")
+p90 = v[min(len(v) - 1, math.ceil(0.9 * len(v)) - 1)]
+cpu = f"; server CPU median {statistics.median(c) * 1000:.0f} ms" if c else ""
+print(f"median {statistics.median(v) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, min {v[0] * 1000:.0f} ms (n={len(v)}){cpu}")
 PY
 }
 

@@ -28,7 +28,10 @@ internal static class LocalFunctionHost
         StartupTrace.Mark("main");
         try
         {
-            functions = FunctionCatalog.Discover(FunctionsAssembly);
+            // The build indexed the functions (the worker SDK's generated metadata); scan for attributes only without it.
+            var generated = GeneratedFunctionCatalog.TryRead(FunctionsAssembly);
+            if (generated is not null) GeneratedFunctionCatalog.AssertMatchesReflection(FunctionsAssembly, generated);
+            functions = generated ?? FunctionCatalog.Discover(FunctionsAssembly);
             StartupTrace.Mark("functions discovered");
             (app, router) = Build(commandLine, functions, settings);
             StartupTrace.Mark("host built");
