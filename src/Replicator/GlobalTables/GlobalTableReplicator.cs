@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Serverless.Engine;
 using Serverless.Engine.Storage;
@@ -179,7 +178,9 @@ public sealed class GlobalTableReplicator
 
                     continue;
                 case ReplicaStatus.Updating:
-                    await SendAsync(Message(MessageType.Settings, region, replica.RegionName, d.Name) with { Definition = d }, cancellationToken).ConfigureAwait(false);
+                    // The replica's own overrides changed: no synced group did.
+                    await SendAsync(Message(MessageType.Settings, region, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = SyncedSettings.Fingerprint(d) }, cancellationToken)
+                        .ConfigureAwait(false);
                     await db.UpdateTableAsync(table, t =>
                     {
                         if (t.Global!.Find(replica.RegionName) is { Status: ReplicaStatus.Updating } r) r.Status = ReplicaStatus.Active;
@@ -460,7 +461,7 @@ public sealed class GlobalTableReplicator
 
                 return;
             case MessageType.Settings:
-                if (table != null && message.Definition != null) await ApplySettingsAsync(engine, table, message.Definition, message.Source).ConfigureAwait(false);
+                if (table != null && message.Definition != null) await ApplySettingsAsync(engine, table, message).ConfigureAwait(false);
                 return;
             case MessageType.Members:
                 if (table != null && message.Regions != null) await ApplyMembersAsync(engine, table, message.Regions).ConfigureAwait(false);
@@ -528,7 +529,7 @@ public sealed class GlobalTableReplicator
                     Replicas = [.. (message.Regions ?? [message.Source]).Where(r => r != region).Select(r => new ReplicaDefinition { RegionName = r, Status = ReplicaStatus.Active })],
                 },
             };
-            d.Global.SyncedSettings = Fingerprint(d);
+            d.Global.SyncedSettings = SyncedSettings.Fingerprint(d);
             return d;
         }).ConfigureAwait(false);
         await db.TrackVersionsAsync(table).ConfigureAwait(false);
@@ -547,60 +548,66 @@ public sealed class GlobalTableReplicator
     private static string StreamLabel(double now) =>
         DateTimeOffset.FromUnixTimeMilliseconds((long)(now * 1000)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// The settings kept in sync across replicas: billing mode, write capacity, TTL attribute and the global
-    /// secondary indexes (names, keys, projections). Read capacity may differ per replica (overrides).
-    /// </summary>
-    public static string Fingerprint(TableDefinition d)
-    {
-        ArgumentNullException.ThrowIfNull(d);
-        var s = new StringBuilder();
-        s.Append(d.BillingMode).Append('|').Append(d.BillingMode == "PAY_PER_REQUEST" ? 0 : d.WriteCapacityUnits).Append('|').Append(d.TimeToLiveAttribute).Append('|');
-        foreach (var i in (d.Indexes ?? []).Where(i => i.Global).OrderBy(i => i.Name, StringComparer.Ordinal))
-        {
-            s.Append(i.Name).Append(':').Append(i.HashKey.Name).Append(':').Append(i.RangeKey?.Name).Append(':').Append(i.ProjectionType)
-                .Append(':').Append(string.Join(",", i.NonKeyAttributes ?? [])).Append(';');
-        }
-
-        return s.ToString();
-    }
-
     /// <summary>Sends the table's synced settings to its replicas when they changed here.</summary>
     private async Task SyncSettingsAsync(DynamoEngine engine, TableState table, CancellationToken cancellationToken)
     {
         var d = table.Definition;
-        var fingerprint = Fingerprint(d);
-        if (d.Global!.SyncedSettings == fingerprint) return;
+        var fingerprint = SyncedSettings.Fingerprint(d);
+        var before = d.Global!.SyncedSettings;
+        if (before == fingerprint) return;
         foreach (var replica in d.Global.Replicas)
         {
             if (replica.Status != ReplicaStatus.Deleting)
-                await SendAsync(Message(MessageType.Settings, engine.Options.DefaultRegion, replica.RegionName, d.Name) with { Definition = d }, cancellationToken).ConfigureAwait(false);
+            {
+                await SendAsync(Message(MessageType.Settings, engine.Options.DefaultRegion, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = before }, cancellationToken)
+                    .ConfigureAwait(false);
+            }
         }
 
         await engine.Database.UpdateTableAsync(table, t => t.Global!.SyncedSettings = fingerprint).ConfigureAwait(false);
     }
 
-    /// <summary>Applies another replica's synced settings: indexes added (and backfilled) or removed, TTL, billing.</summary>
-    private async Task ApplySettingsAsync(DynamoEngine engine, TableState table, TableDefinition source, string sourceRegion)
+    /// <summary>
+    /// Applies what changed in another replica's synced settings (indexes added and backfilled, or removed; TTL;
+    /// billing and write capacity), and this replica's overrides from its definition.
+    /// </summary>
+    private async Task ApplySettingsAsync(DynamoEngine engine, TableState table, ReplicationMessage message)
     {
         var db = engine.Database;
+        var source = message.Definition!;
+        var changed = SyncedSettings.Changed(SyncedSettings.Groups(source), SyncedSettings.Parse(message.SyncedBefore));
         var added = new List<uint>();
         var ttlChanged = false;
         var region = engine.Options.DefaultRegion;
         await db.UpdateTableAsync(table, (d, next) =>
         {
             var mine = source.Global?.Find(region);
-            d.BillingMode = source.BillingMode;
-            d.WriteCapacityUnits = source.WriteCapacityUnits;
-            d.ReadCapacityUnits = mine?.ReadCapacityUnitsOverride ?? source.ReadCapacityUnits;
-            if (mine?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
-            ttlChanged = d.TimeToLiveAttribute != source.TimeToLiveAttribute;
-            d.TimeToLiveAttribute = source.TimeToLiveAttribute;
-            var wanted = (source.Indexes ?? []).Where(i => i.Global).ToList();
-            d.Indexes?.RemoveAll(i => i.Global && !wanted.Exists(w => w.Name == i.Name));
-            foreach (var index in wanted)
+            if (changed.Contains(SyncedSettings.Capacity))
             {
-                if (d.FindIndex(index.Name) != null) continue;
+                d.BillingMode = source.BillingMode;
+                d.WriteCapacityUnits = source.WriteCapacityUnits;
+                d.ReadCapacityUnits = source.ReadCapacityUnits;
+            }
+
+            if (mine?.ReadCapacityUnitsOverride is { } read) d.ReadCapacityUnits = read;
+            if (mine?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
+            if (changed.Contains(SyncedSettings.Ttl))
+            {
+                ttlChanged = d.TimeToLiveAttribute != source.TimeToLiveAttribute;
+                d.TimeToLiveAttribute = source.TimeToLiveAttribute;
+            }
+
+            foreach (var group in changed)
+            {
+                if (!group.StartsWith(SyncedSettings.IndexPrefix, StringComparison.Ordinal)) continue;
+                var name = group[SyncedSettings.IndexPrefix.Length..];
+                if (source.FindIndex(name) is not { Global: true } index)
+                {
+                    d.Indexes?.RemoveAll(i => i.Global && i.Name == name);
+                    continue;
+                }
+
+                if (d.FindIndex(name) != null) continue;
                 var created = NewIndex(index, next, IndexStatus.Creating);
                 (d.Indexes ??= []).Add(created);
                 added.Add(created.Number);
@@ -611,9 +618,11 @@ public sealed class GlobalTableReplicator
             }
 
             if (d.Indexes is { Count: 0 }) d.Indexes = null;
-            if (d.Global?.Find(sourceRegion) is { } r && mine != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
-            d.Global!.SyncedSettings = Fingerprint(d);
+            if (d.Global?.Find(message.Source) is { } r && mine != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
+            d.Global!.SyncedSettings = SyncedSettings.AfterApplying(d.Global.SyncedSettings, d, changed);
         }).ConfigureAwait(false);
+        if (changed.Count > 0)
+            _logger.LogInformation("Global table {Table} in {Region}: applied settings {Groups} from {Source}.", source.Name, region, string.Join(", ", changed), message.Source);
         foreach (var number in added) db.StartBackfill(table, number);
         if (ttlChanged) db.StartExpiryFill(table);
     }
