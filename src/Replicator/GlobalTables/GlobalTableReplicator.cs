@@ -164,18 +164,7 @@ public sealed class GlobalTableReplicator
             {
                 case ReplicaStatus.Deleting:
                     await SendAsync(Message(MessageType.Delete, region, replica.RegionName, d.Name), cancellationToken).ConfigureAwait(false);
-                    await db.UpdateTableAsync(table, t => t.Global!.Replicas.RemoveAll(r => r.RegionName == replica.RegionName)).ConfigureAwait(false);
-                    ReplicationCheckpoint.Delete(link.Path);
-                    _links.TryRemove((region, d.Name, replica.RegionName), out _);
-                    var members = Members(table.Definition, region);
-                    foreach (var other in table.Definition.Global!.Replicas)
-                        await SendAsync(Message(MessageType.Members, region, other.RegionName, d.Name) with { Regions = members }, cancellationToken).ConfigureAwait(false);
-                    if (table.Definition.Global.Replicas.Count == 0)
-                    {
-                        db.UntrackVersions(table);
-                        _known.TryRemove((region, d.TableNumber), out _);
-                    }
-
+                    await RemoveReplicaAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
                     continue;
                 case ReplicaStatus.Updating:
                     // The replica's own overrides changed: no synced group did.
@@ -195,6 +184,7 @@ public sealed class GlobalTableReplicator
             try
             {
                 await ShipAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+                if (!link.LocalPeer) await AcknowledgeAsync(engine, d, link, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!link.LocalPeer && !cancellationToken.IsCancellationRequested)
             {
@@ -203,9 +193,19 @@ public sealed class GlobalTableReplicator
             }
 
             if (link.LocalPeer) link.SaveAckedIfMoved(d.TableId);
-            if (link.FailingSince != null || replica.Status == ReplicaStatus.RegionDisabled)
+            link.FailingSince = null;
+            if (!link.LocalPeer && link.UnackedSince is { } unacked && _options.AckTimeoutSeconds > 0
+                && engine.Time.GetUtcNow() - unacked >= TimeSpan.FromSeconds(_options.AckTimeoutSeconds))
             {
-                link.FailingSince = null;
+                // Its queue takes messages, but the region applies none of them: it is down all the same.
+                if (replica.Status == ReplicaStatus.Active)
+                    _logger.LogWarning("Global table {Table}: region {Peer} has acknowledged nothing for {Seconds} s while changes wait; it is shown REGION_DISABLED.", d.Name, link.Peer, _options.AckTimeoutSeconds);
+                await DisabledAsync(engine, table, link, unacked, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (replica.Status == ReplicaStatus.RegionDisabled)
+            {
                 _logger.LogInformation("Global table {Table}: region {Peer} is reachable again.", d.Name, replica.RegionName);
                 await db.UpdateTableAsync(table, t =>
                 {
@@ -230,16 +230,70 @@ public sealed class GlobalTableReplicator
         if (link.FailingSince == null) _logger.LogWarning(e, "Global table {Table}: region {Peer} is unreachable; its changes wait in the change log.", table.Definition.Name, link.Peer);
         link.FailingSince ??= now;
         link.Rewind();
-        if (replica.Status != ReplicaStatus.Active || now - link.FailingSince < TimeSpan.FromSeconds(_options.UnreachableSeconds)) return;
-        var since = link.FailingSince.Value.ToUnixTimeMilliseconds() / 1000.0;
-        await engine.Database.UpdateTableAsync(table, t =>
+        if (replica.Status is not (ReplicaStatus.Active or ReplicaStatus.RegionDisabled) || now - link.FailingSince < TimeSpan.FromSeconds(_options.UnreachableSeconds)) return;
+        await DisabledAsync(engine, table, link, link.FailingSince.Value, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>AWS removes a replica whose region stays inaccessible for more than 20 hours from the replication group.</summary>
+    public static readonly TimeSpan RemovedAfter = TimeSpan.FromHours(20);
+
+    /// <summary>
+    /// The peer is inaccessible since <paramref name="since"/>: the replica shows REGION_DISABLED with that time, and
+    /// after <see cref="RemovedAfter"/> it leaves the group here and at the other replicas (its table is not deleted;
+    /// replication to it stops, as AWS documents).
+    /// </summary>
+    private async Task DisabledAsync(DynamoEngine engine, TableState table, Link link, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var db = engine.Database;
+        var d = table.Definition;
+        if (engine.Time.GetUtcNow() - since <= RemovedAfter)
         {
-            if (t.Global!.Find(link.Peer) is { Status: ReplicaStatus.Active } r)
+            var seconds = since.ToUnixTimeMilliseconds() / 1000.0;
+            await db.UpdateTableAsync(table, t =>
             {
-                r.Status = ReplicaStatus.RegionDisabled;
-                r.InaccessibleSince = since;
-            }
-        }).ConfigureAwait(false);
+                if (t.Global!.Find(link.Peer) is { Status: ReplicaStatus.Active } r)
+                {
+                    r.Status = ReplicaStatus.RegionDisabled;
+                    r.InaccessibleSince = seconds;
+                }
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        _logger.LogWarning("Global table {Table}: region {Peer} has been inaccessible for more than 20 hours; it is removed from the replication group.", d.Name, link.Peer);
+        await RemoveReplicaAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the link's peer out of this region's group and tells the other replicas.</summary>
+    private async Task RemoveReplicaAsync(DynamoEngine engine, TableState table, Link link, CancellationToken cancellationToken)
+    {
+        var db = engine.Database;
+        var d = table.Definition;
+        var region = engine.Options.DefaultRegion;
+        await db.UpdateTableAsync(table, t => t.Global!.Replicas.RemoveAll(r => r.RegionName == link.Peer)).ConfigureAwait(false);
+        ReplicationCheckpoint.Delete(link.Path);
+        _links.TryRemove((region, d.Name, link.Peer), out _);
+        var members = Members(table.Definition, region);
+        foreach (var other in table.Definition.Global!.Replicas)
+            await SendAsync(Message(MessageType.Members, region, other.RegionName, d.Name) with { Regions = members }, cancellationToken).ConfigureAwait(false);
+        if (table.Definition.Global.Replicas.Count == 0)
+        {
+            db.UntrackVersions(table);
+            _known.TryRemove((region, d.TableNumber), out _);
+        }
+    }
+
+    /// <summary>
+    /// Tells a peer on another host how far this region has applied its changes, at most once a second: the peer
+    /// learns from these that this region is alive even when its queue would take messages with nobody reading them.
+    /// </summary>
+    private async Task AcknowledgeAsync(DynamoEngine engine, TableDefinition d, Link link, CancellationToken cancellationToken)
+    {
+        var applied = link.AppliedFromPeer;
+        if (applied <= link.AckSent || Environment.TickCount64 - link.AckSentAt < 1000) return;
+        await SendAsync(Message(MessageType.Ack, engine.Options.DefaultRegion, link.Peer, d.Name) with { NextLsn = applied }, cancellationToken).ConfigureAwait(false);
+        link.AckSent = applied;
+        link.AckSentAt = Environment.TickCount64;
     }
 
     /// <summary>The replica's creation: Create, then (once it exists) the copy, then CopyDone. True once the copy is sent.</summary>
@@ -322,6 +376,7 @@ public sealed class GlobalTableReplicator
             var d = table.Definition;
             var index = 0;
             var messageFrom = from;
+            ulong sentUpTo = 0;
             while (index < changes.Count || messageFrom < next)
             {
                 var batch = new List<ReplicatedChange>();
@@ -343,6 +398,7 @@ public sealed class GlobalTableReplicator
                     if (link.LocalPeer) link.Outstanding(messageFrom, messageNext);
                     await SendAsync(Message(MessageType.Changes, region, link.Peer, d.Name) with { Changes = batch, FromLsn = messageFrom, NextLsn = messageNext }, cancellationToken)
                         .ConfigureAwait(false);
+                    sentUpTo = messageNext;
                 }
 
                 messageFrom = messageNext;
@@ -350,7 +406,12 @@ public sealed class GlobalTableReplicator
             }
 
             link.Sent(next);
-            if (!link.LocalPeer) link.Save(d.TableId, next, copied: true);
+            if (!link.LocalPeer)
+            {
+                link.Save(d.TableId, next, copied: true);
+                if (sentUpTo > 0) link.AwaitAck(sentUpTo, engine.Time.GetUtcNow()); // the peer acknowledges the messages' NextLsn
+            }
+
             if (changes.Count < MaxChangesPerRead) return;
         }
     }
@@ -435,6 +496,10 @@ public sealed class GlobalTableReplicator
                 if (table?.Definition.Global == null) return; // deleted, or not a replica (any more): drop
                 await ApplyAsync(engine, table, message).ConfigureAwait(false);
                 if (!message.Copy && _links.TryGetValue((message.Source, message.Table, message.Target), out var sourceLink)) sourceLink.Acked(message.FromLsn);
+                else if (!message.Copy && _regions.Find(message.Source) == null) LinkOf(engine, table.Definition, message.Source).Applied(message.NextLsn);
+                return;
+            case MessageType.Ack:
+                if (table != null && _links.TryGetValue((message.Target, message.Table, message.Source), out var acked)) acked.RemoteAcked(message.NextLsn, engine.Time.GetUtcNow());
                 return;
             case MessageType.CopyDone:
                 if (_regions.Find(message.Source) != null && _links.TryGetValue((message.Source, message.Table, message.Target), out var copier)
@@ -725,6 +790,46 @@ public sealed class GlobalTableReplicator
 
         /// <summary>When sends to this peer started failing; null while they succeed.</summary>
         public DateTimeOffset? FailingSince { get; set; }
+
+        /// <summary>A peer on another host: since when changes it was sent wait for its acknowledgement; null when none wait.</summary>
+        public DateTimeOffset? UnackedSince { get; private set; }
+
+        private ulong _remoteAcked;
+        private ulong _awaited;
+        private ulong _applied;
+
+        /// <summary>How far this region has applied the changes the peer sent (its log's sequence numbers).</summary>
+        public ulong AppliedFromPeer => Interlocked.Read(ref _applied);
+
+        public ulong AckSent { get; set; }
+
+        public long AckSentAt { get; set; }
+
+        /// <summary>Changes up to <paramref name="next"/> went to the peer's queue: the peer should acknowledge them.</summary>
+        public void AwaitAck(ulong next, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                _awaited = Math.Max(_awaited, next);
+                if (_remoteAcked < _awaited) UnackedSince ??= now;
+            }
+        }
+
+        /// <summary>The peer applied this region's changes up to <paramref name="next"/>.</summary>
+        public void RemoteAcked(ulong next, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                if (next <= _remoteAcked) return;
+                _remoteAcked = next;
+                UnackedSince = _remoteAcked >= _awaited ? null : now; // progress: the wait starts again
+            }
+        }
+
+        public void Applied(ulong next)
+        {
+            lock (_gate) _applied = Math.Max(_applied, next);
+        }
 
         public bool Created { get; set; }
 

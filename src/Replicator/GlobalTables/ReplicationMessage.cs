@@ -30,6 +30,9 @@ public static class MessageType
 
     /// <summary>Source → replica: ReplicaUpdates Delete; delete the table.</summary>
     public const string Delete = "Delete";
+
+    /// <summary>Replica → a peer on another host: its changes up to NextLsn are applied here (the peer's liveness check).</summary>
+    public const string Ack = "Ack";
 }
 
 /// <summary>

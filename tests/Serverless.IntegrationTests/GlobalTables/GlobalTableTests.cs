@@ -131,6 +131,30 @@ public sealed class GlobalTableTests
     }
 
     [Fact]
+    public async Task AProvisionedTable_GetsAReplicaOnlyOnceItsWriteCapacityIsAutoScaled()
+    {
+        await using var host = await StartAsync("us-east-1,eu-west-1");
+        using var east = host.CreateClient();
+        await east.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = "fixed", KeySchema = [new KeySchemaElement("pk", KeyType.HASH)], AttributeDefinitions = [new AttributeDefinition("pk", ScalarAttributeType.S)],
+            ProvisionedThroughput = new ProvisionedThroughput(5, 5),
+        });
+        await ExpectValidationAsync("Table write capacity should either be Pay-Per-Request or AutoScaled.", () => east.UpdateTableAsync(AddReplica("fixed", "eu-west-1")));
+        Assert.Null((await east.DescribeTableAsync("fixed")).Table.Replicas is { Count: > 0 } ? "replica" : null);
+
+        // A scalable target for the table's write capacity (Application Auto Scaling, through boto3) is enough.
+        var calls = JsonSerializer.Serialize(new object[]
+        {
+            new object[] { "register_scalable_target", new { ServiceNamespace = "dynamodb", ResourceId = "table/fixed", ScalableDimension = "dynamodb:table:WriteCapacityUnits", MinCapacity = 5, MaxCapacity = 50 } },
+        });
+        var output = await Clients.PythonScript.RunWithPathPythonAsync(Path.Combine("..", "AutoScaling", "autoscaling_calls.py"), host, new Dictionary<string, string> { ["AAS_CALLS"] = calls });
+        Assert.DoesNotContain("\"Error\"", output, StringComparison.Ordinal);
+        await east.UpdateTableAsync(AddReplica("fixed", "eu-west-1"));
+        await EventuallyAsync(async () => (await east.DescribeTableAsync("fixed")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }]);
+    }
+
+    [Fact]
     public async Task ThreeRegions_WritesAnywhereReachEveryReplica_AndDeleteTableOfAReplicaRemovesIt()
     {
         await using var host = await StartAsync("us-east-1,eu-west-1,ap-southeast-2");
