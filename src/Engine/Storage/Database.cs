@@ -129,7 +129,9 @@ public sealed partial class Database : IAsyncDisposable
     private ChangeLog? _log;
     private readonly KeyLocks _locks = new();
     private readonly object _catalogLock = new();
-    private readonly Dictionary<string, TableState> _byName = new(StringComparer.Ordinal);
+    // Copy-on-write: writers (under _catalogLock, or recovery before serving) publish a new dictionary, so the
+    // lookup every request makes (FindTable) reads the current one without a lock.
+    private volatile Dictionary<string, TableState> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<uint, TableState> _byNumber = [];
     private readonly SemaphoreSlim _checkpointGate = new(1, 1);
     private uint _nextTableNumber;
@@ -362,13 +364,22 @@ public sealed partial class Database : IAsyncDisposable
     {
         get
         {
-            lock (_catalogLock) return [.. _byName.Values];
+            return [.. _byName.Values];
         }
     }
 
     public TableState? FindTable(string name)
     {
-        lock (_catalogLock) return _byName.GetValueOrDefault(name);
+        return _byName.GetValueOrDefault(name);
+    }
+
+    /// <summary>Publishes a copy of the name map with <paramref name="name"/> set to <paramref name="state"/>, or removed when null.</summary>
+    private void PublishName(string name, TableState? state)
+    {
+        var next = new Dictionary<string, TableState>(_byName, StringComparer.Ordinal);
+        if (state == null) next.Remove(name);
+        else next[name] = state;
+        _byName = next;
     }
 
     /// <summary>
@@ -423,7 +434,7 @@ public sealed partial class Database : IAsyncDisposable
         {
             if (!_byNumber.ContainsKey(table.Number) || table.Deleting) throw DynamoErrors.TableNotFound();
             table.Deleting = true;
-            _byName.Remove(table.Definition.Name);
+            PublishName(table.Definition.Name, null);
             _byNumber.Remove(table.Number);
             ticket = AppendCatalog(table.Number, null);
         }
@@ -816,7 +827,7 @@ public sealed partial class Database : IAsyncDisposable
     private TableState AddTable(TableDefinition definition)
     {
         var state = new TableState(definition);
-        _byName[definition.Name] = state;
+        PublishName(definition.Name, state);
         _byNumber[definition.TableNumber] = state;
         if (definition.TableNumber >= _nextTableNumber) _nextTableNumber = definition.TableNumber + 1;
         return state;
@@ -866,7 +877,7 @@ public sealed partial class Database : IAsyncDisposable
             case ChangeKind.Catalog:
                 if (record.CatalogBody.IsEmpty)
                 {
-                    if (_byNumber.Remove(record.TableNumber, out var dropped)) _byName.Remove(dropped.Definition.Name);
+                    if (_byNumber.Remove(record.TableNumber, out var dropped)) PublishName(dropped.Definition.Name, null);
                 }
                 else
                 {
