@@ -89,7 +89,7 @@ public static class ExpressionParser
     }
 
     [ThreadStatic]
-    private static string?[]?[] t_errorSlots;
+    private static string?[]?[]? t_errorSlots;
 
     /// <summary>
     /// A copy of the parse's error slots for binding to add to: this thread's array of that length, since compiling
