@@ -29,7 +29,7 @@ public sealed class ExpressionAttributes
     {
         if (_names != null && _names.TryGetValue(placeholder, out var n))
         {
-            Use(ref _usedNames, placeholder);
+            Use(ref _usedNames, placeholder, _names.Count);
             name = n;
             return true;
         }
@@ -42,7 +42,7 @@ public sealed class ExpressionAttributes
     {
         if (_values != null && _values.TryGetValue(placeholder, out var v))
         {
-            Use(ref _usedValues, placeholder);
+            Use(ref _usedValues, placeholder, _values.Count);
             value = v;
             return true;
         }
@@ -70,9 +70,9 @@ public sealed class ExpressionAttributes
             throw DynamoErrors.Validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {" + string.Join(", ", Unused(_values.Keys, _usedValues)) + "}");
     }
 
-    private static void Use(ref List<string>? used, string placeholder)
+    private static void Use(ref List<string>? used, string placeholder, int capacity)
     {
-        used ??= new List<string>(4);
+        used ??= new List<string>(capacity);
         foreach (var u in used)
             if (string.Equals(u, placeholder, StringComparison.Ordinal)) return;
         used.Add(placeholder);
