@@ -456,6 +456,13 @@ public static class AttrJson
             return null;
         }
 
+        // The parser tolerates surrounding spaces (expressions need that); a request's number may not have them.
+        if (char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[^1]))
+        {
+            state.Invalid("The parameter cannot be converted to a numeric value: " + text);
+            return null;
+        }
+
         // An integer in canonical form already (the common case) is its own canonical text: no parse, no new string.
         if (IsCanonicalInteger(text)) return text;
         switch (DynamoNumber.TryParse(text, out var n))
