@@ -73,6 +73,7 @@ internal static class Targets
     public const string CreateTable = "DynamoDB_20120810.CreateTable";
     public const string PutItem = "DynamoDB_20120810.PutItem";
     public const string GetItem = "DynamoDB_20120810.GetItem";
+    public const string UpdateItem = "DynamoDB_20120810.UpdateItem";
     public const string BatchWriteItem = "DynamoDB_20120810.BatchWriteItem";
     public const string Query = "DynamoDB_20120810.Query";
     public const string Scan = "DynamoDB_20120810.Scan";

@@ -9,6 +9,13 @@ if (args.Length > 0 && args[0] == "loop")
     return;
 }
 
+// Allocation per request and the types allocated, for one request-path operation: ... -- alloc get|put|update|query [steps]
+if (args.Length > 0 && args[0] == "alloc")
+{
+    await AllocProbe.RunAsync(args);
+    return;
+}
+
 // Cache hits against plain reads, interleaved round by round (robust to a machine whose load changes): ... -- cache-interleaved [rounds]
 if (args.Length > 0 && args[0] == "cache-interleaved")
 {

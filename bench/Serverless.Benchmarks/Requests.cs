@@ -28,6 +28,13 @@ internal static class Requests
     public static byte[] PutItem(string table, int i, string value) => Utf8(
         $$$$"""{"TableName":"{{{{table}}}}","Item":{"pk":{"S":"{{{{Key(i)}}}}"},"val":{"S":"{{{{value}}}}"},"n":{"N":"{{{{i}}}}"}}}""");
 
+    /// <summary>An UpdateItem that SETs a number and a string from ExpressionAttributeValues, returning nothing.</summary>
+    public static byte[] UpdateItem(string table, int i, int n) => Utf8(
+        $$$$"""{"TableName":"{{{{table}}}}","Key":{"pk":{"S":"{{{{Key(i)}}}}"}},"UpdateExpression":"SET n = :n, tag = :t","ExpressionAttributeValues":{":n":{"N":"{{{{n}}}}"},":t":{"S":"updated"}}}""");
+
+    /// <summary>A response body as text (setup checks).</summary>
+    public static string Text(ReadOnlyMemory<byte> body) => Encoding.UTF8.GetString(body.Span);
+
     public static byte[] GetItem(string table, int i) => Utf8($$$$"""{"TableName":"{{{{table}}}}","Key":{"pk":{"S":"{{{{Key(i)}}}}"}}}""");
 
     /// <summary>BatchWriteItem of items <paramref name="from"/>..+25 of a hash+range table (<paramref name="perPartition"/> per partition).</summary>

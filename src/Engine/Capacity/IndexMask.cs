@@ -25,6 +25,21 @@ internal static class IndexMask
         return mask;
     }
 
+    /// <summary>As <see cref="ForPut(TableState, IReadOnlyDictionary{string, AttrValue})"/>, for an item still in its request JSON (no duplicate names).</summary>
+    public static ulong ForPut(TableState table, System.Text.Json.JsonElement item)
+    {
+        var indexes = table.Indexes;
+        if (indexes.Length == 0) return 0;
+        ulong mask = 0;
+        for (var i = 0; i < indexes.Length && i < 64; i++)
+        {
+            var d = indexes[i].Definition;
+            if (d.Global && item.TryGetProperty(d.HashKey.Name, out _)) mask |= 1UL << i;
+        }
+
+        return mask;
+    }
+
     /// <summary>A delete may remove an entry from any index.</summary>
     public static ulong ForDelete(TableState table)
     {
@@ -39,10 +54,14 @@ internal static class IndexMask
     }
 
     /// <summary>An update changes the indexes that hold one of the attributes it names (every attribute, for ALL).</summary>
-    public static ulong ForUpdate(TableState table, IReadOnlyList<string> updatedNames)
+    public static ulong ForUpdate(TableState table, IReadOnlyList<string> updatedNames) =>
+        ForUpdate(table, updatedNames is List<string> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : [.. updatedNames]);
+
+    /// <summary>As above, for names in a span.</summary>
+    public static ulong ForUpdate(TableState table, ReadOnlySpan<string> updatedNames)
     {
         var indexes = table.Indexes;
-        if (indexes.Length == 0 || updatedNames.Count == 0) return 0;
+        if (indexes.Length == 0 || updatedNames.Length == 0) return 0;
         ulong mask = 0;
         for (var i = 0; i < indexes.Length && i < 64; i++)
         {

@@ -41,6 +41,13 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public void Clear() => _written = 0;
 
+    /// <summary>Empties the writer and gives it a buffer again after <see cref="Detach"/> or <see cref="Dispose"/>, so one object serves many requests.</summary>
+    public void Reopen(int initialCapacity)
+    {
+        if (_buffer.Length == 0) _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        _written = 0;
+    }
+
     /// <summary>Gives up the buffer; the caller returns it to <see cref="ArrayPool{T}.Shared"/>.</summary>
     public byte[] Detach()
     {

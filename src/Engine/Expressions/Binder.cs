@@ -233,15 +233,8 @@ internal static class Binder
 
     public static void BindUpdate(List<UpdateAction> actions, ExpressionAttributes attrs, string?[] errors)
     {
-        var paths = new List<object[]>(actions.Count);
-        foreach (var action in actions)
-        {
-            var resolved = Resolve(action.Path, attrs, errors, Slots.UpdName);
-            if (action.Value != null) BindUpdateOperand(action.Value, attrs, errors);
-            if (resolved != null) paths.Add(resolved);
-        }
-
-        CheckOverlaps(paths, errors, Slots.UpdOverlap, Slots.UpdConflict);
+        if (AllTopLevel(actions)) BindTopLevelPaths(actions, attrs, errors);
+        else BindPaths(actions, attrs, errors);
         foreach (var action in actions)
         {
             if (action.Kind is not (UpdateKind.Add or UpdateKind.Delete) || Immediate(action.Value!, attrs) is not { } v)
@@ -260,6 +253,71 @@ internal static class Binder
             Slots.Set(errors, Slots.UpdOperand,
                 $"Incorrect operand type for operator or function; operator: {(action.Kind == UpdateKind.Add ? "ADD" : "DELETE")}, operand type: {typeName}");
         }
+    }
+
+    private static void BindPaths(List<UpdateAction> actions, ExpressionAttributes attrs, string?[] errors)
+    {
+        var paths = new List<object[]>(actions.Count);
+        foreach (var action in actions)
+        {
+            var resolved = Resolve(action.Path, attrs, errors, Slots.UpdName);
+            if (action.Value != null) BindUpdateOperand(action.Value, attrs, errors);
+            if (resolved != null) paths.Add(resolved);
+        }
+
+        CheckOverlaps(paths, errors, Slots.UpdOverlap, Slots.UpdConflict);
+    }
+
+    private static bool AllTopLevel(List<UpdateAction> actions)
+    {
+        foreach (var a in actions)
+            if (a.Path.Elements.Length != 1 || a.Path.Elements[0].Kind == PathElemKind.Index) return false;
+        return actions.Count <= 16;
+    }
+
+    [ThreadStatic]
+    private static string?[]? t_topLevelNames;
+
+    /// <summary>
+    /// <see cref="BindPaths"/> when every path is one attribute name (the common SET a = :v, b = :w): the same checks
+    /// and messages, comparing names instead of building a path array per action. Two paths of one name each can
+    /// overlap (the same name) but never conflict.
+    /// </summary>
+    private static void BindTopLevelPaths(List<UpdateAction> actions, ExpressionAttributes attrs, string?[] errors)
+    {
+        var names = t_topLevelNames ??= new string?[16];
+        var count = 0;
+        foreach (var action in actions)
+        {
+            var e = action.Path.Elements[0];
+            string? name = e.Text!;
+            if (e.Kind == PathElemKind.Placeholder)
+            {
+                if (!attrs.TryName(e.Text!, out var resolved))
+                {
+                    Slots.Set(errors, Slots.UpdName, UndefinedName(e.Text!));
+                    name = null;
+                }
+                else name = resolved;
+            }
+
+            if (action.Value != null) BindUpdateOperand(action.Value, attrs, errors);
+            if (name != null) names[count++] = name;
+        }
+
+        for (var j = 1; j < count; j++)
+        {
+            for (var i = 0; i < j; i++)
+            {
+                if (!string.Equals(names[i], names[j], StringComparison.Ordinal)) continue;
+                Slots.Set(errors, Slots.UpdOverlap,
+                    $"Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [{names[i]}], path two: [{names[j]}]");
+                Array.Clear(names, 0, count);
+                return;
+            }
+        }
+
+        Array.Clear(names, 0, count);
     }
 
     private static void BindUpdateOperand(Node node, ExpressionAttributes attrs, string?[] errors)

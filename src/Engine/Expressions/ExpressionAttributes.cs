@@ -12,8 +12,9 @@ public sealed class ExpressionAttributes
 {
     private readonly IReadOnlyDictionary<string, string>? _names;
     private readonly IReadOnlyDictionary<string, AttrValue>? _values;
-    private HashSet<string>? _usedNames;
-    private HashSet<string>? _usedValues;
+    // The placeholders used, each once: a request has a handful, so a list beats a set.
+    private List<string>? _usedNames;
+    private List<string>? _usedValues;
 
     public ExpressionAttributes(IReadOnlyDictionary<string, string>? names, IReadOnlyDictionary<string, AttrValue>? values)
     {
@@ -28,7 +29,7 @@ public sealed class ExpressionAttributes
     {
         if (_names != null && _names.TryGetValue(placeholder, out var n))
         {
-            (_usedNames ??= new HashSet<string>(StringComparer.Ordinal)).Add(placeholder);
+            Use(ref _usedNames, placeholder, _names.Count);
             name = n;
             return true;
         }
@@ -41,7 +42,7 @@ public sealed class ExpressionAttributes
     {
         if (_values != null && _values.TryGetValue(placeholder, out var v))
         {
-            (_usedValues ??= new HashSet<string>(StringComparer.Ordinal)).Add(placeholder);
+            Use(ref _usedValues, placeholder, _values.Count);
             value = v;
             return true;
         }
@@ -62,20 +63,26 @@ public sealed class ExpressionAttributes
     /// </summary>
     public void ThrowIfUnused()
     {
-        if (_names != null)
-        {
-            var unused = _names.Keys.Where(k => _usedNames == null || !_usedNames.Contains(k)).ToList();
-            if (unused.Count > 0)
-                throw DynamoErrors.Validation(
-                    "Value provided in ExpressionAttributeNames unused in expressions: keys: {" + string.Join(", ", unused) + "}");
-        }
+        // Every placeholder counted once when used, so all are used when the counts match: no list on success.
+        if (_names != null && (_usedNames?.Count ?? 0) != _names.Count)
+            throw DynamoErrors.Validation("Value provided in ExpressionAttributeNames unused in expressions: keys: {" + string.Join(", ", Unused(_names.Keys, _usedNames)) + "}");
+        if (_values != null && (_usedValues?.Count ?? 0) != _values.Count)
+            throw DynamoErrors.Validation("Value provided in ExpressionAttributeValues unused in expressions: keys: {" + string.Join(", ", Unused(_values.Keys, _usedValues)) + "}");
+    }
 
-        if (_values != null)
-        {
-            var unused = _values.Keys.Where(k => _usedValues == null || !_usedValues.Contains(k)).ToList();
-            if (unused.Count > 0)
-                throw DynamoErrors.Validation(
-                    "Value provided in ExpressionAttributeValues unused in expressions: keys: {" + string.Join(", ", unused) + "}");
-        }
+    private static void Use(ref List<string>? used, string placeholder, int capacity)
+    {
+        used ??= new List<string>(capacity);
+        foreach (var u in used)
+            if (string.Equals(u, placeholder, StringComparison.Ordinal)) return;
+        used.Add(placeholder);
+    }
+
+    private static List<string> Unused(IEnumerable<string> keys, List<string>? used)
+    {
+        var unused = new List<string>();
+        foreach (var k in keys)
+            if (used == null || !used.Contains(k)) unused.Add(k);
+        return unused;
     }
 }

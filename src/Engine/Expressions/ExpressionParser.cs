@@ -47,7 +47,7 @@ public static class ExpressionParser
     {
         const string label = "UpdateExpression";
         var parsed = GetOrParse(text, label, 2, p => p.ParseUpdateRoot(), update: true);
-        var errors = (string?[])parsed.Errors.Clone();
+        var errors = ErrorSlots(parsed.Errors);
         var actions = (List<UpdateAction>)parsed.Tree;
         Binder.BindUpdate(actions, attributes, errors);
         ThrowFirst(errors, label);
@@ -59,7 +59,7 @@ public static class ExpressionParser
     {
         const string label = "ProjectionExpression";
         var parsed = GetOrParse(text, label, 3, p => p.ParseProjectionRoot(), projection: true);
-        var errors = (string?[])parsed.Errors.Clone();
+        var errors = ErrorSlots(parsed.Errors);
         var paths = (List<DocPath>)parsed.Tree;
         Binder.BindProjection(paths, attributes, errors);
         ThrowFirst(errors, label);
@@ -81,11 +81,27 @@ public static class ExpressionParser
     private static ConditionExpression CompileCondition(string text, ExpressionAttributes attributes, string label, byte kind)
     {
         var parsed = GetOrParse(text, label, kind, p => p.ParseConditionRoot());
-        var errors = (string?[])parsed.Errors.Clone();
+        var errors = ErrorSlots(parsed.Errors);
         var root = (Node)parsed.Tree;
         Binder.BindCondition(root, attributes, errors);
         ThrowFirst(errors, label);
         return new ConditionExpression(root);
+    }
+
+    [ThreadStatic]
+    private static string?[]?[]? t_errorSlots;
+
+    /// <summary>
+    /// A copy of the parse's error slots for binding to add to: this thread's array of that length, since compiling
+    /// is synchronous and the slots are read (by <see cref="ThrowFirst"/>) before the next compile on the thread.
+    /// </summary>
+    private static string?[] ErrorSlots(string?[] parsed)
+    {
+        var cache = t_errorSlots ??= new string?[]?[Slots.Count + 1];
+        if (parsed.Length >= cache.Length) return (string?[])parsed.Clone();
+        var slots = cache[parsed.Length] ??= new string?[parsed.Length];
+        parsed.CopyTo(slots, 0);
+        return slots;
     }
 
     private static void ThrowFirst(string?[] errors, string label)

@@ -21,8 +21,41 @@ public sealed class UpdateExpression
     /// The distinct top-level attribute names the update assigns or removes, in order of first appearance.
     /// The caller rejects key attributes ("Cannot update attribute X. This attribute is part of the key").
     /// </summary>
-    public IReadOnlyList<string> GetTopLevelAttributeNames(ExpressionAttributes attributes) =>
-        _actions.Select(a => Evaluator.ElementName(a.Path.Elements[0], attributes)).Distinct(StringComparer.Ordinal).ToList();
+    public IReadOnlyList<string> GetTopLevelAttributeNames(ExpressionAttributes attributes)
+    {
+        var names = new List<string>(_actions.Count);
+        foreach (var a in _actions)
+        {
+            var name = Evaluator.ElementName(a.Path.Elements[0], attributes);
+            if (!names.Contains(name, StringComparer.Ordinal)) names.Add(name);
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// When every action SETs a top-level attribute to a placeholder's value or a literal (no document path, no
+    /// function, no arithmetic, so nothing reads the item), the names and values, written from
+    /// <paramref name="offset"/> on in new arrays of <paramref name="offset"/> + action count entries (the caller
+    /// puts the key attributes first). Such an update can edit the encoded item without decoding it.
+    /// </summary>
+    public bool TryGetTopLevelSets(ExpressionAttributes attributes, int offset, out string[] names, out AttrValue[] values)
+    {
+        names = [];
+        values = [];
+        foreach (var a in _actions)
+            if (a.Kind != UpdateKind.Set || a.Path.Elements.Length != 1 || a.Path.Elements[0].Kind == PathElemKind.Index || a.Value is not (ValueNode or LiteralNode)) return false;
+        names = new string[offset + _actions.Count];
+        values = new AttrValue[offset + _actions.Count];
+        for (var i = 0; i < _actions.Count; i++)
+        {
+            var a = _actions[i];
+            names[offset + i] = Evaluator.ElementName(a.Path.Elements[0], attributes);
+            values[offset + i] = a.Value is ValueNode v ? attributes.Value(v.Name) : ((LiteralNode)a.Value!).Value;
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// True when every action takes something away (REMOVE, DELETE from a set): on an absent item such an update

@@ -16,7 +16,8 @@ public sealed class RequestLatencies
     public void Record(JsonElement request, long startTimestamp)
     {
         if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("TableName"u8, out var name) || name.ValueKind != JsonValueKind.String) return;
-        var table = name.GetString();
+        // The name the operation just read, from this thread's one-entry cache: no string per request.
+        var table = Operations.Req.TableName(request);
         if (string.IsNullOrEmpty(table)) return;
         var now = Stopwatch.GetTimestamp();
         _byTable.GetOrAdd(table, static _ => new LatencyMeter()).Record(now - startTimestamp, now);

@@ -437,6 +437,17 @@ public static class AttrJson
     }
 
     /// <summary>Validates and canonicalises a number; records the AWS message on failure.</summary>
+    /// <summary><c>0</c> or <c>-?[1-9][0-9]*</c> with at most 38 digits.</summary>
+    private static bool IsCanonicalInteger(string text)
+    {
+        if (text == "0") return true;
+        var digits = text.AsSpan(text.StartsWith('-') ? 1 : 0);
+        if (digits.IsEmpty || digits.Length > 38 || digits[0] is < '1' or > '9') return false;
+        foreach (var c in digits)
+            if (c is < '0' or > '9') return false;
+        return true;
+    }
+
     private static string? ReadNumber(string text, ref ReadState state)
     {
         if (text.Length == 0)
@@ -452,6 +463,8 @@ public static class AttrJson
             return null;
         }
 
+        // An integer in canonical form already (the common case) is its own canonical text: no parse, no new string.
+        if (IsCanonicalInteger(text)) return text;
         switch (DynamoNumber.TryParse(text, out var n))
         {
             case DynamoNumber.ParseStatus.Ok:

@@ -146,6 +146,33 @@ public static class KeyCodec
         }
     }
 
+    /// <summary>
+    /// <see cref="EncodeComponent"/> of an S value given as UTF-8 bytes that contain no 0x00 (so nothing to escape):
+    /// the key paths read these straight from the request JSON. Needs <paramref name="utf8"/>.Length + 3 bytes.
+    /// </summary>
+    public static int EncodeStringComponent(ReadOnlySpan<byte> utf8, Span<byte> destination)
+    {
+        destination[0] = (byte)AttrType.S;
+        utf8.CopyTo(destination[1..]);
+        destination[1 + utf8.Length] = 0x00;
+        destination[2 + utf8.Length] = 0x01;
+        return utf8.Length + 3;
+    }
+
+    /// <summary>
+    /// The storage key of S key values given as UTF-8 bytes without 0x00 (<see cref="EncodeStringComponent"/>); no
+    /// range value when <paramref name="hasRange"/> is false. Needs <see cref="HeaderLength"/> + both lengths + 6 bytes.
+    /// </summary>
+    public static int EncodeStringKey(uint tableNumber, ReadOnlySpan<byte> hash, bool hasRange, ReadOnlySpan<byte> range, Span<byte> destination)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(destination, tableNumber);
+        var n = EncodeStringComponent(hash, destination[HeaderLength..]);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[4..], PartitionHash(destination.Slice(HeaderLength, n)));
+        var pos = HeaderLength + n;
+        if (hasRange) pos += EncodeStringComponent(range, destination[pos..]);
+        return pos;
+    }
+
     /// <summary>Partition hash of a key value (of its encoded component).</summary>
     public static uint PartitionHash(AttrValue hash)
     {

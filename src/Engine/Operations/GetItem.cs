@@ -21,14 +21,14 @@ internal static class GetItem
         var tableName = Req.TableName(req);
         var keyJson = Req.Map(req, "Key"u8);
         var consistent = Req.Bool(req, "ConsistentRead"u8) ?? false;
-        var errors = new ConstraintErrors();
+        var errors = ConstraintErrors.ForThread();
         var returnCapacity = Req.String(req, "ReturnConsumedCapacity"u8);
         // In the order AWS lists them.
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         var attributesToGet = Req.StringList(req, "AttributesToGet"u8);
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
         errors.Name("tableName", tableName);
-        errors.NotNull("key", keyJson);
+        if (keyJson is null) errors.NotNull("key", null);
         errors.ThrowIfAny();
 
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ProjectionExpression is null");
@@ -46,9 +46,15 @@ internal static class GetItem
 
         var table = Tables.RequireForDataPlane(ctx, tableName!);
         var definition = table.Definition;
-        var (hash, range) = ItemRequest.ReadKey(keyJson!.Value, definition);
         Span<byte> scratch = stackalloc byte[256];
-        var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+        scoped ReadOnlySpan<byte> key;
+        if (ItemRequest.TryEncodeStringKey(keyJson!.Value, definition, scratch, out var written)) key = scratch[..written];
+        else
+        {
+            var (hash, range) = ItemRequest.ReadKey(keyJson.Value, definition);
+            key = ItemRequest.EncodeKey(definition.TableNumber, hash, range, scratch);
+        }
+
         var admission = Capacity.AdmitRead(ctx, table, null, key, Capacity.ReadUnits(0, consistent));
 
         var buffer = t_buffer ??= new PooledBufferWriter(4096);

@@ -37,7 +37,18 @@ internal abstract class ConditionalMutation(ConditionExpression? condition, Expr
         }
 
         if (exists && keepOld) OldStored = current.ToArray();
+        if (!NeedsCurrentItem && TryMutateEncoded(exists ? StoredValue.Item(current) : default, newValue, out var kind)) return kind;
         return Mutate(old, exists, newValue);
+    }
+
+    /// <summary>
+    /// The operation's change made on the encoded current item (empty when there is none), when it can be made
+    /// without decoding; false to take <see cref="Mutate"/>. Only asked when <see cref="NeedsCurrentItem"/> is false.
+    /// </summary>
+    protected virtual bool TryMutateEncoded(ReadOnlySpan<byte> currentItem, IBufferWriter<byte> newValue, out MutationKind kind)
+    {
+        kind = default;
+        return false;
     }
 
     /// <summary>The operation's change, given the decoded current item when <see cref="NeedsCurrentItem"/>.</summary>

@@ -26,10 +26,10 @@ internal static class ItemRequest
         var tableName = Req.TableName(req);
         var target = Req.Map(req, targetMember);
         var returnValues = Req.String(req, "ReturnValues"u8);
-        var errors = new ConstraintErrors();
+        var errors = ConstraintErrors.ForThread();
         CheckCommonEnums(errors, req, out var returnCapacity, out var returnMetrics);
         errors.Name("tableName", tableName);
-        if (target is null) errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], target);
+        if (target is null) errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], null);
         errors.Enum("returnValues", returnValues, ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
         var onFailure = ReadReturnValuesOnConditionCheckFailure(errors, req);
         errors.ThrowIfAny();
@@ -76,7 +76,14 @@ internal static class ItemRequest
     /// <summary>
     /// Rejects mixing the legacy parameters with expressions, and placeholders without expressions, with AWS's messages.
     /// </summary>
-    public static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, string nullExpressionsText)
+    public static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, string nullExpressionsText) =>
+        CheckExpressionMix(req, legacyNames, expressionNames, nullExpressionsText, null);
+
+    /// <summary>As above, with the text made only when the error is thrown.</summary>
+    public static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, Func<JsonElement, string> nullExpressionsText) =>
+        CheckExpressionMix(req, legacyNames, expressionNames, null, nullExpressionsText);
+
+    private static void CheckExpressionMix(JsonElement req, string[] legacyNames, string[] expressionNames, string? nullText, Func<JsonElement, string>? makeNullText)
     {
         var anyLegacy = AnyPresent(req, legacyNames);
         var anyExpression = AnyPresent(req, expressionNames);
@@ -87,7 +94,7 @@ internal static class ItemRequest
         {
             if (Req.Has(req, "ExpressionAttributeNames"u8)) throw DynamoErrors.Validation("ExpressionAttributeNames can only be specified when using expressions");
             if (Req.Has(req, "ExpressionAttributeValues"u8))
-                throw DynamoErrors.Validation("ExpressionAttributeValues can only be specified when using expressions: " + nullExpressionsText);
+                throw DynamoErrors.Validation("ExpressionAttributeValues can only be specified when using expressions: " + (nullText ?? makeNullText!(req)));
         }
     }
 
@@ -116,11 +123,12 @@ internal static class ItemRequest
             names = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in n.EnumerateObject())
             {
-                if (!IsPlaceholder(p.Name, '#')) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid key: Syntax error; key: \"{p.Name}\"");
+                var placeholder = Req.PropertyName(p);
+                if (!IsPlaceholder(placeholder, '#')) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid key: Syntax error; key: \"{p.Name}\"");
                 if (p.Value.ValueKind != JsonValueKind.String) throw DynamoErrors.Serialization(p.Value.ValueKind == JsonValueKind.Object ? "Start of structure or map found where not expected" : "Unexpected field type");
                 var value = p.Value.GetString()!;
                 if (value.Length == 0) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid value: Empty attribute name for key {p.Name}");
-                names[p.Name] = value;
+                names[placeholder] = value;
             }
 
             if (names.Count == 0) throw DynamoErrors.Validation("ExpressionAttributeNames must not be empty");
@@ -131,10 +139,10 @@ internal static class ItemRequest
             values = new Dictionary<string, AttrValue>(StringComparer.Ordinal);
             foreach (var p in v.EnumerateObject())
             {
-                if (!IsPlaceholder(p.Name, ':')) throw DynamoErrors.Validation($"ExpressionAttributeValues contains invalid key: Syntax error; key: \"{p.Name}\"");
-                if (!AttrJson.TryReadValue(p.Value, out var value, out var error))
-                    throw error.ToException(m => $"ExpressionAttributeValues contains invalid value: {m} for key {p.Name}");
-                values[p.Name] = value;
+                var placeholder = Req.PropertyName(p);
+                if (!IsPlaceholder(placeholder, ':')) throw DynamoErrors.Validation($"ExpressionAttributeValues contains invalid key: Syntax error; key: \"{placeholder}\"");
+                if (!AttrJson.TryReadValue(p.Value, out var value, out var error)) throw InvalidValue(error, placeholder);
+                values[placeholder] = value;
             }
 
             if (values.Count == 0) throw DynamoErrors.Validation("ExpressionAttributeValues must not be empty");
@@ -143,12 +151,16 @@ internal static class ItemRequest
         return names == null && values == null ? ExpressionAttributes.Empty : new ExpressionAttributes(names, values);
     }
 
+    // Its own method: a lambda capturing the loop variable would cost a closure on every iteration, error or not.
+    private static DynamoException InvalidValue(AttrJsonError error, string placeholder) =>
+        error.ToException(m => $"ExpressionAttributeValues contains invalid value: {m} for key {placeholder}");
+
     /// <summary>Compiles ConditionExpression, or the legacy Expected + ConditionalOperator, into one condition.</summary>
     public static ConditionExpression? ReadCondition(JsonElement req, ExpressionAttributes attributes)
     {
         if (Req.String(req, "ConditionExpression"u8) is { } text) return ExpressionParser.ParseCondition(text, attributes);
         var op = Req.String(req, "ConditionalOperator"u8);
-        var errors = new ConstraintErrors();
+        var errors = ConstraintErrors.ForThread();
         errors.Enum("conditionalOperator", op, "AND, OR", "AND", "OR");
         errors.ThrowIfAny();
         if (Req.Map(req, "Expected"u8) is not { } expected) return null;
@@ -220,6 +232,79 @@ internal static class ItemRequest
         }
 
         return hash != null && (table.RangeKey == null) == (range == null);
+    }
+
+    /// <summary>
+    /// The storage key of a Key map whose key attributes are all S, encoded straight from the request's UTF-8 without
+    /// building values, into <paramref name="scratch"/>. Only the plain case: exactly the schema's attributes, each
+    /// <c>{"S": "..."}</c>, non-empty, without escapes and short enough for every size limit; anything else returns
+    /// false for <see cref="ReadKey"/>, which checks it and produces the exact error.
+    /// </summary>
+    public static bool TryEncodeStringKey(JsonElement keyJson, TableDefinition table, Span<byte> scratch, out int written)
+    {
+        written = 0;
+        if (keyJson.ValueKind != JsonValueKind.Object || table.HashKey.Type != "S" || table.RangeKey is { Type: not "S" }) return false;
+        ReadOnlySpan<byte> hash = default, range = default;
+        bool hasHash = false, hasRange = false;
+        var count = 0;
+        foreach (var p in keyJson.EnumerateObject())
+        {
+            if (++count > 2) return false;
+            bool isHash;
+            if (!hasHash && p.NameEquals(table.HashKey.Name)) isHash = true;
+            else if (table.RangeKey != null && !hasRange && p.NameEquals(table.RangeKey.Name)) isHash = false;
+            else return false;
+            if (!TryPlainString(p.Value, out var utf8)) return false;
+            if (isHash)
+            {
+                hash = utf8;
+                hasHash = true;
+            }
+            else
+            {
+                range = utf8;
+                hasRange = true;
+            }
+        }
+
+        if (!hasHash || hasRange != (table.RangeKey != null) || KeyCodec.HeaderLength + hash.Length + range.Length + 6 > scratch.Length) return false;
+        written = KeyCodec.EncodeStringKey(table.TableNumber, hash, hasRange, range, scratch);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryEncodeStringKey"/> for the key attributes of a whole item (PutItem's fast path): both found among
+    /// its attributes as plain S values; otherwise false, and <see cref="KeyOfItem"/> checks them.
+    /// </summary>
+    public static bool TryEncodeStringKeyOfItem(JsonElement item, TableDefinition table, Span<byte> scratch, out int written)
+    {
+        written = 0;
+        if (table.HashKey.Type != "S" || table.RangeKey is { Type: not "S" }) return false;
+        if (!item.TryGetProperty(table.HashKey.Name, out var hashJson) || !TryPlainString(hashJson, out var hash)) return false;
+        ReadOnlySpan<byte> range = default;
+        if (table.RangeKey != null && (!item.TryGetProperty(table.RangeKey.Name, out var rangeJson) || !TryPlainString(rangeJson, out range))) return false;
+        if (KeyCodec.HeaderLength + hash.Length + range.Length + 6 > scratch.Length) return false;
+        written = KeyCodec.EncodeStringKey(table.TableNumber, hash, table.RangeKey != null, range, scratch);
+        return true;
+    }
+
+    /// <summary>The UTF-8 of <c>{"S": "..."}</c> when the string is 1 to 1024 bytes with no escape (so no 0x00 either).</summary>
+    private static bool TryPlainString(JsonElement value, out ReadOnlySpan<byte> utf8)
+    {
+        utf8 = default;
+        if (value.ValueKind != JsonValueKind.Object) return false;
+        var found = false;
+        foreach (var p in value.EnumerateObject())
+        {
+            if (found || !p.NameEquals("S"u8) || p.Value.ValueKind != JsonValueKind.String) return false;
+            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(p.Value);
+            if (raw.Length >= 2 && raw[0] == (byte)'"') raw = raw[1..^1];
+            if (raw.Length is 0 or > ItemSize.MaxSortKeyBytes || raw.IndexOf((byte)'\\') >= 0) return false;
+            utf8 = raw;
+            found = true;
+        }
+
+        return found;
     }
 
     private const string KeyMismatch = "The provided key element does not match the schema";

@@ -17,11 +17,11 @@ internal sealed class PageRequest
     /// <summary>Reduce each item to the index's projected attributes (false when a local index fetches from the table).</summary>
     public bool ProjectIndex { get; init; }
 
-    public required byte[] Lower { get; init; }
+    public required ReadOnlyMemory<byte> Lower { get; init; }
 
     public bool LowerInclusive { get; init; } = true;
 
-    public required byte[] Upper { get; init; }
+    public required ReadOnlyMemory<byte> Upper { get; init; }
 
     public bool UpperInclusive { get; init; } = true;
 
@@ -42,7 +42,7 @@ internal sealed class PageRequest
     public string? ReturnCapacity { get; init; }
 
     /// <summary>A Query's partition prefix (its partition key's limit applies); null for a Scan, which spans partitions.</summary>
-    public byte[]? PartitionKey { get; init; }
+    public ReadOnlyMemory<byte> PartitionKey { get; init; }
 }
 
 /// <summary>
@@ -59,13 +59,17 @@ internal static class PageReader
     [ThreadStatic]
     private static PooledBufferWriter? t_buffer;
 
+    [ThreadStatic]
+    private static List<byte[]>? t_keys;
+
     public static void Run(OperationContext ctx, PageRequest p, Utf8JsonWriter w)
     {
         var db = ctx.Engine.Database;
         var definition = p.Table.Definition;
         var buffer = t_buffer ??= new PooledBufferWriter(4096);
-        var keys = new List<byte[]>(Batch);
-        byte[] lower = p.Lower, upper = p.Upper;
+        // Run is synchronous, so this thread's key list serves every page it reads (cleared after, holding no keys).
+        var keys = t_keys ??= new List<byte[]>(Batch);
+        ReadOnlyMemory<byte> lower = p.Lower, upper = p.Upper;
         bool lowerInclusive = p.LowerInclusive, upperInclusive = p.UpperInclusive;
         long bytes = 0;
         int scanned = 0, count = 0;
@@ -77,7 +81,7 @@ internal static class PageReader
 
         // The size of what a page reads is known only after it is read: it is admitted while the table (or the global
         // index) holds the minimum a read costs, and charged what it read afterwards.
-        var admission = Capacity.AdmitRead(ctx, p.Table, globalIndex, globalIndex == null ? p.PartitionKey : null, Capacity.ReadUnits(0, p.Consistent));
+        var admission = Capacity.AdmitRead(ctx, p.Table, globalIndex, globalIndex == null ? p.PartitionKey.Span : default, Capacity.ReadUnits(0, p.Consistent));
 
         w.WriteStartObject();
         if (!p.CountOnly) w.WriteStartArray("Items"u8);
@@ -86,7 +90,7 @@ internal static class PageReader
             keys.Clear();
             // A Limit smaller than a batch needs only that many keys (entries skipped as moved are rare).
             var want = p.Limit is { } l ? Math.Clamp(l - scanned, 1, Batch) : Batch;
-            var n = source.Read(lower, lowerInclusive, upper, upperInclusive, p.Forward, want, keys);
+            var n = source.Read(lower.Span, lowerInclusive, upper.Span, upperInclusive, p.Forward, want, keys);
             foreach (var key in keys)
             {
                 buffer.Clear();
@@ -134,6 +138,7 @@ internal static class PageReader
             }
         }
 
+        keys.Clear();
         if (!p.CountOnly) w.WriteEndArray();
         w.WriteNumber("Count"u8, count);
         w.WriteNumber("ScannedCount"u8, scanned);

@@ -21,8 +21,8 @@ internal static class Query
 
     public static ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var tableName = Req.String(req, "TableName");
-        var errors = new ConstraintErrors();
+        var tableName = Req.TableName(req);
+        var errors = ConstraintErrors.ForThread();
         var returnCapacity = Req.String(req, "ReturnConsumedCapacity");
         var select = Req.String(req, "Select");
         var consistent = Req.Bool(req, "ConsistentRead") ?? false;
@@ -87,9 +87,11 @@ internal static class Query
 
         // Bounds over storage keys, or over index entries (an index key followed by a storage key): an upper bound
         // "at value v" is v's component followed by a run of 0xFF, above every key or entry that extends it.
-        var prefix = new byte[KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash)];
-        KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix);
-        byte[] lower = prefix, upper = Concat(prefix, HighRun);
+        // The bounds are built in this thread's scratch buffer (PageReader.Run reads them before this returns).
+        var bounds = Bounds.ForThread();
+        var prefix = bounds.Take(KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash));
+        KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix.Span);
+        ReadOnlyMemory<byte> lower = prefix, upper = bounds.Concat(prefix, HighRun);
         bool lowerInclusive = true, upperInclusive = true;
         if (sort != null)
         {
@@ -97,44 +99,44 @@ internal static class Query
             switch (sort.Operator)
             {
                 case KeyConditionOperator.EQ:
-                    lower = Concat(prefix, Component(v[0]));
-                    upper = Concat(lower, HighRun);
+                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
+                    upper = bounds.Concat(lower, HighRun);
                     break;
                 case KeyConditionOperator.LT:
-                    upper = Concat(prefix, Component(v[0]));
+                    upper = bounds.Concat(prefix, bounds.Component(v[0]));
                     upperInclusive = false;
                     break;
                 case KeyConditionOperator.LE:
-                    upper = Concat(Concat(prefix, Component(v[0])), HighRun);
+                    upper = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[0])), HighRun);
                     break;
                 case KeyConditionOperator.GT:
-                    lower = Concat(Concat(prefix, Component(v[0])), HighRun);
+                    lower = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[0])), HighRun);
                     lowerInclusive = false;
                     break;
                 case KeyConditionOperator.GE:
-                    lower = Concat(prefix, Component(v[0]));
+                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
                     break;
                 case KeyConditionOperator.BETWEEN:
-                    lower = Concat(prefix, Component(v[0]));
-                    upper = Concat(Concat(prefix, Component(v[1])), HighRun);
+                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
+                    upper = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[1])), HighRun);
                     break;
                 case KeyConditionOperator.BEGINS_WITH:
-                    lower = Concat(prefix, Component(v[0], terminated: false));
-                    upper = Concat(lower, HighRun);
+                    lower = bounds.Concat(prefix, bounds.Component(v[0], terminated: false));
+                    upper = bounds.Concat(lower, HighRun);
                     break;
             }
         }
 
         if (start != null)
         {
-            if (!start.AsSpan().StartsWith(prefix))
+            if (!start.AsSpan().StartsWith(prefix.Span))
                 throw DynamoErrors.Validation("The provided starting key is outside query boundaries based on provided conditions");
-            if (forward && start.AsSpan().SequenceCompareTo(lower) >= 0)
+            if (forward && start.AsSpan().SequenceCompareTo(lower.Span) >= 0)
             {
                 lower = start;
                 lowerInclusive = false;
             }
-            else if (!forward && start.AsSpan().SequenceCompareTo(upper) <= 0)
+            else if (!forward && start.AsSpan().SequenceCompareTo(upper.Span) <= 0)
             {
                 upper = start;
                 upperInclusive = false;
@@ -154,8 +156,15 @@ internal static class Query
     private static (AttrValue Hash, KeyCondition? Sort) MatchSchema(IReadOnlyList<KeyCondition> conditions, KeyAttribute hashKey, KeyAttribute? rangeKey, bool legacy)
     {
         if (legacy && conditions.Count is not (1 or 2)) throw DynamoErrors.Validation("Conditions can be of length 1 or 2 only");
-        var hashCondition = conditions.FirstOrDefault(c => c.AttributeName == hashKey.Name)
-            ?? throw DynamoErrors.Validation("Query condition missed key schema element: " + hashKey.Name);
+        KeyCondition? hashCondition = null;
+        foreach (var c in conditions)
+        {
+            if (c.AttributeName != hashKey.Name) continue;
+            hashCondition = c;
+            break;
+        }
+
+        if (hashCondition == null) throw DynamoErrors.Validation("Query condition missed key schema element: " + hashKey.Name);
         if (hashCondition.Operator != KeyConditionOperator.EQ) throw DynamoErrors.Validation("Query key condition not supported");
         KeyCondition? sort = null;
         foreach (var c in conditions)
@@ -282,11 +291,46 @@ internal static class Query
         return n == b.Length ? b : b[..n];
     }
 
-    private static byte[] Concat(byte[] a, byte[] b)
+    /// <summary>
+    /// A per-thread bump buffer for the key bounds of one query, so they cost no arrays; a bound that does not fit
+    /// gets its own array. Taken afresh by each query (the previous one's bounds are dead by then).
+    /// </summary>
+    private sealed class Bounds
     {
-        var r = new byte[a.Length + b.Length];
-        a.CopyTo(r, 0);
-        b.CopyTo(r, a.Length);
-        return r;
+        [ThreadStatic]
+        private static Bounds? t_bounds;
+
+        private readonly byte[] _buffer = new byte[16 * 1024];
+        private int _used;
+
+        public static Bounds ForThread()
+        {
+            var b = t_bounds ??= new Bounds();
+            b._used = 0;
+            return b;
+        }
+
+        public Memory<byte> Take(int length)
+        {
+            if (_buffer.Length - _used < length) return new byte[length];
+            var m = _buffer.AsMemory(_used, length);
+            _used += length;
+            return m;
+        }
+
+        public ReadOnlyMemory<byte> Concat(ReadOnlyMemory<byte> a, ReadOnlyMemory<byte> b)
+        {
+            var r = Take(a.Length + b.Length);
+            a.Span.CopyTo(r.Span);
+            b.Span.CopyTo(r.Span[a.Length..]);
+            return r;
+        }
+
+        public ReadOnlyMemory<byte> Component(AttrValue v, bool terminated = true)
+        {
+            var r = Take(KeyCodec.ComponentLength(v));
+            var n = KeyCodec.EncodeComponent(v, r.Span, terminated);
+            return r[..n];
+        }
     }
 }

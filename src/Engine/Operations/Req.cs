@@ -46,6 +46,39 @@ internal static class Req
     [ThreadStatic]
     private static (byte[] Utf8, string Name)? t_lastTableName;
 
+    /// <summary>
+    /// A property's name, from this thread's small cache of short names (placeholders such as <c>:v</c> and <c>#n</c>
+    /// recur in request after request), else a new string.
+    /// </summary>
+    public static string PropertyName(JsonProperty p)
+    {
+        var cache = t_names ??= new (byte[], string)[NameCacheSize];
+        for (var i = 0; i < cache.Length; i++)
+        {
+            var entry = cache[i];
+            if (entry.Utf8 == null) break;
+            if (p.NameEquals(entry.Utf8)) return entry.Name;
+        }
+
+        var name = p.Name;
+        if (name.Length <= 32)
+        {
+            var slot = t_nextName;
+            cache[slot] = (System.Text.Encoding.UTF8.GetBytes(name), name);
+            t_nextName = (slot + 1) % NameCacheSize;
+        }
+
+        return name;
+    }
+
+    private const int NameCacheSize = 16;
+
+    [ThreadStatic]
+    private static (byte[] Utf8, string Name)[]? t_names;
+
+    [ThreadStatic]
+    private static int t_nextName;
+
     public static bool? Bool(JsonElement obj, ReadOnlySpan<byte> name) =>
         obj.TryGetProperty(name, out var v) ? AsBool(v) : null;
 
@@ -180,6 +213,20 @@ internal sealed class ConstraintErrors
 {
     // Created on the first error: valid requests, the common case, allocate nothing here.
     private List<string>? _errors;
+
+    [ThreadStatic]
+    private static ConstraintErrors? t_reusable;
+
+    /// <summary>
+    /// This thread's collector, emptied: for the hot item paths, which fill it and call <see cref="ThrowIfAny"/> before
+    /// anything else on the thread can take it (no await in between).
+    /// </summary>
+    public static ConstraintErrors ForThread()
+    {
+        var errors = t_reusable ??= new ConstraintErrors();
+        errors._errors = null;
+        return errors;
+    }
 
     public bool Any => _errors is { Count: > 0 };
 

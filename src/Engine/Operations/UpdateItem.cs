@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Serverless.Engine.Capacity;
 using Serverless.Engine.Expressions;
@@ -16,7 +17,7 @@ internal static class UpdateItem
     public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var request = ItemRequest.ReadWriteRequest(req, "Key");
-        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, NullExpressionsText(req));
+        ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, static r => NullExpressionsText(r));
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         UpdateExpression? update = null;
         if (Req.String(req, "UpdateExpression"u8) is { } text) update = ExpressionParser.ParseUpdate(text, attributes);
@@ -27,20 +28,45 @@ internal static class UpdateItem
         var table = Tables.RequireForDataPlane(ctx, request.TableName);
         var definition = table.Definition;
         var (hash, range) = ItemRequest.ReadKey(request.Target, definition);
-        var updated = update?.GetTopLevelAttributeNames(attributes) ?? [];
-        foreach (var name in updated)
+        var mode = request.ReturnValues ?? "NONE";
+
+        // SETs of top-level attributes to given values, with nothing asking for the new item, edit the encoded item;
+        // their names are the updated attributes, so only UPDATED_OLD needs the list.
+        var keyCount = range == null ? 1 : 2;
+        string[]? setNames = null;
+        AttrValue[]? setValues = null;
+        var encodedEdit = condition == null && mode is not ("ALL_NEW" or "UPDATED_NEW") && update != null
+            && update.TryGetTopLevelSets(attributes, keyCount, out setNames, out setValues) && setNames.Length <= 64;
+        var updated = encodedEdit && mode != "UPDATED_OLD" ? null : update?.GetTopLevelAttributeNames(attributes) ?? [];
+        var updatedNames = updated == null ? setNames!.AsSpan(keyCount) : updated is List<string> list ? CollectionsMarshal.AsSpan(list) : [.. updated];
+        foreach (var name in updatedNames)
         {
             if (name == definition.HashKey.Name || name == definition.RangeKey?.Name)
                 throw DynamoErrors.Validation($"One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key");
         }
 
         var key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
-        var keyItem = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [definition.HashKey.Name] = hash };
-        if (range != null) keyItem[definition.RangeKey!.Name] = range;
+        Mutation mutation;
+        if (encodedEdit)
+        {
+            setNames![0] = definition.HashKey.Name;
+            setValues![0] = hash;
+            if (range != null)
+            {
+                setNames[1] = definition.RangeKey!.Name;
+                setValues[1] = range;
+            }
 
-        var mode = request.ReturnValues ?? "NONE";
-        var admission = Capacity.AdmitWrite(ctx, table, key, 1, IndexMask.ForUpdate(table, updated));
-        var mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, keyItem);
+            mutation = new Mutation(null, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, null, setNames, setValues, keyCount);
+        }
+        else
+        {
+            var keyItem = new Dictionary<string, AttrValue>(StringComparer.Ordinal) { [definition.HashKey.Name] = hash };
+            if (range != null) keyItem[definition.RangeKey!.Name] = range;
+            mutation = new Mutation(condition, attributes, mode is "ALL_OLD" or "UPDATED_OLD", request.OldOnFailure, update, keyItem);
+        }
+
+        var admission = Capacity.AdmitWrite(ctx, table, key, 1, IndexMask.ForUpdate(table, updatedNames));
         var collectionBytes = await ItemRequest.CommitAsync(ctx, table, key, mutation).ConfigureAwait(false);
 
         w.WriteStartObject();
@@ -48,8 +74,8 @@ internal static class UpdateItem
         {
             "ALL_NEW" => mutation.NewItem,
             "ALL_OLD" => mutation.OldStored is { } o ? ItemCodec.Decode(StoredValue.Item(o)) : null,
-            "UPDATED_NEW" => PickUpdated(mutation.NewItem, updated, req, attributes),
-            "UPDATED_OLD" => mutation.OldStored is { } o2 ? PickUpdated(ItemCodec.Decode(StoredValue.Item(o2)), updated, req, attributes) : null,
+            "UPDATED_NEW" => PickUpdated(mutation.NewItem, updated!, req, attributes),
+            "UPDATED_OLD" => mutation.OldStored is { } o2 ? PickUpdated(ItemCodec.Decode(StoredValue.Item(o2)), updated!, req, attributes) : null,
             _ => null,
         };
         if (returned is { Count: > 0 })
@@ -112,19 +138,41 @@ internal static class UpdateItem
         return result;
     }
 
+    /// <summary>
+    /// The update under the item's lock. With <paramref name="setNames"/> (key attributes first, <paramref name="keyCount"/>
+    /// of them, then the SET targets) it edits the encoded item instead (<see cref="ItemCodec.WriteWithAttributes"/>):
+    /// no condition, and <see cref="NewItem"/> stays null.
+    /// </summary>
     internal sealed class Mutation(ConditionExpression? condition, ExpressionAttributes attributes, bool keepOld, bool keepOldOnFailure,
-        UpdateExpression? update, Dictionary<string, AttrValue> keyItem)
+        UpdateExpression? update, Dictionary<string, AttrValue>? keyItem, string[]? setNames = null, AttrValue[]? setValues = null, int keyCount = 0)
         : ConditionalMutation(condition, attributes, keepOld, keepOldOnFailure)
     {
         public Dictionary<string, AttrValue>? NewItem { get; private set; }
 
-        protected override bool NeedsCurrentItem => true;
+        protected override bool TryMutateEncoded(ReadOnlySpan<byte> currentItem, System.Buffers.IBufferWriter<byte> newValue, out MutationKind kind)
+        {
+            kind = MutationKind.Put;
+            if (setNames == null) return false;
+
+            // An item that exists has its key attributes already; a new one starts from them.
+            var from = currentItem.IsEmpty ? 0 : keyCount;
+            var names = setNames.AsSpan(from);
+            var values = setValues.AsSpan(from);
+            var (size, length) = ItemCodec.MeasureWithAttributes(currentItem, names, values);
+            if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size to update has exceeded the maximum allowed size");
+            StoredValue.WriteHeader(newValue, size);
+            ItemCodec.WriteWithAttributes(currentItem, names, values, length, newValue);
+            NewSize = size;
+            return true;
+        }
+
+        protected override bool NeedsCurrentItem => setNames == null;
 
         protected override MutationKind Mutate(Dictionary<string, AttrValue>? current, bool exists, System.Buffers.IBufferWriter<byte> newValue)
         {
             // REMOVE and DELETE alone on an absent item: AWS writes nothing (no empty item, no stream record).
             if (current == null && update is { OnlyTakesAway: true }) return MutationKind.None;
-            var basis = current ?? keyItem;
+            var basis = current ?? keyItem!;
             var next = update?.Apply(basis, Attributes) ?? new Dictionary<string, AttrValue>(basis, StringComparer.Ordinal);
             var size = ItemSize.Of(next);
             if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size to update has exceeded the maximum allowed size");

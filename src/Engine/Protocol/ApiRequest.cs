@@ -40,13 +40,16 @@ public sealed class ApiResponse : IDisposable
 
     private byte[]? _pooled;
 
-    internal ApiResponse(int statusCode, ReadOnlyMemory<byte> body, uint crc32, string requestId, byte[]? pooled, string contentType = JsonContentType)
+    private readonly long _requestNumber;
+    private string? _requestId;
+
+    internal ApiResponse(int statusCode, ReadOnlyMemory<byte> body, uint crc32, long requestNumber, byte[]? pooled, string contentType = JsonContentType)
     {
         ContentType = contentType;
         StatusCode = statusCode;
         Body = body;
         Crc32 = crc32;
-        RequestId = requestId;
+        _requestNumber = requestNumber;
         _pooled = pooled;
     }
 
@@ -56,7 +59,8 @@ public sealed class ApiResponse : IDisposable
 
     public uint Crc32 { get; }
 
-    public string RequestId { get; }
+    /// <summary>AWS's 52-character request id; its text is made on first read.</summary>
+    public string RequestId => _requestId ??= RequestHandler.FormatRequestId(_requestNumber);
 
     /// <summary>The JSON protocol of the API that answered: 1.0 for DynamoDB and Streams, 1.1 for Kinesis, DAX and Auto Scaling.</summary>
     public string ContentType { get; }

@@ -17,6 +17,9 @@ public sealed class RequestHandler
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
+    [ThreadStatic]
+    private static PooledBufferWriter? t_output;
+
     // Request ids: a random prefix per process and a counter, so making one costs no randomness per request.
     private static readonly string RequestIdPrefix = RandomAlphanumerics(40);
     private static long _requestCounter;
@@ -33,9 +36,10 @@ public sealed class RequestHandler
 
     public async ValueTask<ApiResponse> HandleAsync(ApiRequest request, CancellationToken cancellationToken = default)
     {
-        var requestId = NewRequestId();
+        // The id's text is made only when someone reads it (the host's x-amzn-RequestId header).
+        var requestId = Interlocked.Increment(ref _requestCounter);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var output = new PooledBufferWriter(512);
+        var output = RentOutput();
         byte[]? body = null;
         byte[]? decoded = null;
         byte[]? converted = null;
@@ -97,11 +101,11 @@ public sealed class RequestHandler
             {
                 var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
-                var context = new OperationContext(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId) { Caller = caller, Host = request.Host, Https = request.Https };
-                _engine.Security.Authorize(context, request.Target!, document.RootElement);
+                var context = OperationContext.Rent(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId, caller, request.Host, request.Https);
                 var writer = RentWriter(output);
                 try
                 {
+                    _engine.Security.Authorize(context, request.Target!, document.RootElement);
                     // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
                     try
                     {
@@ -122,6 +126,7 @@ public sealed class RequestHandler
                 finally
                 {
                     ReturnWriter(writer);
+                    OperationContext.Return(context);
                 }
             }
 
@@ -143,7 +148,6 @@ public sealed class RequestHandler
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            output.Dispose();
             throw;
         }
         catch (Exception e)
@@ -155,6 +159,9 @@ public sealed class RequestHandler
         }
         finally
         {
+            // Complete detached the buffer; a cancelled request still holds one.
+            output.Dispose();
+            t_output = output;
             if (body != null) ArrayPool<byte>.Shared.Return(body);
             if (decoded != null) ArrayPool<byte>.Shared.Return(decoded);
             if (converted != null) ArrayPool<byte>.Shared.Return(converted);
@@ -177,6 +184,16 @@ public sealed class RequestHandler
     // The writer keeps a reference to the output, which holds no buffer once detached or disposed.
     private static void ReturnWriter(Utf8JsonWriter writer) => t_writer = writer;
 
+    /// <summary>This thread's response buffer writer (taken out of its slot while in use, as the JSON writer is), with a fresh buffer.</summary>
+    private static PooledBufferWriter RentOutput()
+    {
+        var output = t_output;
+        if (output == null) return new PooledBufferWriter(512);
+        t_output = null;
+        output.Reopen(512);
+        return output;
+    }
+
     internal static void WriteError(PooledBufferWriter output, DynamoException e)
     {
         using var writer = new Utf8JsonWriter(output, WriterOptions);
@@ -187,7 +204,7 @@ public sealed class RequestHandler
         writer.WriteEndObject();
     }
 
-    private static ApiResponse Complete(int status, PooledBufferWriter output, string requestId, string contentType, bool cbor = false)
+    private static ApiResponse Complete(int status, PooledBufferWriter output, long requestId, string contentType, bool cbor = false)
     {
         if (cbor)
         {
@@ -252,10 +269,13 @@ public sealed class RequestHandler
     }
 
     /// <summary>A new request id in AWS's form (52 upper-case alphanumerics); the HTTP edge's own answers use it too.</summary>
-    public static string NewRequestId()
+    public static string NewRequestId() => FormatRequestId(Interlocked.Increment(ref _requestCounter));
+
+    /// <summary>The text of request number <paramref name="number"/>.</summary>
+    internal static string FormatRequestId(long number)
     {
         // AWS request ids are 52 upper-case alphanumerics: 40 random ones fixed per process, then 12 base-36 digits of a counter.
-        return string.Create(52, Interlocked.Increment(ref _requestCounter), static (span, n) =>
+        return string.Create(52, number, static (span, n) =>
         {
             RequestIdPrefix.AsSpan().CopyTo(span);
             for (var i = span.Length - 1; i >= 40; i--)

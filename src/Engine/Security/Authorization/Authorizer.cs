@@ -60,10 +60,24 @@ public sealed class Authorizer
     public void Authorize(OperationContext context, string target, JsonElement request)
     {
         if (context.Caller is not { } caller) return;
-        var checks = OperationPermissions.For(context, target, request);
-        var variables = new PolicyVariables(caller, _accountId);
-        foreach (var check in checks) Enforce(variables, check);
+        var checks = t_checks ?? new List<AccessCheck>(4);
+        t_checks = null;
+        try
+        {
+            OperationPermissions.For(context, target, request, checks);
+            var variables = new PolicyVariables(caller, _accountId);
+            foreach (var check in checks) Enforce(variables, check);
+        }
+        finally
+        {
+            checks.Clear();
+            t_checks = checks;
+        }
     }
+
+    // Authorize runs synchronously, so one list per thread serves every request's checks.
+    [ThreadStatic]
+    private static List<AccessCheck>? t_checks;
 
     /// <summary>
     /// Throws AccessDeniedException unless <paramref name="caller"/> may perform <paramref name="action"/> on

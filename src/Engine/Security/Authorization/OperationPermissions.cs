@@ -151,6 +151,13 @@ public static class OperationPermissions
     public static List<AccessCheck> For(OperationContext context, string target, JsonElement request)
     {
         var checks = new List<AccessCheck>(1);
+        For(context, target, request, checks);
+        return checks;
+    }
+
+    /// <summary>As above, into <paramref name="checks"/> (the authorizer reuses one list per thread).</summary>
+    internal static void For(OperationContext context, string target, JsonElement request, List<AccessCheck> checks)
+    {
         var scope = new Scope(context);
         Builder? builder;
         ReadOnlySpan<char> operation;
@@ -170,13 +177,12 @@ public static class OperationPermissions
             var service = OperationTable.ServiceFor(target);
             var name = service is null ? target : target[service.TargetPrefix.Length..];
             scope.OnAccount((service?.SigningName ?? "dynamodb") + ":" + name, checks);
-            return checks;
+            return;
         }
 
         // An operation without an entry still needs its own action on every resource: nothing is open by omission.
         if (builder == null) scope.OnAccount("dynamodb:" + operation.ToString(), checks);
         else builder(scope, request, checks);
-        return checks;
     }
 
     private readonly struct Scope(OperationContext context)
@@ -190,7 +196,7 @@ public static class OperationPermissions
 
         public void OnTable(JsonElement request, string action, List<AccessCheck> checks)
         {
-            if (RequestFacts.Str(request, "TableName") is not { } name) return;
+            if (RequestFacts.TableName(request) is not { } name) return;
             var table = Db.FindTable(name);
             checks.Add(new AccessCheck(action, table?.Definition.Arn ?? TableArn(name), table, null));
         }

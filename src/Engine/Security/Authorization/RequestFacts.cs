@@ -1,3 +1,4 @@
+using Serverless.Engine.Operations;
 using System.Text.Json;
 using Serverless.Engine.Storage;
 
@@ -192,6 +193,10 @@ public sealed class RequestFacts
 
     internal static string? Str(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>TableName as <see cref="Str(JsonElement, ReadOnlySpan{byte})"/> reads it, without a new string for the name read last on this thread.</summary>
+    internal static string? TableName(JsonElement obj) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty("TableName"u8, out var v) && v.ValueKind == JsonValueKind.String ? Req.TableName(obj) : null;
 
     internal static JsonElement? Obj(JsonElement obj, string name) =>
         obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : null;
