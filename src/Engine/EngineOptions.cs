@@ -9,6 +9,12 @@ public sealed class EngineOptions
     /// <summary>Keep everything in memory; nothing survives a restart. Default: false.</summary>
     public bool InMemory { get; set; }
 
+    /// <summary>
+    /// Cap on the change log of a memory-only engine (streams, PITR and triggers read it); past it the oldest records
+    /// are dropped. Default: 256 MiB.
+    /// </summary>
+    public long InMemoryLogBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Region reported in ARNs when a request carries no SigV4 credential scope. Default: us-east-1.</summary>
     public string DefaultRegion { get; set; } = "us-east-1";
 
@@ -58,6 +64,7 @@ public sealed class EngineOptions
         if (Blob.LeaseSeconds is < 15 or > 60) throw new ArgumentException("Blob.LeaseSeconds must be from 15 to 60 (Azure's lease limits).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
+        if (InMemoryLogBytes < 16L * 1024 * 1024) throw new ArgumentException("InMemoryLogBytes must be at least 16 MiB.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
         if (StoreMemoryBytes < 16L * 1024 * 1024) throw new ArgumentException("StoreMemoryBytes must be at least 16 MiB.");
         if (ChangeLog.GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("ChangeLog.GroupCommitDelay must not be negative.");
