@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Exports;
 
@@ -153,9 +154,14 @@ internal sealed partial class ExportsJsonContext : JsonSerializerContext;
 /// <summary>
 /// Export and import records, each a JSON file written atomically (temporary file, flush to disk, rename) so a kill
 /// at any moment leaves the previous or the next version; null directory keeps them in memory (memory-only mode).
+/// With a cipher, each file is sealed with the store's data key (<see cref="SealedFile"/>); a plain file written
+/// before records were sealed is read as it is and sealed again at load. With a mirror (the store in blob storage),
+/// every save is uploaded too, so a fresh instance on another disk still lists and describes them.
 /// </summary>
-internal sealed class JobStore<T>(string? directory, JsonTypeInfo<T> type, Func<T, string> id) where T : class
+internal sealed class JobStore<T>(string? directory, JsonTypeInfo<T> type, Func<T, string> id, StoreCipher? cipher = null, SealedKind kind = default,
+    Persistence.BlobFolderMirror? mirror = null) where T : class
 {
+    private static readonly byte[] SealMagic = "DDBSEAL1"u8.ToArray();
     private readonly Lock _lock = new();
     private readonly Dictionary<string, T> _items = new(StringComparer.Ordinal);
 
@@ -169,8 +175,13 @@ internal sealed class JobStore<T>(string? directory, JsonTypeInfo<T> type, Func<
         {
             try
             {
-                var item = JsonSerializer.Deserialize(File.ReadAllBytes(path), type);
-                if (item != null) lock (_lock) _items[id(item)] = item;
+                var bytes = File.ReadAllBytes(path);
+                var sealedFile = bytes.AsSpan().StartsWith(SealMagic);
+                if (sealedFile && cipher != null) bytes = SealedFile.Open(bytes, cipher, kind, path);
+                var item = JsonSerializer.Deserialize(bytes, type);
+                if (item == null) continue;
+                lock (_lock) _items[id(item)] = item;
+                if (!sealedFile && cipher != null) Save(item); // written before records were sealed: seal it now
             }
             catch (JsonException)
             {
@@ -186,19 +197,20 @@ internal sealed class JobStore<T>(string? directory, JsonTypeInfo<T> type, Func<
         if (directory != null)
         {
             var path = Path.Combine(directory, key + ".json");
+            var stored = cipher != null ? SealedFile.Seal(cipher, kind, bytes) : bytes;
             var temp = path + ".tmp";
             using (var f = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                f.Write(bytes);
+                f.Write(stored);
                 f.Flush(flushToDisk: true);
             }
 
             File.Move(temp, path, overwrite: true);
+            mirror?.Upload(path, stored);
         }
 
         lock (_lock) _items[key] = JsonSerializer.Deserialize(bytes, type)!;
     }
-
     public T? Find(string key)
     {
         lock (_lock) return _items.TryGetValue(key, out var item) ? JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(item, type), type) : null;

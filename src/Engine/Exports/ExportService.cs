@@ -21,6 +21,7 @@ public sealed class ExportService : IAsyncDisposable
     private readonly HashSet<Task> _tasks = [];
     private readonly JobStore<ExportRecord> _exports;
     private readonly JobStore<ImportRecord> _imports;
+    private readonly Persistence.BlobFolderMirror? _mirror;
 
     internal ExportService(DynamoEngine engine, ExportOptions options)
     {
@@ -36,8 +37,14 @@ public sealed class ExportService : IAsyncDisposable
             ? new BlobObjectStore(connection)
             : new FolderObjectStore(root);
         LogRoot = Path.Combine(dataDir ?? Path.Combine(Path.GetTempPath(), "serverless-dynamodb"), "cloudwatch");
-        _exports = new JobStore<ExportRecord>(dataDir == null ? null : Path.Combine(dataDir, "exports"), ExportsJsonContext.Default.ExportRecord, e => e.ExportId);
-        _imports = new JobStore<ImportRecord>(dataDir == null ? null : Path.Combine(dataDir, "imports"), ExportsJsonContext.Default.ImportRecord, i => i.ImportId);
+        // With the store in blob storage the records are mirrored under jobs/ in its container (jobs/exports/<id>.json,
+        // jobs/imports/<id>.json), so a fresh instance on another disk lists and describes them.
+        _mirror = dataDir != null && engineOptions.Blob.ConnectionString is { Length: > 0 } ? new Persistence.BlobFolderMirror(engineOptions.Blob, dataDir, "jobs/") : null;
+        var cipher = engine.Database.Cipher;
+        _exports = new JobStore<ExportRecord>(dataDir == null ? null : Path.Combine(dataDir, "exports"), ExportsJsonContext.Default.ExportRecord, e => e.ExportId,
+            cipher, Security.Encryption.SealedKind.ExportRecord, _mirror);
+        _imports = new JobStore<ImportRecord>(dataDir == null ? null : Path.Combine(dataDir, "imports"), ExportsJsonContext.Default.ImportRecord, i => i.ImportId,
+            cipher, Security.Encryption.SealedKind.ImportRecord, _mirror);
     }
 
     public ExportOptions Options { get; }
@@ -56,6 +63,7 @@ public sealed class ExportService : IAsyncDisposable
     /// <summary>Loads the records and takes up the work a stop or a crash interrupted.</summary>
     internal async Task StartAsync()
     {
+        _mirror?.Restore(); // the records this disk lacks (a fresh instance) come from blob storage first
         _exports.Load();
         _imports.Load();
         foreach (var export in _exports.All())

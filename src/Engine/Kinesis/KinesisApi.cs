@@ -26,5 +26,8 @@ public static class KinesisApi
         ["RemoveTagsFromStream"] = KinesisOperations.RemoveTagsFromStreamAsync,
         ["ListTagsForStream"] = KinesisOperations.ListTagsForStreamAsync,
         ["DescribeLimits"] = KinesisOperations.DescribeLimitsAsync,
+        ["SplitShard"] = KinesisOperations.SplitShardAsync,
+        ["MergeShards"] = KinesisOperations.MergeShardsAsync,
+        ["UpdateShardCount"] = KinesisOperations.UpdateShardCountAsync,
     });
 }

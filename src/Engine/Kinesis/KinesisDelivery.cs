@@ -217,9 +217,7 @@ public sealed class KinesisDelivery
             partitionKey ??= PartitionKey(target.Table, r.Key);
             WriteRecord(writer, in r, lsn, item, target.Table, destination.Precision);
             writer.Flush();
-            var shard = stream.ShardFor(KinesisStream.HashKeyOf(partitionKey));
-            if (_engine.Kinesis.Options.EnforceShardLimits && !shard.TryAdmitWrite(nowMs, 1, buffer.WrittenCount + partitionKey.Length)) return false;
-            shard.Log.Append(partitionKey, buffer.WrittenSpan, nowMs);
+            if (!stream.TryAppend(KinesisStream.HashKeyOf(partitionKey), partitionKey, buffer.WrittenSpan, nowMs, _engine.Kinesis.Options.EnforceShardLimits, out _, out _)) return false;
             delivered++;
         }
 

@@ -101,6 +101,41 @@ public static class KinesisErrors
 
     public static DynamoException InvalidNextToken() => InvalidArgument("Invalid NextToken.");
 
+    /// <summary>SplitShard or MergeShards naming a shard the stream does not have (AWS's text differs from GetShardIterator's).</summary>
+    public static DynamoException CouldNotFindShard(string shardId, string stream, string account) =>
+        Error("ResourceNotFoundException", $"Could not find shard {shardId} in stream {stream} under account {account}.");
+
+    public static DynamoException ShardNotEligible(string shardId, string stream, string account) =>
+        InvalidArgument($"Shard {shardId} in stream {stream} under account {account} has already been merged or split, and thus is not eligible for merging or splitting.");
+
+    public static DynamoException SplitHashKeyOutOfRange(string key, string shardId, string stream, string account, string start, string end) =>
+        InvalidArgument($"NewStartingHashKey {key} used in SplitShard() on shard {shardId} in stream {stream} under account {account} is not both greater than one plus the shard's StartingHashKey {start} and less than the shard's EndingHashKey {end}.");
+
+    public static DynamoException ShardsNotAdjacent(string shard, string adjacent, string stream, string account) =>
+        InvalidArgument($"Shards {shard} and {adjacent} in stream {stream} under account {account} are not an adjacent pair of shards eligible for merging");
+
+    // The UpdateShardCount limits below are AWS's documented limits; their exact texts are not confirmed against AWS.
+    public static DynamoException ReshardOnDemand(string operation) =>
+        Validation($"{operation} is not supported for streams in ON_DEMAND mode.");
+
+    public static DynamoException ScaleRateExceeded(string stream, string account) =>
+        Error("LimitExceededException", $"UpdateShardCount cannot scale stream {stream} under account {account} more than 10 times in a rolling 24-hour period.");
+
+    public static DynamoException ScaleBeyondDouble(int target, int current) =>
+        Error("LimitExceededException", $"UpdateShardCount cannot scale up to more than double the current shard count: target {target}, current {current}.");
+
+    public static DynamoException ScaleBelowHalf(int target, int current) =>
+        Error("LimitExceededException", $"UpdateShardCount cannot scale down below half the current shard count: target {target}, current {current}.");
+
+    public static DynamoException ScaleBeyondStreamLimit(int target, int limit) =>
+        Error("LimitExceededException", $"UpdateShardCount cannot scale a stream to more than {limit} shards: target {target}.");
+
+    public static DynamoException ShardFilterShardIdRequired() =>
+        InvalidArgument("ShardId must be specified in ShardFilter when its Type is AFTER_SHARD_ID.");
+
+    public static DynamoException ShardFilterTimestampRequired(string type) =>
+        InvalidArgument($"Timestamp must be specified in ShardFilter when its Type is {type}.");
+
     /// <summary>Java's <c>Date.toString()</c> in UTC, which Kinesis's iterator messages use: <c>Thu Dec 10 01:59:39 UTC 2015</c>.</summary>
     private static string AmzDate(DateTimeOffset time) =>
         time.UtcDateTime.ToString("ddd MMM dd HH:mm:ss 'UTC' yyyy", CultureInfo.InvariantCulture);

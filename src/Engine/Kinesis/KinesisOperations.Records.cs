@@ -73,12 +73,9 @@ internal static partial class KinesisOperations
         var (key, data, hash) = ReadEntry(req, "");
         if (Req.String(req, "SequenceNumberForOrdering") is { } ordering && !SequenceNumbers.IsWellFormed(ordering))
             throw KinesisErrors.Constraint(ordering, "sequenceNumberForOrdering", "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})");
-        var shard = stream.ShardFor(hash);
         var now = ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds();
-        var store = ctx.Engine.Kinesis;
-        if (store.Options.EnforceShardLimits && !shard.TryAdmitWrite(now, 1, data.Length + Encoding.UTF8.GetByteCount(key)))
+        if (!stream.TryAppend(hash, key, data, now, ctx.Engine.Kinesis.Options.EnforceShardLimits, out var shard, out var counter))
             throw KinesisErrors.WriteThroughputExceeded(shard.Id, stream.Name, ctx.Engine.Options.AccountId);
-        var counter = shard.Log.Append(key, data, now);
         w.WriteStartObject();
         w.WriteString("ShardId"u8, shard.Id);
         w.WriteString("SequenceNumber"u8, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter));
@@ -114,15 +111,13 @@ internal static partial class KinesisOperations
         for (i = 0; i < count; i++)
         {
             var (key, data, hash) = entries[i];
-            var shard = stream.ShardFor(hash);
-            if (enforce && !shard.TryAdmitWrite(now, 1, data.Length + Encoding.UTF8.GetByteCount(key)))
+            if (!stream.TryAppend(hash, key, data, now, enforce, out var shard, out var counter))
             {
                 results[i] = (null, null, KinesisErrors.WriteThroughputMessage(shard.Id, stream.Name, account));
                 failed++;
                 continue;
             }
 
-            var counter = shard.Log.Append(key, data, now);
             results[i] = (shard.Id, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter), null);
         }
 
@@ -162,9 +157,11 @@ internal static partial class KinesisOperations
         var timestamp = Req.Double(req, "Timestamp");
         var stream = Resolve(ctx, req);
         var account = ctx.Engine.Options.AccountId;
-        if (!SequenceNumbers.TryParseShardId(shardId, out var index) || index >= stream.Shards.Length)
+        var shards = stream.Shards;
+        if (!SequenceNumbers.TryParseShardId(shardId, out var index) || index >= shards.Length
+            || shards[index].IsExpired(ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds() - stream.Definition.RetentionHours * 3_600_000L))
             throw KinesisErrors.ShardNotFound(index >= 0 ? SequenceNumbers.ShardId(index) : shardId, stream.Name, account);
-        var shard = stream.Shards[index];
+        var shard = shards[index];
         var log = shard.Log;
         ulong counter;
         switch (type)
@@ -208,8 +205,9 @@ internal static partial class KinesisOperations
         var account = ctx.Engine.Options.AccountId;
         var stream = ctx.Engine.Kinesis.Find(iterator.StreamName);
         if (stream is null || stream.Deleted || stream.Definition.CreatedMs != iterator.StreamCreatedMs) throw KinesisErrors.StreamNotFound(iterator.StreamName, account);
-        if (iterator.ShardIndex < 0 || iterator.ShardIndex >= stream.Shards.Length) throw KinesisErrors.InvalidIterator();
-        var shard = stream.Shards[iterator.ShardIndex];
+        var shards = stream.Shards;
+        if (iterator.ShardIndex < 0 || iterator.ShardIndex >= shards.Length) throw KinesisErrors.InvalidIterator();
+        var shard = shards[iterator.ShardIndex];
         var enforce = ctx.Engine.Kinesis.Options.EnforceShardLimits;
         if (enforce && !shard.TryAdmitRead(nowMs)) throw KinesisErrors.ReadThroughputExceeded(shard.Id, stream.Name, account);
 
@@ -232,9 +230,35 @@ internal static partial class KinesisOperations
 
         w.WriteEndArray();
         if (enforce) shard.CountRead(nowMs, bytes);
-        w.WriteString("NextShardIterator"u8, (iterator with { Counter = next, Hint = hint, IssuedMs = nowMs }).Encode());
         var behind = next <= shard.Log.LastCounter && records.Count > 0 ? Math.Max(0, nowMs - records[^1].ArrivalMs) : 0;
         w.WriteNumber("MillisBehindLatest"u8, behind);
+        if (shard.Log.IsClosed && next > shard.Log.LastCounter)
+        {
+            // The end of a closed shard: no next iterator, and the children to read on with, as AWS answers.
+            w.WriteStartArray("ChildShards"u8);
+            foreach (var child in shards)
+            {
+                if (child.Definition.ParentIndex != shard.Index && child.Definition.AdjacentParentIndex != shard.Index) continue;
+                w.WriteStartObject();
+                w.WriteString("ShardId"u8, child.Id);
+                w.WriteStartArray("ParentShards"u8);
+                if (child.Definition.ParentIndex is { } p) w.WriteStringValue(SequenceNumbers.ShardId(p));
+                if (child.Definition.AdjacentParentIndex is { } a) w.WriteStringValue(SequenceNumbers.ShardId(a));
+                w.WriteEndArray();
+                w.WriteStartObject("HashKeyRange"u8);
+                w.WriteString("StartingHashKey"u8, child.Definition.StartingHashKey);
+                w.WriteString("EndingHashKey"u8, child.Definition.EndingHashKey);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteString("NextShardIterator"u8, (iterator with { Counter = next, Hint = hint, IssuedMs = nowMs }).Encode());
+        }
+
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Serverless.Engine.Operations;
@@ -76,6 +77,7 @@ internal static partial class KinesisOperations
         var after = -1;
         if (Req.String(req, "ExclusiveStartShardId") is { } start && !SequenceNumbers.TryParseShardId(start, out after)) after = int.MaxValue;
         var d = stream.Definition;
+        var cutoff = RetentionCutoff(ctx, stream);
         w.WriteStartObject();
         w.WriteStartObject("StreamDescription"u8);
         WriteIdentity(w, stream);
@@ -84,7 +86,7 @@ internal static partial class KinesisOperations
         var more = false;
         foreach (var shard in stream.Shards)
         {
-            if (shard.Index <= after) continue;
+            if (shard.Index <= after || shard.IsExpired(cutoff)) continue;
             if (written == limit)
             {
                 more = true;
@@ -115,7 +117,7 @@ internal static partial class KinesisOperations
         w.WriteNumber("RetentionPeriodHours"u8, d.RetentionHours);
         w.WriteNumber("StreamCreationTimestamp"u8, d.CreatedMs / 1000.0);
         WriteMonitoringAndEncryption(w);
-        w.WriteNumber("OpenShardCount"u8, stream.Shards.Length);
+        w.WriteNumber("OpenShardCount"u8, stream.OpenShards.Length);
         w.WriteNumber("ConsumerCount"u8, 0);
         w.WriteEndObject();
         w.WriteEndObject();
@@ -169,20 +171,26 @@ internal static partial class KinesisOperations
         if (max is < 1 or > 10000) throw KinesisErrors.Constraint(max.ToString(), "maxResults", max < 1 ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 10000");
         KinesisStream stream;
         var after = -1;
+        ShardFilter filter;
         if (Req.String(req, "NextToken") is { } token)
         {
             if (Req.Has(req, "StreamName")) throw KinesisErrors.NextTokenAndStreamName();
-            var decoded = DecodeToken(token);
-            var bar = decoded.LastIndexOf('|');
-            if (bar < 0 || !int.TryParse(decoded.AsSpan(bar + 1), out after)) throw KinesisErrors.InvalidNextToken();
-            stream = ctx.Engine.Kinesis.Find(decoded[..bar]) ?? throw KinesisErrors.StreamNotFound(decoded[..bar], ctx.Engine.Options.AccountId);
+            // name|last index|filter type|filter shard index|filter timestamp ms: the filter holds across pages
+            var parts = DecodeToken(token).Split('|');
+            if (parts.Length != 5 || !int.TryParse(parts[1], out after) || !int.TryParse(parts[3], out var filterShard) || !long.TryParse(parts[4], out var filterMs))
+                throw KinesisErrors.InvalidNextToken();
+            stream = ctx.Engine.Kinesis.Find(parts[0]) ?? throw KinesisErrors.StreamNotFound(parts[0], ctx.Engine.Options.AccountId);
+            filter = new ShardFilter(parts[2], filterShard, filterMs);
         }
         else
         {
             stream = Resolve(ctx, req);
             if (Req.String(req, "ExclusiveStartShardId") is { } start && !SequenceNumbers.TryParseShardId(start, out after)) after = int.MaxValue;
+            filter = ReadShardFilter(req);
         }
 
+        var cutoff = RetentionCutoff(ctx, stream);
+        var horizon = Math.Max(cutoff, stream.Definition.CreatedMs);
         w.WriteStartObject();
         w.WriteStartArray("Shards"u8);
         var written = 0;
@@ -190,7 +198,7 @@ internal static partial class KinesisOperations
         var more = false;
         foreach (var shard in stream.Shards)
         {
-            if (shard.Index <= after) continue;
+            if (shard.Index <= after || shard.IsExpired(cutoff) || !filter.Includes(shard, stream.Definition.CreatedMs, horizon)) continue;
             if (written == max)
             {
                 more = true;
@@ -203,10 +211,52 @@ internal static partial class KinesisOperations
         }
 
         w.WriteEndArray();
-        if (more) w.WriteString("NextToken"u8, EncodeToken(stream.Name + "|" + last));
+        if (more) w.WriteString("NextToken"u8, EncodeToken(string.Create(CultureInfo.InvariantCulture, $"{stream.Name}|{last}|{filter.Type}|{filter.ShardIndex}|{filter.TimestampMs}")));
         w.WriteEndObject();
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>ListShards' ShardFilter: which shards a listing includes, by their open and closed times.</summary>
+    private readonly record struct ShardFilter(string Type, int ShardIndex, long TimestampMs)
+    {
+        public bool Includes(Shard shard, long streamCreatedMs, long horizonMs)
+        {
+            var created = shard.Definition.CreatedMs ?? streamCreatedMs;
+            var closed = shard.Definition.ClosedMs;
+            return Type switch
+            {
+                "AFTER_SHARD_ID" => shard.Index > ShardIndex,
+                "AT_TRIM_HORIZON" => created <= horizonMs && (closed == null || closed >= horizonMs),
+                "AT_LATEST" => closed == null,
+                "AT_TIMESTAMP" => created <= TimestampMs && (closed == null || closed >= TimestampMs),
+                "FROM_TIMESTAMP" => closed == null || closed >= Math.Max(TimestampMs, horizonMs),
+                _ => true, // FROM_TRIM_HORIZON, the default: every shard within the retention period
+            };
+        }
+    }
+
+    private static ShardFilter ReadShardFilter(JsonElement req)
+    {
+        if (Req.Object(req, "ShardFilter") is not { } f) return new ShardFilter("FROM_TRIM_HORIZON", -1, 0);
+        var type = Req.String(f, "Type") ?? throw KinesisErrors.Constraint(null, "shardFilter.type", "Member must not be null");
+        if (type is not ("AFTER_SHARD_ID" or "AT_TRIM_HORIZON" or "FROM_TRIM_HORIZON" or "AT_LATEST" or "AT_TIMESTAMP" or "FROM_TIMESTAMP"))
+            throw KinesisErrors.Constraint(type, "shardFilter.type", "Member must satisfy enum value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, AT_TIMESTAMP, FROM_TIMESTAMP]");
+        var index = -1;
+        if (type == "AFTER_SHARD_ID")
+        {
+            var id = Req.String(f, "ShardId") ?? throw KinesisErrors.ShardFilterShardIdRequired();
+            if (!SequenceNumbers.TryParseShardId(id, out index)) index = int.MaxValue;
+        }
+
+        long ms = 0;
+        if (type is "AT_TIMESTAMP" or "FROM_TIMESTAMP")
+            ms = (long)Math.Round((Req.Double(f, "Timestamp") ?? throw KinesisErrors.ShardFilterTimestampRequired(type)) * 1000);
+        return new ShardFilter(type, index, ms);
+    }
+
+    /// <summary>The retention horizon of a stream now (ms since the epoch): records and closed shards before it are gone.</summary>
+    private static long RetentionCutoff(OperationContext ctx, KinesisStream stream) =>
+        ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds() - stream.Definition.RetentionHours * 3_600_000L;
 
     public static ValueTask IncreaseStreamRetentionPeriodAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w) => ChangeRetention(ctx, req, w, increase: true);
 
@@ -397,12 +447,15 @@ internal static partial class KinesisOperations
     {
         w.WriteStartObject();
         w.WriteString("ShardId"u8, shard.Id);
+        if (shard.Definition.ParentIndex is { } parent) w.WriteString("ParentShardId"u8, SequenceNumbers.ShardId(parent));
+        if (shard.Definition.AdjacentParentIndex is { } adjacent) w.WriteString("AdjacentParentShardId"u8, SequenceNumbers.ShardId(adjacent));
         w.WriteStartObject("HashKeyRange"u8);
         w.WriteString("StartingHashKey"u8, shard.Definition.StartingHashKey);
         w.WriteString("EndingHashKey"u8, shard.Definition.EndingHashKey);
         w.WriteEndObject();
         w.WriteStartObject("SequenceNumberRange"u8);
         w.WriteString("StartingSequenceNumber"u8, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, 0));
+        if (shard.IsClosed) w.WriteString("EndingSequenceNumber"u8, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, shard.Log.LastCounter));
         w.WriteEndObject();
         w.WriteEndObject();
     }

@@ -89,8 +89,45 @@ public sealed class KinesisStore : IDisposable
     public int OpenShardCount()
     {
         var n = 0;
-        foreach (var s in Volatile.Read(ref _streams).Values) n += s.Shards.Length;
+        foreach (var s in Volatile.Read(ref _streams).Values) n += s.OpenShards.Length;
         return n;
+    }
+
+    /// <summary>
+    /// A split, merge or shard-count update: under the catalog lock, <paramref name="plan"/> validates the request
+    /// against the stream as it is now (throwing its errors) and returns the shards to close and the children to make.
+    /// The catalog is saved with both before any record can reach a child; then the children are published to
+    /// writers, and only then are the parents closed, so an append that lost the race to a parent is routed again.
+    /// A crash after the save leaves the parents closed and the children empty and open: nothing acknowledged is lost.
+    /// </summary>
+    public void Reshard(KinesisStream stream, Func<KinesisStream, (List<int> Closing, List<ShardDefinition> Children)> plan, long nowMs)
+    {
+        lock (_catalogLock)
+        {
+            var (closing, children) = plan(stream);
+            var definitions = stream.Definition.Shards;
+            var before = new List<ShardDefinition>(definitions);
+            foreach (var index in closing) definitions[index] = definitions[index] with { ClosedMs = nowMs };
+            definitions.AddRange(children);
+            try
+            {
+                Save(_streams);
+            }
+            catch
+            {
+                definitions.Clear();
+                definitions.AddRange(before);
+                throw;
+            }
+
+            var current = stream.Shards;
+            var all = new Shard[definitions.Count];
+            Array.Copy(current, all, current.Length);
+            for (var i = current.Length; i < all.Length; i++) all[i] = MaterializeShard(stream.Definition, definitions[i]);
+            foreach (var index in closing) all[index].Definition = definitions[index];
+            stream.Publish(all);
+            foreach (var index in closing) all[index].Log.Close();
+        }
     }
 
     /// <summary>Adds a stream; false when one of that name exists. The catalog is saved before this returns.</summary>
@@ -168,16 +205,17 @@ public sealed class KinesisStore : IDisposable
     private KinesisStream Materialize(KinesisStreamDefinition definition)
     {
         var shards = new Shard[definition.Shards.Count];
-        for (var i = 0; i < shards.Length; i++)
-        {
-            var d = definition.Shards[i];
-            var log = _root == null
-                ? ShardLog.InMemory(_cipher)
-                : ShardLog.Open(Path.Combine(_root, "streams", definition.FolderName, SequenceNumbers.ShardId(d.Index)), _cipher, _options.SegmentBytes, _sync, _mirror);
-            shards[i] = new Shard(d, log);
-        }
-
+        for (var i = 0; i < shards.Length; i++) shards[i] = MaterializeShard(definition, definition.Shards[i]);
         return new KinesisStream(definition, shards);
+    }
+
+    private Shard MaterializeShard(KinesisStreamDefinition stream, ShardDefinition d)
+    {
+        var log = _root == null
+            ? ShardLog.InMemory(_cipher)
+            : ShardLog.Open(Path.Combine(_root, "streams", stream.FolderName, SequenceNumbers.ShardId(d.Index)), _cipher, _options.SegmentBytes, _sync, _mirror);
+        if (d.ClosedMs != null) log.Close();
+        return new Shard(d, log);
     }
 
     private void Save(Dictionary<string, KinesisStream> streams)

@@ -28,6 +28,9 @@ public sealed class KinesisStreamDefinition
 
     public required List<ShardDefinition> Shards { get; init; }
 
+    /// <summary>When each UpdateShardCount ran (ms since the epoch), for its ten-per-rolling-24-hours limit; null when none did.</summary>
+    public List<long>? ShardCountUpdates { get; set; }
+
     [JsonIgnore]
     public string Arn => $"arn:aws:kinesis:{Region}:{AccountId}:stream/{Name}";
 
@@ -48,57 +51,119 @@ public sealed record ShardDefinition
 
     public required string EndingHashKey { get; init; }
 
+    /// <summary>The shard a split or merge closed to make this one (null for a stream's first shards).</summary>
+    public int? ParentIndex { get; init; }
+
+    /// <summary>The second shard a merge closed to make this one.</summary>
+    public int? AdjacentParentIndex { get; init; }
+
+    /// <summary>When a split or merge made this shard (ms since the epoch); null: with its stream.</summary>
+    public long? CreatedMs { get; init; }
+
+    /// <summary>When a split or merge closed this shard (ms since the epoch); null while it is open.</summary>
+    public long? ClosedMs { get; init; }
+
     /// <summary>
     /// The shards of a new stream: 2^128 hash keys split evenly (the last shard takes the remainder up to 2^128 - 1),
     /// as Kinesis splits them.
     /// </summary>
     public static List<ShardDefinition> Split(int count)
     {
+        var starts = UniformStarts(count);
         var full = BigInteger.One << 128;
-        var size = full / count;
         var shards = new List<ShardDefinition>(count);
         for (var i = 0; i < count; i++)
         {
-            var start = size * i;
-            var end = i == count - 1 ? full - 1 : size * (i + 1) - 1;
-            shards.Add(new ShardDefinition { Index = i, StartingHashKey = start.ToString(), EndingHashKey = end.ToString() });
+            var end = i == count - 1 ? full - 1 : starts[i + 1] - 1;
+            shards.Add(new ShardDefinition { Index = i, StartingHashKey = starts[i].ToString(), EndingHashKey = end.ToString() });
         }
 
         return shards;
+    }
+
+    /// <summary>The starting hash keys of <paramref name="count"/> equal shards over all of 0 … 2^128 - 1.</summary>
+    public static BigInteger[] UniformStarts(int count)
+    {
+        var size = (BigInteger.One << 128) / count;
+        var starts = new BigInteger[count];
+        for (var i = 0; i < count; i++) starts[i] = size * i;
+        return starts;
     }
 }
 
 /// <summary>A stream while the engine runs: its definition, and for each shard its records and limits.</summary>
 public sealed class KinesisStream
 {
+    private Shard[] _shards = [];
+    private Shard[] _open = [];
+
     internal KinesisStream(KinesisStreamDefinition definition, Shard[] shards)
     {
         Definition = definition;
-        Shards = shards;
+        Publish(shards);
     }
 
     public KinesisStreamDefinition Definition { get; }
 
     public string Name => Definition.Name;
 
-    public Shard[] Shards { get; }
+    /// <summary>Every shard, open or closed, by index (<c>Shards[i].Index == i</c>).</summary>
+    public Shard[] Shards => Volatile.Read(ref _shards);
+
+    /// <summary>The open shards, in hash-key order: their ranges cover all of 0 … 2^128 - 1 exactly once.</summary>
+    public Shard[] OpenShards => Volatile.Read(ref _open);
+
+    /// <summary>Makes a new set of shards (after a split or merge) the one readers and writers see.</summary>
+    internal void Publish(Shard[] shards)
+    {
+        var open = new List<Shard>(shards.Length);
+        foreach (var s in shards)
+            if (s.Definition.ClosedMs == null) open.Add(s);
+        open.Sort(static (a, b) => a.StartingHashKey.CompareTo(b.StartingHashKey));
+        Volatile.Write(ref _shards, shards);
+        Volatile.Write(ref _open, open.ToArray());
+    }
+
+    /// <summary>
+    /// Appends a record to the open shard of <paramref name="hashKey"/>, taking room in its write limits first when
+    /// <paramref name="enforce"/>; false (with the shard) when the shard refused it. A shard closed by a concurrent
+    /// split or merge refuses the append, and the record is routed again, to the child that now owns its hash key.
+    /// </summary>
+    public bool TryAppend(UInt128 hashKey, string partitionKey, ReadOnlySpan<byte> data, long nowMs, bool enforce, out Shard shard, out ulong counter)
+    {
+        var bytes = data.Length + System.Text.Encoding.UTF8.GetByteCount(partitionKey);
+        while (true)
+        {
+            shard = ShardFor(hashKey);
+            if (enforce && !shard.TryAdmitWrite(nowMs, 1, bytes))
+            {
+                counter = 0;
+                return false;
+            }
+
+            counter = shard.Log.Append(partitionKey, data, nowMs);
+            if (counter != 0) return true;
+            Thread.Yield(); // closed between routing and appending: the children are published already
+        }
+    }
 
     /// <summary>Set once DeleteStream has removed it: writers that still hold it fail as if it never existed.</summary>
     public bool Deleted { get; internal set; }
 
-    /// <summary>The shard whose hash-key range holds <paramref name="hashKey"/> (the ranges cover all of 0 … 2^128 - 1).</summary>
+    /// <summary>The open shard whose hash-key range holds <paramref name="hashKey"/> (the open ranges cover all of 0 … 2^128 - 1).</summary>
     public Shard ShardFor(UInt128 hashKey)
     {
+        var open = OpenShards;
         var lo = 0;
-        var hi = Shards.Length - 1;
+        var hi = open.Length - 1;
         while (lo < hi)
         {
             var mid = (lo + hi + 1) / 2;
-            if (Shards[mid].StartingHashKey <= hashKey) lo = mid;
+            if (open[mid].StartingHashKey <= hashKey) lo = mid;
             else hi = mid - 1;
         }
 
-        return Shards[lo];
+        return open[lo];
     }
 
     /// <summary>The 128-bit hash key of a partition key: its UTF-8 bytes' MD5, read as a big-endian number, as Kinesis hashes it.</summary>
@@ -137,9 +202,19 @@ public sealed class Shard
         EndingHashKey = UInt128.Parse(definition.EndingHashKey, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public ShardDefinition Definition { get; }
+    /// <summary>The shard as persisted; replaced (with <see cref="ShardDefinition.ClosedMs"/>) when a split or merge closes it.</summary>
+    public ShardDefinition Definition { get; internal set; }
 
     public string Id { get; }
+
+    /// <summary>True once a split or merge closed the shard.</summary>
+    public bool IsClosed => Definition.ClosedMs != null;
+
+    /// <summary>
+    /// True when the shard is closed and its whole life lies before <paramref name="cutoffMs"/> (the retention
+    /// horizon): every record it had is trimmed, and it is no longer listed.
+    /// </summary>
+    public bool IsExpired(long cutoffMs) => Definition.ClosedMs is { } closed && closed < cutoffMs;
 
     public int Index => Definition.Index;
 

@@ -28,9 +28,12 @@ public static class SequenceNumbers
     }
 
     /// <summary>True for text AWS accepts as a sequence number at all: <c>0|([1-9]\d{0,128})</c>.</summary>
-    public static bool IsWellFormed(string text)
+    public static bool IsWellFormed(string text) => IsDecimal(text, 129);
+
+    /// <summary>True for a decimal without leading zeros of at most <paramref name="maxDigits"/> digits: <c>0|([1-9]\d{0,max-1})</c>.</summary>
+    public static bool IsDecimal(string text, int maxDigits)
     {
-        if (text.Length is 0 or > 129) return false;
+        if (text.Length == 0 || text.Length > maxDigits) return false;
         if (text == "0") return true;
         if (text[0] is < '1' or > '9') return false;
         foreach (var c in text)

@@ -49,6 +49,7 @@ public sealed class ShardLog : IDisposable
     private SafeFileHandle? _open;
     private ulong _last;
     private ulong _trim = 1;
+    private bool _closed;
 
     private ShardLog(string? directory, StoreCipher cipher, long segmentBytes, bool sync, Persistence.BlobFolderMirror? mirror = null)
     {
@@ -83,12 +84,32 @@ public sealed class ShardLog : IDisposable
     /// <summary>Arrival time of the last record, or null when the shard is empty.</summary>
     public long? LastArrivalMs { get; private set; }
 
-    /// <summary>Appends one record and returns its place; the bytes are with the operating system when this returns.</summary>
+    /// <summary>True once a split or merge closed the shard: it keeps its records but takes no more.</summary>
+    public bool IsClosed => Volatile.Read(ref _closed);
+
+    /// <summary>
+    /// Closes the shard (a split or merge made it a parent): every later <see cref="Append"/> returns 0, so its writer
+    /// routes the record again, to a child. Returns the place of the shard's last record (its ending sequence number).
+    /// </summary>
+    public ulong Close()
+    {
+        lock (_lock)
+        {
+            Volatile.Write(ref _closed, true);
+            return _last;
+        }
+    }
+
+    /// <summary>
+    /// Appends one record and returns its place; the bytes are with the operating system when this returns. Returns 0
+    /// (and writes nothing) when the shard is closed.
+    /// </summary>
     public ulong Append(string partitionKey, ReadOnlySpan<byte> data, long arrivalMs)
     {
         var keyBytes = System.Text.Encoding.UTF8.GetByteCount(partitionKey);
         lock (_lock)
         {
+            if (_closed) return 0;
             var counter = _last + 1;
             if (_memory != null)
             {

@@ -217,7 +217,10 @@ internal static class Backups
         var errors = new ConstraintErrors();
         errors.Enum("billingModeOverride", Req.String(req, "BillingModeOverride"), "PROVISIONED, PAY_PER_REQUEST", BillingModes.Provisioned, BillingModes.PayPerRequest);
         var (rcu, wcu) = ThroughputRules.Read(throughput, errors, "provisionedThroughputOverride");
+        var (_, sseRequest) = SseSpecification.Read(req, errors, "SSESpecificationOverride");
         errors.ThrowIfAny();
+        // Without an override the restored table has the AWS owned key, as a restore from a DynamoDB backup has on AWS.
+        var sse = SseSpecification.Resolve(ctx, sseRequest);
         if (billing == BillingModes.Provisioned && source.BillingMode == BillingModes.PayPerRequest && throughput == null)
             throw DynamoErrors.Validation("One or more parameter values were invalid: ProvisionedThroughputOverride must be specified when BillingModeOverride is PROVISIONED");
 
@@ -238,7 +241,7 @@ internal static class Backups
                     BillingMode = billing, ReadCapacityUnits = rcu ?? (billing == BillingModes.PayPerRequest ? 0 : source.ReadCapacityUnits),
                     WriteCapacityUnits = wcu ?? (billing == BillingModes.PayPerRequest ? 0 : source.WriteCapacityUnits),
                     LastUpdateToPayPerRequestDateTime = billing == BillingModes.PayPerRequest ? now : null,
-                    TableClass = source.TableClass, CreationDateTime = now, Restore = summary,
+                    TableClass = source.TableClass, CreationDateTime = now, Restore = summary, Sse = sse,
                     Indexes = indexes is { Count: > 0 }
                         ? [.. indexes.Select(i => { var c = i.Clone(); return new IndexDefinition
                           {

@@ -20,12 +20,15 @@ internal static class SseSpecification
     /// <summary>An enabled SSESpecification as requested: its SSEType and KMSMasterKeyId (empty when absent).</summary>
     public sealed record Request(string Type, string KeyId);
 
-    /// <summary>Validates the request's SSESpecification; <c>Sse</c> null (when present) = the AWS owned key.</summary>
-    public static (bool Present, Request? Sse) Read(JsonElement req, ConstraintErrors errors)
+    /// <summary>
+    /// Validates the request's SSESpecification (or, for the restores, its <c>SSESpecificationOverride</c>: same
+    /// shape); <c>Sse</c> null (when present) = the AWS owned key.
+    /// </summary>
+    public static (bool Present, Request? Sse) Read(JsonElement req, ConstraintErrors errors, string member = "SSESpecification")
     {
-        if (Req.Object(req, "SSESpecification") is not { } spec) return (false, null);
+        if (Req.Object(req, member) is not { } spec) return (false, null);
         var type = Req.String(spec, "SSEType");
-        errors.Enum("sSESpecification.sSEType", type, "AES256, KMS", "AES256", "KMS");
+        errors.Enum("s" + member[1..] + ".sSEType", type, "AES256, KMS", "AES256", "KMS");
         if (Req.Bool(spec, "Enabled") != true) return (true, null);
         var keyId = Req.String(spec, "KMSMasterKeyId");
         return (true, new Request(type ?? "", keyId ?? ""));

@@ -12,7 +12,8 @@ namespace Serverless.Engine.Persistence;
 /// frame is appended to it before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
 /// record: a fresh instance downloads the catalog and the segments before it opens the streams. The catalog and the
 /// delivery checkpoint are uploaded whole on every change. Segments roll before Azure's 50,000 blocks per append blob.
-/// The DAX control plane's state (src/Engine/Cache) is mirrored the same way, under <c>dax/</c>.
+/// The DAX control plane's state (src/Engine/Cache) is mirrored the same way, under <c>dax/</c>, and so are the export
+/// and import records (src/Engine/Exports), under <c>jobs/</c>.
 /// </summary>
 public sealed class BlobFolderMirror
 {
@@ -102,7 +103,7 @@ public sealed class BlobFolderMirror
         }
         catch (Exception e) when (e is RequestFailedException or IOException or TimeoutException or AggregateException or OperationCanceledException)
         {
-            throw DynamoErrors.ServiceUnavailable("Blob storage is unreachable: the Kinesis record is not durable, so it is not acknowledged. " + e.Message);
+            throw DynamoErrors.ServiceUnavailable("Blob storage is unreachable: the change is not durable, so it is not acknowledged. " + e.Message);
         }
     }
 }

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json;
 using Serverless.Engine.Exports;
 using Serverless.Engine.Model;
+using Serverless.Engine.Security.Encryption;
+using Serverless.Engine.Tests.Security;
 
 namespace Serverless.Engine.Tests.Exports;
 
@@ -46,6 +48,27 @@ public class ExportFormatTests
         Assert.Equal("p/q/AWSDynamoDB/data", back.DataKey);
         Assert.Equal(7u, back.TableNumber);
         Assert.Equal(1700003600.5, back.ExportToTime);
+    }
+
+    [Fact]
+    public void RecordFiles_AreSealed_AndAPlainRecordFromBeforeSealing_IsReadAndSealedAtLoad()
+    {
+        Assert.Equal(16, (byte)SealedKind.ExportRecord); // the kind byte is in every sealed record's header
+        Assert.Equal(17, (byte)SealedKind.ImportRecord);
+        var directory = Directory.CreateTempSubdirectory("export-records-").FullName;
+        var path = Path.Combine(directory, "01700000000000-a1b2c3d4.json");
+        File.WriteAllText(path, GoldenExport); // a record as the previous build wrote it: plain JSON
+        var store = new JobStore<ExportRecord>(directory, ExportsJsonContext.Default.ExportRecord, e => e.ExportId, TestKeys.Cipher, SealedKind.ExportRecord);
+        store.Load();
+        Assert.Equal(12, store.Find("01700000000000-a1b2c3d4")!.ItemCount);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal("DDBSEAL1"u8.ToArray(), bytes[..8]);
+        Assert.DoesNotContain("Music", Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+        Assert.Equal(GoldenExport, Encoding.UTF8.GetString(SealedFile.ReadFile(path, TestKeys.Cipher, SealedKind.ExportRecord)));
+
+        var reopened = new JobStore<ExportRecord>(directory, ExportsJsonContext.Default.ExportRecord, e => e.ExportId, TestKeys.Cipher, SealedKind.ExportRecord);
+        reopened.Load();
+        Assert.Equal("COMPLETED", reopened.Find("01700000000000-a1b2c3d4")!.Status);
     }
 
     [Fact]

@@ -24,6 +24,15 @@ public class KinesisFormatTests
         "{\"Index\":0,\"StartingHashKey\":\"0\",\"EndingHashKey\":\"170141183460469231731687303715884105727\"}," +
         "{\"Index\":1,\"StartingHashKey\":\"170141183460469231731687303715884105728\",\"EndingHashKey\":\"340282366920938463463374607431768211455\"}]}]}";
 
+    // After a split of shard 0 at 2^126 and an UpdateShardCount: a closed parent, two children, and the update's time.
+    private const string GoldenReshardedCatalog =
+        "{\"Format\":1,\"Streams\":[{\"Name\":\"orders\",\"Region\":\"us-east-1\",\"AccountId\":\"000000000000\",\"CreatedMs\":1796142903344," +
+        "\"Mode\":\"PROVISIONED\",\"RetentionHours\":24,\"Tags\":{},\"Shards\":[" +
+        "{\"Index\":0,\"StartingHashKey\":\"0\",\"EndingHashKey\":\"340282366920938463463374607431768211455\",\"ClosedMs\":1796142904000}," +
+        "{\"Index\":1,\"StartingHashKey\":\"0\",\"EndingHashKey\":\"85070591730234615865843651857942052863\",\"ParentIndex\":0,\"CreatedMs\":1796142904000}," +
+        "{\"Index\":2,\"StartingHashKey\":\"85070591730234615865843651857942052864\",\"EndingHashKey\":\"340282366920938463463374607431768211455\",\"ParentIndex\":0,\"CreatedMs\":1796142904000}]," +
+        "\"ShardCountUpdates\":[1796142904000]}]}";
+
     private const string GoldenCheckpoint = "{\"Format\":1,\"Lsn\":42,\"Item\":3,\"Segment\":17,\"Offset\":4096}";
 
     private const string GoldenDestinations =
@@ -79,6 +88,47 @@ public class KinesisFormatTests
         Assert.Equal("arn:aws:kinesis:us-east-1:000000000000:stream/orders", stream.Definition.Arn);
         Assert.Equal(8760, stream.Definition.RetentionHours);
         Assert.Equal(2, stream.Shards.Length);
+    }
+
+    [Fact]
+    public void ReshardedCatalog_SerialisesToGoldenJson_AndReopensWithTheParentClosed()
+    {
+        var root = Directory.CreateTempSubdirectory("kds-reshard-").FullName;
+        using (var store = KinesisStore.Open(root, TestKeys.Cipher, new KinesisOptions(), sync: false))
+        {
+            var definition = new KinesisStreamDefinition
+            {
+                Name = "orders", Region = "us-east-1", AccountId = "000000000000", CreatedMs = 1796142903344, Mode = "PROVISIONED",
+                Shards = ShardDefinition.Split(1),
+            };
+            Assert.True(store.TryCreate(definition, out var created));
+            Assert.Equal(1UL, created.Shards[0].Log.Append("k", "before"u8, 1796142903500));
+            var split = (System.Numerics.BigInteger.One << 126).ToString();
+            store.Reshard(created, s =>
+            {
+                s.Definition.ShardCountUpdates = [1796142904000];
+                return ([0],
+                [
+                    new ShardDefinition { Index = 1, StartingHashKey = "0", EndingHashKey = (System.Numerics.BigInteger.Parse(split) - 1).ToString(), ParentIndex = 0, CreatedMs = 1796142904000 },
+                    new ShardDefinition { Index = 2, StartingHashKey = split, EndingHashKey = "340282366920938463463374607431768211455", ParentIndex = 0, CreatedMs = 1796142904000 },
+                ]);
+            }, 1796142904000);
+            Assert.Equal(0UL, created.Shards[0].Log.Append("k", "after"u8, 1796142904100)); // a closed shard takes nothing
+            Assert.Equal(2, created.ShardFor(UInt128.MaxValue).Index);
+        }
+
+        var catalog = JsonSerializer.Deserialize(SealedFile.ReadFile(Path.Combine(root, "catalog.json"), TestKeys.Cipher, SealedKind.KinesisCatalog), KinesisJsonContext.Default.KinesisCatalog)!;
+        Assert.Equal(GoldenReshardedCatalog, Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(catalog, KinesisJsonContext.Default.KinesisCatalog)));
+
+        using var reopened = KinesisStore.Open(root, TestKeys.Cipher, new KinesisOptions(), sync: false);
+        var stream = Assert.Single(reopened.List());
+        Assert.Equal(3, stream.Shards.Length);
+        Assert.Equal([1, 2], stream.OpenShards.Select(s => s.Index));
+        Assert.True(stream.Shards[0].Log.IsClosed);
+        Assert.Equal(1UL, stream.Shards[0].Log.LastCounter);
+        Assert.Equal(0UL, stream.Shards[0].Log.Append("k", "late"u8, 1796142905000));
+        Assert.Equal(1, stream.ShardFor(5).Index);
+        Assert.Equal(1, reopened.OpenShardCount() - 1);
     }
 
     [Fact]

@@ -55,8 +55,8 @@ def read_all(name, shard_id, iterator_type="TRIM_HORIZON", **kwargs):
         time.sleep(0.21)  # five GetRecords per second per shard
         page = kinesis.get_records(ShardIterator=it, Limit=1000)
         records.extend(page["Records"])
-        it = page["NextShardIterator"]
-        if not page["Records"]:
+        it = page.get("NextShardIterator")  # absent at the end of a closed shard
+        if not page["Records"] or it is None:
             return records
 
 

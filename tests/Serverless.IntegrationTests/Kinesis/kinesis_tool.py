@@ -43,8 +43,8 @@ elif command == "dump":
             for r in page["Records"]:
                 print("REC " + json.dumps({"shard": shard["ShardId"], "seq": r["SequenceNumber"], "pk": r["PartitionKey"],
                                            "data": base64.b64encode(r["Data"]).decode()}))
-            it = page["NextShardIterator"]
-            if not page["Records"]:
+            it = page.get("NextShardIterator")  # absent at the end of a closed shard
+            if not page["Records"] or it is None:
                 break
     print("END")
 elif command == "ddbstream":

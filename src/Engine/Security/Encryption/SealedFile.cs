@@ -16,6 +16,12 @@ public enum SealedKind : byte
     DaxState = 9,
     KinesisCatalog = 12,
     KinesisDeliveryCheckpoint = 13,
+
+    /// <summary>An export's record (src/Engine/Exports: <c>{data}/exports/{id}.json</c>, and <c>jobs/exports/</c> in blob storage).</summary>
+    ExportRecord = 16,
+
+    /// <summary>An import's record (<c>{data}/imports/{id}.json</c>, and <c>jobs/imports/</c> in blob storage).</summary>
+    ImportRecord = 17,
 }
 
 /// <summary>
