@@ -48,6 +48,7 @@ public sealed class KinesisDelivery
     private const int BatchChanges = 1000;
     private readonly DynamoEngine _engine;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<ShardLog, ulong> _appended = [];
     private KinesisDeliveryCheckpoint? _position;
 
     internal KinesisDelivery(DynamoEngine engine) => _engine = engine;
@@ -131,6 +132,7 @@ public sealed class KinesisDelivery
             var (count, next, stop) = DeliverBatch(log, targets, _position, upTo);
             delivered += count;
             throttled = stop;
+            await WhenAppendedDurableAsync().ConfigureAwait(false); // before the checkpoint moves past them
             if (next == _position) break;
             Save(next);
         }
@@ -219,7 +221,7 @@ public sealed class KinesisDelivery
             writer.Flush();
             var shard = stream.ShardFor(KinesisStream.HashKeyOf(partitionKey));
             if (_engine.Kinesis.Options.EnforceShardLimits && !shard.TryAdmitWrite(nowMs, 1, buffer.WrittenCount + partitionKey.Length)) return false;
-            shard.Log.Append(partitionKey, buffer.WrittenSpan, nowMs);
+            _appended[shard.Log] = shard.Log.Append(partitionKey, buffer.WrittenSpan, nowMs);
             delivered++;
         }
 
@@ -317,6 +319,19 @@ public sealed class KinesisDelivery
                 foreach (var x in d.KinesisDestinations ?? [])
                     if (x.Status == KinesisStreamingDestination.Disabling && x.EndLsn <= at) x.Status = KinesisStreamingDestination.Disabled;
             }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits until the records this batch appended are durable (one wait per shard, for its last record).</summary>
+    private async Task WhenAppendedDurableAsync()
+    {
+        try
+        {
+            foreach (var (shard, counter) in _appended) await shard.WhenDurableAsync(counter).ConfigureAwait(false);
+        }
+        finally
+        {
+            _appended.Clear();
         }
     }
 

@@ -67,7 +67,7 @@ internal static partial class KinesisOperations
     private const long MaxGetRecordsBytes = 10L * 1024 * 1024;
     private static readonly BigInteger MaxHashKey = (BigInteger.One << 128) - 1;
 
-    public static ValueTask PutRecordAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static async ValueTask PutRecordAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var stream = Resolve(ctx, req);
         var (key, data, hash) = ReadEntry(req, "");
@@ -79,14 +79,14 @@ internal static partial class KinesisOperations
         if (store.Options.EnforceShardLimits && !shard.TryAdmitWrite(now, 1, data.Length + Encoding.UTF8.GetByteCount(key)))
             throw KinesisErrors.WriteThroughputExceeded(shard.Id, stream.Name, ctx.Engine.Options.AccountId);
         var counter = shard.Log.Append(key, data, now);
+        await shard.Log.WhenDurableAsync(counter).ConfigureAwait(false);
         w.WriteStartObject();
         w.WriteString("ShardId"u8, shard.Id);
         w.WriteString("SequenceNumber"u8, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter));
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
-    public static ValueTask PutRecordsAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static async ValueTask PutRecordsAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var records = Req.List(req, "Records") ?? throw KinesisErrors.Constraint(null, "records", "Member must not be null");
         var count = records.GetArrayLength();
@@ -109,6 +109,7 @@ internal static partial class KinesisOperations
         var enforce = ctx.Engine.Kinesis.Options.EnforceShardLimits;
         var now = ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var failed = 0;
+        Dictionary<ShardLog, ulong>? last = null;
         w.WriteStartObject();
         var results = new (string? Shard, string? Sequence, string? Error)[count];
         for (i = 0; i < count; i++)
@@ -124,7 +125,13 @@ internal static partial class KinesisOperations
 
             var counter = shard.Log.Append(key, data, now);
             results[i] = (shard.Id, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter), null);
+            last ??= new Dictionary<ShardLog, ulong>();
+            last[shard.Log] = counter;
         }
+
+        // One wait per shard, for its last record: the group commit covers the ones before it.
+        if (last != null)
+            foreach (var (log, counter) in last) await log.WhenDurableAsync(counter).ConfigureAwait(false);
 
         w.WriteNumber("FailedRecordCount"u8, failed);
         w.WriteStartArray("Records"u8);
@@ -147,7 +154,6 @@ internal static partial class KinesisOperations
 
         w.WriteEndArray();
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
     public static ValueTask GetShardIteratorAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)

@@ -249,7 +249,7 @@ public sealed partial class Database : IAsyncDisposable
             db.LoadTransactionTokens(root);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Replay);
             db.RebuildStatistics();
-            if (blob != null) db._shipper = new LogShipper(db._log, blob);
+            if (blob != null) db._shipper = new LogShipper(db._log, blob, options.Blob);
             await db.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }
