@@ -28,8 +28,8 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
 
     /// <summary>
     /// Appends <paramref name="bytes"/> (at most <see cref="PipelinedAppender.MaxAppendBytes"/>) at <paramref name="offset"/>
-    /// of the segment's blob, creating it at offset 0. Returns false when the blob is still shorter than the offset
-    /// (the append before this one has not landed yet); a blob that already holds these bytes (an earlier attempt
+    /// of the segment's blob, creating it at offset 0. Returns false when the blob was shorter than the offset (the
+    /// append before this one had not landed yet): go again once it has. A blob that already holds these bytes (an earlier attempt
     /// whose reply was lost) counts as done.
     /// </summary>
     public async Task<bool> AppendAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
@@ -48,10 +48,11 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
-            // The blob is not where this append expected it: shorter (a predecessor still in flight), or already
-            // past (this very append landed before, its reply lost). The blob is always a prefix of the local log.
+            // The blob was not where this append expected it: shorter (a predecessor still in flight, which may
+            // have landed by now: the length is exactly this offset then), or already past (this very append
+            // landed before, its reply lost). The blob is always a prefix of the local log.
             var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
-            if (length < offset) return false;
+            if (length <= offset) return false;
             if (length >= offset + bytes.Length) return true;
             throw;
         }
