@@ -21,7 +21,6 @@ public sealed class BlobFolderMirror
 
     private readonly string _prefix;
     private readonly BlobContainerClient _container;
-    private readonly BlobContainerClient _appends;
     private readonly string _root;
 
     /// <summary>Mirrors the folder <paramref name="root"/> under <paramref name="prefix"/> (with its trailing slash) in the store's container.</summary>
@@ -33,12 +32,6 @@ public sealed class BlobFolderMirror
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
         _container = new BlobContainerClient(options.ConnectionString, options.Container, clientOptions);
         _container.CreateIfNotExists();
-
-        // Appends fail fast, as the change log's do: a writer waits for them, and the next round retries.
-        var appendOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
-        appendOptions.Retry.MaxRetries = 0;
-        appendOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
-        _appends = new BlobContainerClient(options.ConnectionString, options.Container, appendOptions);
         AppendsInFlight = options.AppendsInFlight;
         _root = Path.GetFullPath(root);
     }
@@ -48,9 +41,11 @@ public sealed class BlobFolderMirror
 
     /// <summary>
     /// The append blobs of one folder of segment files (a shard), for its <see cref="PipelinedAppender"/>:
-    /// <paramref name="localPathOf"/> names a segment's local file, whose mirrored name is its blob's.
+    /// <paramref name="localPathOf"/> names a segment's local file, whose mirrored name is its blob's. It keeps the
+    /// mirror's SDK retries, as before: they are safe, since every append names its position and a retry of one that
+    /// landed counts as done.
     /// </summary>
-    public AppendBlobTarget SegmentTarget(Func<ulong, string> localPathOf) => new(_appends, segment => NameOf(localPathOf(segment)));
+    public AppendBlobTarget SegmentTarget(Func<ulong, string> localPathOf) => new(_container, segment => NameOf(localPathOf(segment)));
 
     /// <summary>Replaces a whole small file's blob (the catalog, the delivery checkpoint).</summary>
     public void Upload(string localPath, byte[] bytes) =>
