@@ -37,24 +37,29 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
         if (mayWrite != null && !mayWrite()) throw new InvalidOperationException("This instance lost the store's lease: another instance may own it now.");
         var blob = container.GetAppendBlobClient(nameOf(segment));
         if (offset == 0) await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        try
+        while (true)
         {
-            using var stream = new ReadOnlyMemoryStream(bytes);
-            await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
+            try
             {
-                Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset },
-            }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (RequestFailedException e) when (e.Status == 412)
-        {
-            // The blob was not where this append expected it: shorter (a predecessor still in flight, which may
-            // have landed by now: the length is exactly this offset then), or already past (this very append
-            // landed before, its reply lost). The blob is always a prefix of the local log.
-            var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
-            if (length <= offset) return false;
-            if (length >= offset + bytes.Length) return true;
-            throw;
+                using var stream = new ReadOnlyMemoryStream(bytes);
+                await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
+                {
+                    Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset },
+                }, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // The blob was not where this append expected it: shorter (a predecessor still in flight, which may
+                // have landed by now: the length is exactly this offset then), or already past (an earlier attempt
+                // whose reply was lost landed after all). The blob is always a prefix of the local log, so bytes it
+                // already holds are these bytes: append only the rest.
+                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
+                if (length <= offset) return false;
+                if (length >= offset + bytes.Length) return true;
+                bytes = bytes[(int)(length - offset)..];
+                offset = length;
+            }
         }
     }
 
