@@ -5,7 +5,9 @@
 #     fresh instance (empty data dir) until it serves: download + snapshot load + log replay
 #  3. PutItem throughput/latency over HTTP with blob durability (the shared wrk harness, SKIP_SETUP=1)
 #  4. point-in-time restore of the ITEMS-item table (UseLatestRestorableTime) until the new table is ACTIVE
-# Knobs: ITEMS (1000000), LOG_ITEMS (100000), DUR (10s), CONNS ("1:1 2:16"), NO_BUILD, BENCH_DIR.
+# Knobs: ITEMS (1000000), LOG_ITEMS (100000), DUR (10s), CONNS ("1:1 2:16"), NO_BUILD, BENCH_DIR, REPEAT (1),
+#   PUT_ONLY=1 (only step 3, on an empty table: the PutItem figure without the long load and recovery steps),
+#   and any Engine__Blob__* setting, e.g. Engine__Blob__AppendsInFlight=1 for one append at a time.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../http/host.sh"
@@ -22,7 +24,8 @@ node "$AZURITE" --silent --disableTelemetry --skipApiVersionCheck --location "$A
 AZPID=$!
 cleanup() { stop_host; kill "$AZPID" 2>/dev/null || true; rm -rf "$AZDIR" "$AZDIR.log"; }
 trap cleanup EXIT
-sleep 2
+# Wait until Azurite answers (it can take a while on a loaded machine).
+for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$BPORT/" && break; sleep 0.1; done
 export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BPORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QPORT/devstoreaccount1;"
 export Engine__Blob__LeaseSeconds=15 Engine__Blob__Standby=true
 call() { curl -s -X POST "$HOST_URL/" -H 'Content-Type: application/x-amz-json-1.0' -H "X-Amz-Target: DynamoDB_20120810.$1" \
@@ -31,6 +34,7 @@ now() { date +%s.%N; }
 build_host
 start_host
 node "$BENCH_DIR/ddbctl.js" create "$HOST_URL" bench
+if [[ "${PUT_ONLY:-0}" != 1 ]]; then
 call UpdateContinuousBackups '{"TableName":"bench","PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true}}' > /dev/null
 node "$BENCH_DIR/ddbctl.js" load "$HOST_URL" bench 0 "$ITEMS" 25 16 100 | tail -1
 before=$(du -sb "$AZDIR" | cut -f1)
@@ -44,10 +48,12 @@ sleep 16 # the killed owner's lease runs out
 t0=$(now); start_host; t1=$(now)
 echo "fresh instance recovery ($ITEMS items in the snapshot + $LOG_ITEMS log records): $(echo "$t1 - $t0" | bc) s to serving"
 node "$BENCH_DIR/ddbctl.js" count "$HOST_URL" bench
+fi
 
 echo "== PutItem with blob durability"
 URL="$HOST_URL" SERVER_PID="$HOST_PID" SKIP_SETUP=1 NKEYS=100000 OPS=put DUR="${DUR:-10s}" CONNS="${CONNS:-1:1 2:16}" WARMUP=3s \
-  "$BENCH_DIR/run.sh" 2>&1 | grep RESULT
+  REPEAT="${REPEAT:-1}" "$BENCH_DIR/run.sh" 2>&1 | grep -E 'RESULT|^r='
+[[ "${PUT_ONLY:-0}" == 1 ]] && exit 0
 
 t0=$(now)
 call RestoreTableToPointInTime '{"SourceTableName":"bench","TargetTableName":"restored","UseLatestRestorableTime":true}' > /dev/null

@@ -62,6 +62,8 @@ public sealed class EngineOptions
         Cache.Validate();
         if (Blob.ConnectionString is { Length: > 0 } && InMemory) throw new ArgumentException("Blob storage cannot be combined with InMemory.");
         if (Blob.LeaseSeconds is < 15 or > 60) throw new ArgumentException("Blob.LeaseSeconds must be from 15 to 60 (Azure's lease limits).");
+        if (Blob.AppendsInFlight is < 1 or > 32) throw new ArgumentException("Blob.AppendsInFlight must be from 1 to 32.");
+        if (Blob.LogBlobBlocks is < 100 or > 49_000) throw new ArgumentException("Blob.LogBlobBlocks must be from 100 to 49,000 (Azure allows 50,000 blocks per append blob).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
         if (InMemoryLogBytes < 16L * 1024 * 1024) throw new ArgumentException("InMemoryLogBytes must be at least 16 MiB.");
@@ -100,6 +102,15 @@ public sealed class BlobOptions
     /// True: wait as a standby, however long, until the lease is free.
     /// </summary>
     public bool Standby { get; set; }
+
+    /// <summary>Change-log appends to blob storage in flight at once (pipelined group commit), 1–32. Default: 4.</summary>
+    public int AppendsInFlight { get; set; } = 4;
+
+    /// <summary>
+    /// Blocks after which a change-log segment's append blob asks the log for a new segment, at least 100; Azure
+    /// allows 50,000 per append blob. Default: 45,000.
+    /// </summary>
+    public int LogBlobBlocks { get; set; } = 45_000;
 
     /// <summary>Where the lease wait and takeover are reported (set by the host to its logger; not a setting).</summary>
     public Action<string>? Log { get; set; }

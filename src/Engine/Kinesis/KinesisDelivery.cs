@@ -48,6 +48,7 @@ public sealed class KinesisDelivery
     private const int BatchChanges = 1000;
     private readonly DynamoEngine _engine;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<ShardLog, ulong> _appended = [];
     private KinesisDeliveryCheckpoint? _position;
 
     internal KinesisDelivery(DynamoEngine engine) => _engine = engine;
@@ -131,6 +132,7 @@ public sealed class KinesisDelivery
             var (count, next, stop) = DeliverBatch(log, targets, _position, upTo);
             delivered += count;
             throttled = stop;
+            await WhenAppendedDurableAsync().ConfigureAwait(false); // before the checkpoint moves past them
             if (next == _position) break;
             Save(next);
         }
@@ -217,7 +219,8 @@ public sealed class KinesisDelivery
             partitionKey ??= PartitionKey(target.Table, r.Key);
             WriteRecord(writer, in r, lsn, item, target.Table, destination.Precision);
             writer.Flush();
-            if (!stream.TryAppend(KinesisStream.HashKeyOf(partitionKey), partitionKey, buffer.WrittenSpan, nowMs, _engine.Kinesis.Options.EnforceShardLimits, out _, out _)) return false;
+            if (!stream.TryAppend(KinesisStream.HashKeyOf(partitionKey), partitionKey, buffer.WrittenSpan, nowMs, _engine.Kinesis.Options.EnforceShardLimits, out var shard, out var counter)) return false;
+            _appended[shard.Log] = counter;
             delivered++;
         }
 
@@ -315,6 +318,19 @@ public sealed class KinesisDelivery
                 foreach (var x in d.KinesisDestinations ?? [])
                     if (x.Status == KinesisStreamingDestination.Disabling && x.EndLsn <= at) x.Status = KinesisStreamingDestination.Disabled;
             }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Waits until the records this batch appended are durable (one wait per shard, for its last record).</summary>
+    private async Task WhenAppendedDurableAsync()
+    {
+        try
+        {
+            foreach (var (shard, counter) in _appended) await shard.WhenDurableAsync(counter).ConfigureAwait(false);
+        }
+        finally
+        {
+            _appended.Clear();
         }
     }
 

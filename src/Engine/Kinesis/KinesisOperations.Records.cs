@@ -67,7 +67,7 @@ internal static partial class KinesisOperations
     private const long MaxGetRecordsBytes = 10L * 1024 * 1024;
     private static readonly BigInteger MaxHashKey = (BigInteger.One << 128) - 1;
 
-    public static ValueTask PutRecordAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static async ValueTask PutRecordAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var stream = Resolve(ctx, req);
         var (key, data, hash) = ReadEntry(req, "");
@@ -76,14 +76,14 @@ internal static partial class KinesisOperations
         var now = ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds();
         if (!stream.TryAppend(hash, key, data, now, ctx.Engine.Kinesis.Options.EnforceShardLimits, out var shard, out var counter))
             throw KinesisErrors.WriteThroughputExceeded(shard.Id, stream.Name, ctx.Engine.Options.AccountId);
+        await shard.Log.WhenDurableAsync(counter).ConfigureAwait(false);
         w.WriteStartObject();
         w.WriteString("ShardId"u8, shard.Id);
         w.WriteString("SequenceNumber"u8, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter));
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
-    public static ValueTask PutRecordsAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static async ValueTask PutRecordsAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var records = Req.List(req, "Records") ?? throw KinesisErrors.Constraint(null, "records", "Member must not be null");
         var count = records.GetArrayLength();
@@ -106,6 +106,7 @@ internal static partial class KinesisOperations
         var enforce = ctx.Engine.Kinesis.Options.EnforceShardLimits;
         var now = ctx.Engine.Time.GetUtcNow().ToUnixTimeMilliseconds();
         var failed = 0;
+        Dictionary<ShardLog, ulong>? last = null;
         w.WriteStartObject();
         var results = new (string? Shard, string? Sequence, string? Error)[count];
         for (i = 0; i < count; i++)
@@ -119,7 +120,13 @@ internal static partial class KinesisOperations
             }
 
             results[i] = (shard.Id, SequenceNumbers.Format(stream.Definition.CreatedMs, shard.Index, counter), null);
+            last ??= new Dictionary<ShardLog, ulong>();
+            last[shard.Log] = counter;
         }
+
+        // One wait per shard, for its last record: the group commit covers the ones before it.
+        if (last != null)
+            foreach (var (log, counter) in last) await log.WhenDurableAsync(counter).ConfigureAwait(false);
 
         w.WriteNumber("FailedRecordCount"u8, failed);
         w.WriteStartArray("Records"u8);
@@ -142,7 +149,6 @@ internal static partial class KinesisOperations
 
         w.WriteEndArray();
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
     public static ValueTask GetShardIteratorAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)

@@ -18,7 +18,12 @@ public readonly record struct ShardReadHint(ulong SegmentFirst, long Offset);
 /// segments. Memory holds only one small entry per segment (first counter, first arrival time, length), so a year
 /// of records costs disk, not memory; a seek by sequence number or time finds the segment by binary search and scans
 /// it. An append is written to the operating system before it returns (it survives a kill of the process; with
-/// <c>sync</c> it is fsynced too). In the in-memory mode the records are kept in a list.
+/// <c>sync</c> it is fsynced too). In the in-memory mode the records are kept in a list. In the cloud the segments
+/// are also copied to append blobs by a <see cref="Persistence.PipelinedAppender"/> (group commit, several appends in
+/// flight, no lock held across them): a record becomes readable, and its writer is answered
+/// (<see cref="WhenDurableAsync"/>), only once it is in blob storage. A record whose append failed stays in the local
+/// segment and is shipped by the next round (its writer got ServiceUnavailable, which AWS also allows for a record
+/// that was written), so the blob is always a prefix of the local segment.
 /// <para>Format (little-endian), guarded by a golden test:</para>
 /// <code>
 ///   segment header: "KDSSEG01"                                                                        (8 bytes)
@@ -28,7 +33,7 @@ public readonly record struct ShardReadHint(ulong SegmentFirst, long Offset);
 /// </code>
 /// A torn frame at the end of the last segment (a crash during its write, never acknowledged) is cut off at open.
 /// </summary>
-public sealed class ShardLog : IDisposable
+public sealed class ShardLog : IDisposable, Persistence.IAppendSource
 {
     public const int MaxFrameBytes = 4 + 12 + 18 + 1024 + 1024 * 1024 + 16;
     private const int HeaderBytes = 8;
@@ -46,8 +51,11 @@ public sealed class ShardLog : IDisposable
     private readonly List<Segment> _segments = [];
     private readonly List<KinesisRecord>? _memory;
     private readonly Persistence.BlobFolderMirror? _mirror;
+    private Persistence.PipelinedAppender? _appender;
+    private Persistence.SegmentFileReader? _reader;
     private SafeFileHandle? _open;
-    private ulong _last;
+    private ulong _last; // readable (in blob storage when mirrored)
+    private ulong _written; // appended locally
     private ulong _trim = 1;
     private bool _closed;
 
@@ -72,6 +80,17 @@ public sealed class ShardLog : IDisposable
         Directory.CreateDirectory(directory);
         var log = new ShardLog(directory, cipher, segmentBytes, sync, mirror);
         log.Recover();
+        if (mirror != null)
+        {
+            // What is local was readable before (or came from the blobs); the blob's length tells what is still to ship.
+            var start = log._segments.Count > 0
+                ? new Persistence.AppendPosition(log._segments[^1].First, log._segments[^1].Length, log._last)
+                : new Persistence.AppendPosition(0, 0, 0);
+            log._reader = new Persistence.SegmentFileReader(log.SegmentPath);
+            log._appender = new Persistence.PipelinedAppender(log, mirror.SegmentTarget(log.SegmentPath), start, mirror.AppendsInFlight,
+                static cause => Protocol.DynamoErrors.ServiceUnavailable("Blob storage is unreachable: the Kinesis record is not durable, so it is not acknowledged. " + cause));
+        }
+
         return log;
     }
 
@@ -96,13 +115,14 @@ public sealed class ShardLog : IDisposable
         lock (_lock)
         {
             Volatile.Write(ref _closed, true);
-            return _last;
+            return _written;
         }
     }
 
     /// <summary>
     /// Appends one record and returns its place; the bytes are with the operating system when this returns. Returns 0
-    /// (and writes nothing) when the shard is closed.
+    /// (and writes nothing) when the shard is closed. When the shard is mirrored to blob storage, await
+    /// <see cref="WhenDurableAsync"/> before acknowledging it.
     /// </summary>
     public ulong Append(string partitionKey, ReadOnlySpan<byte> data, long arrivalMs)
     {
@@ -110,7 +130,7 @@ public sealed class ShardLog : IDisposable
         lock (_lock)
         {
             if (_closed) return 0;
-            var counter = _last + 1;
+            var counter = _written + 1;
             if (_memory != null)
             {
                 _memory.Add(new KinesisRecord(counter, arrivalMs, partitionKey, data.ToArray()));
@@ -128,19 +148,6 @@ public sealed class ShardLog : IDisposable
             {
                 EncodeFrame(_sealer!, frame.AsSpan(0, frameLength), segment.First, counter, arrivalMs, partitionKey, keyBytes, data);
                 RandomAccess.Write(_open!, frame.AsSpan(0, frameLength), segment.Length);
-                if (_mirror != null)
-                {
-                    try
-                    {
-                        _mirror.Append(segment.Path, frame, frameLength);
-                    }
-                    catch
-                    {
-                        RandomAccess.SetLength(_open!, segment.Length); // not acknowledged: the local copy must not keep it either
-                        throw;
-                    }
-                }
-
                 if (_sync) RandomAccess.FlushToDisk(_open!);
             }
             finally
@@ -155,10 +162,66 @@ public sealed class ShardLog : IDisposable
         }
     }
 
+    /// <summary>Completes once the record <paramref name="counter"/> is durable (in blob storage when mirrored); faults with ServiceUnavailable when it could not be made so.</summary>
+    public Task WhenDurableAsync(ulong counter) => _appender == null ? Task.CompletedTask : _appender.WhenDurableAsync(counter);
+
     private void Commit(ulong counter, long arrivalMs)
     {
         LastArrivalMs = arrivalMs;
+        _written = counter;
+        if (_appender != null) return; // readable once shipped (OnDurable)
+        if (_segments.Count > 0) _segments[^1].Visible = _segments[^1].Length;
         Volatile.Write(ref _last, counter);
+    }
+
+    Persistence.AppendPosition Persistence.IAppendSource.Committed
+    {
+        get
+        {
+            lock (_lock)
+                return _segments.Count == 0 ? new Persistence.AppendPosition(0, 0, 0) : new Persistence.AppendPosition(_segments[^1].First, _segments[^1].Length, _written);
+        }
+    }
+
+    bool Persistence.IAppendSource.TryGetNext(ulong segment, out long length, out ulong next)
+    {
+        length = 0;
+        next = 0;
+        lock (_lock)
+        {
+            foreach (var s in _segments)
+            {
+                if (s.First == segment) length = s.Length;
+                else if (s.First > segment)
+                {
+                    next = s.First;
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    ValueTask Persistence.IAppendSource.ReadAsync(ulong segment, long offset, Memory<byte> destination) => _reader!.ReadAsync(segment, offset, destination);
+
+    void Persistence.IAppendSource.OnDurable(Persistence.AppendPosition position)
+    {
+        lock (_lock)
+        {
+            foreach (var s in _segments)
+            {
+                if (s.First < position.Segment) s.Visible = s.Length;
+                else if (s.First == position.Segment) s.Visible = Math.Max(s.Visible, position.Offset);
+            }
+
+            if (position.LastSequence > _last) Volatile.Write(ref _last, position.LastSequence);
+        }
+    }
+
+    void Persistence.IAppendSource.RequestRoll()
+    {
+        // Segments roll by frame count before their blob can reach the block limit (MaxFramesPerSegment).
     }
 
     /// <summary>Writes one frame into <paramref name="frame"/> (exactly its length). Shared with the golden test.</summary>
@@ -187,7 +250,6 @@ public sealed class ShardLog : IDisposable
     private void Roll(ulong first, long arrivalMs)
     {
         var path = SegmentPath(first);
-        _mirror?.CreateSegment(path, Magic); // first, so a failure leaves the open segment as it was
         if (_open != null && _segments.Count > 0)
         {
             RandomAccess.FlushToDisk(_open);
@@ -196,7 +258,7 @@ public sealed class ShardLog : IDisposable
 
         _open = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         RandomAccess.Write(_open, Magic, 0);
-        _segments.Add(new Segment(first, arrivalMs, path) { Length = HeaderBytes });
+        _segments.Add(new Segment(first, arrivalMs, path) { Length = HeaderBytes, Visible = HeaderBytes });
     }
 
     private string SegmentPath(ulong first) => Path.Combine(_directory!, first.ToString("D20", CultureInfo.InvariantCulture) + ".seg");
@@ -242,7 +304,7 @@ public sealed class ShardLog : IDisposable
                 position = FindSegment(next);
                 if (position < 0) return next;
                 segment = _segments[position];
-                end = segment.Length;
+                end = segment.Visible;
             }
 
             var offset = hint.SegmentFirst == segment.First && hint.Offset >= HeaderBytes ? hint.Offset : HeaderBytes;
@@ -268,7 +330,8 @@ public sealed class ShardLog : IDisposable
             lock (_lock)
             {
                 // The segment was read to its end: go on in the next one, if any.
-                if (position + 1 >= _segments.Count || _segments[position] != segment) break;
+                // (Not while frames of this one are still on their way to blob storage: the next one's would wait behind them.)
+                if (position + 1 >= _segments.Count || _segments[position] != segment || segment.Visible < segment.Length) break;
                 var following = _segments[position + 1];
                 next = Math.Max(next, following.First);
                 hint = new ShardReadHint(following.First, HeaderBytes);
@@ -287,7 +350,7 @@ public sealed class ShardLog : IDisposable
             {
                 foreach (var r in _memory)
                     if (r.ArrivalMs >= timestampMs && r.Counter >= TrimCounter) return r.Counter;
-                return _last + 1;
+                return LastCounter + 1;
             }
         }
 
@@ -301,7 +364,7 @@ public sealed class ShardLog : IDisposable
                 if (_segments[i].FirstArrivalMs < timestampMs || i == 0)
                 {
                     candidate = _segments[i];
-                    end = candidate.Length;
+                    end = candidate.Visible;
                     break;
                 }
             }
@@ -320,7 +383,7 @@ public sealed class ShardLog : IDisposable
         lock (_lock)
         {
             var i = _segments.IndexOf(candidate);
-            return i >= 0 && i + 1 < _segments.Count ? Math.Max(trim, _segments[i + 1].First) : Math.Max(trim, _last + 1);
+            return i >= 0 && i + 1 < _segments.Count ? Math.Max(trim, Math.Min(LastCounter + 1, _segments[i + 1].First)) : Math.Max(trim, LastCounter + 1);
         }
     }
 
@@ -363,7 +426,7 @@ public sealed class ShardLog : IDisposable
             }
 
             oldest = _segments.Count > 0 ? _segments[0] : null;
-            end = oldest?.Length ?? 0;
+            end = oldest?.Visible ?? 0;
             if (doomed.Count > 0) Volatile.Write(ref _trim, Math.Max(_trim, _segments[0].First));
         }
 
@@ -420,6 +483,9 @@ public sealed class ShardLog : IDisposable
 
     public void Dispose()
     {
+        // Ship what is appended first (briefly: nothing unshipped was acknowledged).
+        _appender?.StopAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
+        _reader?.Dispose();
         lock (_lock)
         {
             if (_open != null)
@@ -462,7 +528,7 @@ public sealed class ShardLog : IDisposable
                 continue;
             }
 
-            _segments.Add(new Segment(first, 0, path) { Length = length });
+            _segments.Add(new Segment(first, 0, path) { Length = length, Visible = length });
         }
 
         for (var i = 0; i < _segments.Count; i++)
@@ -489,9 +555,10 @@ public sealed class ShardLog : IDisposable
                 using var handle = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.ReadWrite);
                 RandomAccess.SetLength(handle, intact);
                 segment.Length = intact;
+                segment.Visible = intact;
             }
 
-            _last = lastCounter != 0 ? lastCounter : segment.First - 1;
+            _last = _written = lastCounter != 0 ? lastCounter : segment.First - 1;
             if (lastCounter != 0) LastArrivalMs = lastArrival;
             _open = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
@@ -606,6 +673,9 @@ public sealed class ShardLog : IDisposable
         public string Path { get; } = path;
 
         public long Length { get; set; }
+
+        /// <summary>Where the readable frames end: <see cref="Length"/>, or less while the last frames are on their way to blob storage.</summary>
+        public long Visible { get; set; }
 
         public int Frames { get; set; }
     }

@@ -9,7 +9,7 @@ namespace Serverless.Engine.Persistence;
 /// <summary>
 /// A local folder mirrored in blob storage (the cloud backend), used by Kinesis and the DAX control plane. For Kinesis, every file under <c>{data}/kinesis/</c> has a blob of the same
 /// relative name under <c>kinesis/</c> in the store's container. A shard segment is an append blob, and a record's
-/// frame is appended to it before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
+/// frame is appended to it (group commit, <see cref="PipelinedAppender"/>) before PutRecord is acknowledged, so an instance that loses its disk loses no acknowledged
 /// record: a fresh instance downloads the catalog and the segments before it opens the streams. The catalog and the
 /// delivery checkpoint are uploaded whole on every change. Segments roll before Azure's 50,000 blocks per append blob.
 /// The DAX control plane's state (src/Engine/Cache) is mirrored the same way, under <c>dax/</c>, and so are the export
@@ -33,32 +33,20 @@ public sealed class BlobFolderMirror
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
         _container = new BlobContainerClient(options.ConnectionString, options.Container, clientOptions);
         _container.CreateIfNotExists();
+        AppendsInFlight = options.AppendsInFlight;
         _root = Path.GetFullPath(root);
     }
 
-    /// <summary>Creates the append blob of a new segment with its header.</summary>
-    public void CreateSegment(string localPath, ReadOnlySpan<byte> header)
-    {
-        var blob = _container.GetAppendBlobClient(NameOf(localPath));
-        var bytes = header.ToArray();
-        Guard(() =>
-        {
-            blob.Create(); // a new segment always starts empty
-            using var content = new MemoryStream(bytes);
-            blob.AppendBlock(content);
-        });
-    }
+    /// <summary>Change-log appends in flight at once, which segment appends use too (<see cref="BlobOptions.AppendsInFlight"/>).</summary>
+    public int AppendsInFlight { get; }
 
-    /// <summary>Appends one frame to a segment's blob; a failure is a ServiceUnavailable, and the record is not acknowledged.</summary>
-    public void Append(string localPath, byte[] frame, int length)
-    {
-        var blob = _container.GetAppendBlobClient(NameOf(localPath));
-        Guard(() =>
-        {
-            using var content = new MemoryStream(frame, 0, length, writable: false);
-            blob.AppendBlock(content);
-        });
-    }
+    /// <summary>
+    /// The append blobs of one folder of segment files (a shard), for its <see cref="PipelinedAppender"/>:
+    /// <paramref name="localPathOf"/> names a segment's local file, whose mirrored name is its blob's. It keeps the
+    /// mirror's SDK retries, as before: they are safe, since every append names its position and a retry of one that
+    /// landed counts as done.
+    /// </summary>
+    public AppendBlobTarget SegmentTarget(Func<ulong, string> localPathOf) => new(_container, segment => NameOf(localPathOf(segment)));
 
     /// <summary>Replaces a whole small file's blob (the catalog, the delivery checkpoint).</summary>
     public void Upload(string localPath, byte[] bytes) =>

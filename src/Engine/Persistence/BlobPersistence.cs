@@ -24,7 +24,6 @@ namespace Serverless.Engine.Persistence;
 /// </summary>
 public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
 {
-    private const int MaxAppendBytes = 4 * 1024 * 1024;
     private const string LeaseBlob = "owner.lease";
     private const string ManifestBlob = "manifest.json";
 
@@ -119,34 +118,8 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
         _renewal = Task.Run(RenewLoopAsync, CancellationToken.None);
     }
 
-    /// <summary>Appends log bytes to the segment's blob at <paramref name="offset"/>; a retry after a lost reply is harmless.</summary>
-    public async Task AppendLogAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
-    {
-        if (_leaseLost) throw new InvalidOperationException("This instance lost the store's lease: another instance may own it now.");
-        var blob = _container.GetAppendBlobClient(LogName(segment));
-        if (offset == 0) await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        for (var done = 0; done < bytes.Length;)
-        {
-            var chunk = bytes.Slice(done, Math.Min(MaxAppendBytes, bytes.Length - done));
-            try
-            {
-                using var stream = new ReadOnlyMemoryStream(chunk);
-                await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
-                {
-                    Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset + done },
-                }, cancellationToken).ConfigureAwait(false);
-                done += chunk.Length;
-            }
-            catch (RequestFailedException e) when (e.Status == 412)
-            {
-                // The blob is longer than expected: an earlier attempt whose reply was lost (a timeout) landed after
-                // all. The blob is always a prefix of the local log, so continue from where it ends.
-                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
-                if (length <= offset + done || length > offset + bytes.Length) throw;
-                done = (int)(length - offset);
-            }
-        }
-    }
+    /// <summary>The log segments' append blobs, written only while this instance holds the lease (<see cref="LogShipper"/>).</summary>
+    public AppendBlobTarget LogTarget => new(_container, LogName, () => !_leaseLost);
 
     /// <summary>Uploads a snapshot file, then the manifest that points at it (the manifest is the commit point).</summary>
     public async Task UploadSnapshotAsync(string snapshotPath, ulong replayFrom, byte[] manifestJson, CancellationToken cancellationToken)
@@ -300,50 +273,5 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
                 return;
             }
         }
-    }
-
-    /// <summary>A read-only stream over memory, for uploads without copying.</summary>
-    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => memory.Length;
-
-        public override long Position
-        {
-            get => _position;
-            set => _position = (int)value;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var n = Math.Min(buffer.Length, memory.Length - _position);
-            memory.Span.Slice(_position, n).CopyTo(buffer);
-            _position += n;
-            return n;
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => _position = (int)(origin switch
-        {
-            SeekOrigin.Begin => offset,
-            SeekOrigin.Current => _position + offset,
-            _ => memory.Length + offset,
-        });
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -4,157 +4,91 @@ using Serverless.Engine.Storage;
 namespace Serverless.Engine.Persistence;
 
 /// <summary>
-/// Ships the change log to blob storage and tells writers when their record is durable there. It tails the local
-/// segment files: each round appends every byte committed locally since the last round (so concurrent writers share
-/// one blob append: group commit), and a failed round is retried from the same position by the next one, so blob
-/// storage always holds a prefix of the local log. Writers wait for <see cref="WhenShippedAsync"/> before their write
-/// is acknowledged; while blob storage is unreachable they get ServiceUnavailable, and nothing acknowledged is lost.
+/// Ships the change log to blob storage and tells writers when their record is durable there: the change log as a
+/// source for the shared <see cref="PipelinedAppender"/> (pipelined group commit into the segments' append blobs).
+/// Writers wait for <see cref="WhenShippedAsync"/> before their write is acknowledged; while blob storage is
+/// unreachable they get ServiceUnavailable, and nothing acknowledged is lost.
 /// </summary>
-public sealed class LogShipper : IAsyncDisposable
+public sealed class LogShipper : IAsyncDisposable, IAppendSource
 {
     private readonly ChangeLog _log;
-    private readonly BlobPersistence _blob;
-    private readonly SemaphoreSlim _signal = new(0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private readonly object _lock = new();
-    private TaskCompletionSource _round = NewRound();
-    private ulong _shippedLsn;
-    private ulong _segment;
-    private long _offset;
-    private int _signalled;
+    private readonly PipelinedAppender _appender;
+    private readonly SegmentFileReader _reader;
 
-    public LogShipper(ChangeLog log, BlobPersistence blob)
+    public LogShipper(ChangeLog log, BlobPersistence blob, BlobOptions options)
     {
         _log = log;
-        _blob = blob;
-        var tail = log.Tail;
+        _reader = new SegmentFileReader(PathOf);
 
         // Everything already in the local log when shipping starts came from blob storage (a fresh recovery) or
         // was shipped by this store's previous owner run; the local files are a copy of the blobs.
-        _shippedLsn = tail.Lsn - 1;
-        _segment = tail.Segment;
-        _offset = tail.Offset;
-        _loop = Task.Run(LoopAsync);
+        var tail = log.Tail;
+        _appender = new PipelinedAppender(this, blob.LogTarget, new AppendPosition(tail.Segment, tail.Offset, tail.Lsn - 1), options.AppendsInFlight, Unavailable, options.LogBlobBlocks);
     }
 
     /// <summary>The last sequence number durable in blob storage.</summary>
-    public ulong ShippedLsn => Volatile.Read(ref _shippedLsn);
+    public ulong ShippedLsn => _appender.Durable;
 
-    /// <summary>Completes once the record <paramref name="lsn"/>, committed locally by <paramref name="local"/>, is in blob storage.</summary>
-    public async Task WhenShippedAsync(ulong lsn, Task local)
+    AppendPosition IAppendSource.Committed
     {
-        await local.ConfigureAwait(false);
-        while (Volatile.Read(ref _shippedLsn) < lsn)
+        get
         {
-            Task round;
-            lock (_lock) round = _round.Task;
-            if (Volatile.Read(ref _shippedLsn) >= lsn) return;
-            Signal();
-            await round.ConfigureAwait(false);
+            var tail = _log.Tail;
+            return new AppendPosition(tail.Segment, tail.Offset, tail.Lsn - 1);
         }
     }
+
+    /// <summary>Completes once the record <paramref name="lsn"/>, committed locally by <paramref name="local"/>, is in blob storage.</summary>
+    public Task WhenShippedAsync(ulong lsn, Task local) =>
+        local.IsCompletedSuccessfully ? _appender.WhenDurableAsync(lsn) : AfterLocalAsync(lsn, local);
 
     public async ValueTask DisposeAsync()
     {
-        // Ship what is committed, then stop.
-        var last = _log.DurableLsn;
-        try
-        {
-            if (last > ShippedLsn) await WhenShippedAsync(last, Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is DynamoException or TimeoutException)
-        {
-            // Unshipped records were never acknowledged; the local log still holds them for a restart here.
-        }
-
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _signal.Release();
-        await _loop.ConfigureAwait(false);
-        _stop.Dispose();
+        await _appender.DisposeAsync().ConfigureAwait(false);
+        _reader.Dispose();
     }
 
-    private static TaskCompletionSource NewRound() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void Signal()
+    bool IAppendSource.TryGetNext(ulong segment, out long length, out ulong next)
     {
-        if (Interlocked.Exchange(ref _signalled, 1) == 0) _signal.Release();
-    }
-
-    private async Task LoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
+        length = 0;
+        next = 0;
+        string? path = null;
+        foreach (var (first, p) in _log.Segments)
         {
-            await _signal.WaitAsync().ConfigureAwait(false);
-            Volatile.Write(ref _signalled, 0);
-            if (_stop.IsCancellationRequested) break;
-            TaskCompletionSource round;
-            lock (_lock)
+            if (first == segment) path = p;
+            else if (first > segment)
             {
-                round = _round;
-                _round = NewRound();
-            }
-
-            try
-            {
-                await ShipCommittedAsync().ConfigureAwait(false);
-                round.SetResult();
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
-            {
-                round.SetException(DynamoErrors.ServiceUnavailable(
-                    "Blob storage is unreachable: the write was applied locally but is not durable, so it is not acknowledged. " + e.Message));
-                await Task.Delay(200).ConfigureAwait(false); // do not spin while storage is down
+                next = first;
+                break;
             }
         }
 
-        lock (_lock) _round.TrySetCanceled();
+        if (next == 0 || path == null) return false;
+        length = new FileInfo(path).Length;
+        return true;
     }
 
-    /// <summary>Appends the local log from the shipped position up to the committed tail, segment by segment.</summary>
-    private async Task ShipCommittedAsync()
+    ValueTask IAppendSource.ReadAsync(ulong segment, long offset, Memory<byte> destination) => _reader.ReadAsync(segment, offset, destination);
+
+    void IAppendSource.OnDurable(AppendPosition position)
     {
-        var tail = _log.Tail;
-        while (true)
-        {
-            var end = _segment == tail.Segment ? tail.Offset : LengthOf(_segment);
-            if (end > _offset)
-            {
-                var bytes = await ReadAsync(_segment, _offset, end).ConfigureAwait(false);
-                await _blob.AppendLogAsync(_segment, _offset, bytes, _stop.Token).ConfigureAwait(false);
-                _offset = end;
-            }
-
-            if (_segment == tail.Segment) break;
-
-            // The segment is complete: move on to the next one the local log holds.
-            var next = _log.Segments.Select(s => s.FirstLsn).Where(f => f > _segment).DefaultIfEmpty(tail.Segment).Min();
-            _segment = next;
-            _offset = 0;
-        }
-
-        Volatile.Write(ref _shippedLsn, tail.Lsn - 1);
     }
 
-    private long LengthOf(ulong segment)
+    void IAppendSource.RequestRoll() => _log.RequestRoll();
+
+    private string? PathOf(ulong segment)
     {
-        var path = _log.Segments.FirstOrDefault(s => s.FirstLsn == segment).Path;
-        return path != null && File.Exists(path) ? new FileInfo(path).Length : 0;
+        foreach (var (first, path) in _log.Segments)
+            if (first == segment) return path;
+        return null;
     }
 
-    private async Task<byte[]> ReadAsync(ulong segment, long from, long to)
-    {
-        var path = _log.Segments.First(s => s.FirstLsn == segment).Path;
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var bytes = new byte[to - from];
-        var done = 0;
-        while (done < bytes.Length)
-        {
-            var n = await RandomAccess.ReadAsync(handle, bytes.AsMemory(done), from + done).ConfigureAwait(false);
-            if (n <= 0) throw new IOException($"The change-log segment {path} is shorter than expected.");
-            done += n;
-        }
+    private static Exception Unavailable(string cause) => DynamoErrors.ServiceUnavailable(
+        "Blob storage is unreachable: the write was applied locally but is not durable, so it is not acknowledged. " + cause);
 
-        return bytes;
+    private async Task AfterLocalAsync(ulong lsn, Task local)
+    {
+        await local.ConfigureAwait(false);
+        await _appender.WhenDurableAsync(lsn).ConfigureAwait(false);
     }
 }

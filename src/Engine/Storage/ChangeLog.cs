@@ -88,6 +88,7 @@ public sealed class ChangeLog : IAsyncDisposable
     private long _mappedCapacity;
     private ulong _segmentFirstLsn;
     private int _dirty;
+    private volatile bool _rollRequested;
 
     private ChangeLog(string directory, ChangeLogOptions options, StoreCipher cipher, ulong lastLsn)
     {
@@ -274,6 +275,9 @@ public sealed class ChangeLog : IAsyncDisposable
     /// <summary>The segment files, oldest first, each with the sequence number of its first record.</summary>
     public IReadOnlyList<(ulong FirstLsn, string Path)> Segments => ListSegments(_directory);
 
+    /// <summary>Starts a new segment at the next append (blob storage asks for it before an append blob fills up).</summary>
+    public void RequestRoll() => _rollRequested = true;
+
     /// <summary>Waits until everything appended so far is committed.</summary>
     public Task FlushAsync()
     {
@@ -393,7 +397,7 @@ public sealed class ChangeLog : IAsyncDisposable
 
             try
             {
-                if (_segmentLength >= _options.SegmentBytes) RollSegment(batchFirst);
+                if (_segmentLength >= _options.SegmentBytes || _rollRequested && _segmentLength > 0) RollSegment(batchFirst);
                 RandomAccess.Write(_segment, batchBytes.WrittenSpan, _segmentLength);
                 _segmentLength += batchBytes.WrittenCount;
                 if (_options.Sync == ChangeLogSync.Always) RandomAccess.FlushToDisk(_segment);
@@ -421,7 +425,7 @@ public sealed class ChangeLog : IAsyncDisposable
         try
         {
             var record = _open.WrittenSpan;
-            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity) RollSegment(lsn);
+            if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity || _rollRequested && _segmentLength > 0) RollSegment(lsn);
             record.CopyTo(new Span<byte>((byte*)_mapped + _segmentLength, record.Length));
             _segmentLength += record.Length;
             Volatile.Write(ref _dirty, 1);
@@ -484,6 +488,7 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private void RollSegment(ulong firstLsn)
     {
+        _rollRequested = false;
         // Cut the old segment back before the next one exists: replay treats zeros in any but the newest
         // segment as a torn tail and drops what follows.
         UnmapSegment();

@@ -112,7 +112,7 @@ internal static class StoreOpener
             db.Items.LoadTransactionTokens(root);
             db.Log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Items.Replay);
             RebuildStatistics(db.Catalog, store);
-            if (blob != null) db.Shipper = new LogShipper(db.Log, blob);
+            if (blob != null) db.Shipper = new LogShipper(db.Log, blob, options.Blob);
             await db.Maintenance.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }

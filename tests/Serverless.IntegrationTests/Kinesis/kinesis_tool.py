@@ -2,6 +2,7 @@
 
   create NAME SHARDS HOURS   create a stream, wait until it is ACTIVE, set its retention
   put NAME COUNT             put COUNT records (data "r<i>", partition key "k<i>"), print each acknowledged one
+  putpar NAME THREADS COUNT  the same from THREADS threads at once (data "t<t>-r<i>"), COUNT records each
   dump NAME                  print every record of every shard from TRIM_HORIZON, one JSON line each
   ddbstream ARN              print the number of records the DynamoDB stream ARN still returns from TRIM_HORIZON
 """
@@ -33,6 +34,24 @@ elif command == "put":
     for i in range(count):
         r = kinesis.put_record(StreamName=name, Data=f"r{i}".encode(), PartitionKey=f"k{i}")
         print("ACK " + r["SequenceNumber"], flush=True)
+elif command == "putpar":
+    import threading
+    name, threads, count = args[1], int(args[2]), int(args[3])
+    lock = threading.Lock()
+
+    def put_all(t):
+        client = boto3.client("kinesis", endpoint_url=ENDPOINT, region_name="us-east-1", aws_access_key_id="AKIDEXAMPLE",
+                              aws_secret_access_key="secret", config=config)
+        for i in range(count):
+            r = client.put_record(StreamName=name, Data=f"t{t}-r{i}".encode(), PartitionKey=f"t{t}-k{i}")
+            with lock:
+                print("ACK " + r["SequenceNumber"], flush=True)
+
+    workers = [threading.Thread(target=put_all, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
 elif command == "dump":
     name = args[1]
     for shard in kinesis.list_shards(StreamName=name)["Shards"]:

@@ -1,0 +1,110 @@
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace Serverless.Engine.Persistence;
+
+/// <summary>
+/// The append blobs of a segmented log: one per segment, named by <c>nameOf</c>, each a byte-for-byte copy of its
+/// local segment. Every append names its position (<c>IfAppendPositionEqual</c>), so a retry after a lost reply, or
+/// an append that overtook its predecessor, can never land twice or out of order.
+/// </summary>
+public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null)
+{
+    /// <summary>The segment blob's length and block count (zeros when it does not exist yet).</summary>
+    public async Task<(long Length, long Blocks)> StateAsync(ulong segment, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var properties = (await container.GetAppendBlobClient(nameOf(segment)).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            return (properties.ContentLength, properties.BlobCommittedBlockCount);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return (0, 0);
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="bytes"/> (at most <see cref="PipelinedAppender.MaxAppendBytes"/>) at <paramref name="offset"/>
+    /// of the segment's blob, creating it at offset 0. Returns false when the blob was shorter than the offset (the
+    /// append before this one had not landed yet): go again once it has. A blob that already holds these bytes (an earlier attempt
+    /// whose reply was lost) counts as done.
+    /// </summary>
+    public async Task<bool> AppendAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        if (mayWrite != null && !mayWrite()) throw new InvalidOperationException("This instance lost the store's lease: another instance may own it now.");
+        var blob = container.GetAppendBlobClient(nameOf(segment));
+        if (offset == 0) await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            try
+            {
+                using var stream = new ReadOnlyMemoryStream(bytes);
+                await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
+                {
+                    Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset },
+                }, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // The blob was not where this append expected it: shorter (a predecessor still in flight, which may
+                // have landed by now: the length is exactly this offset then), or already past (an earlier attempt
+                // whose reply was lost landed after all). The blob is always a prefix of the local log, so bytes it
+                // already holds are these bytes: append only the rest.
+                var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
+                if (length <= offset) return false;
+                if (length >= offset + bytes.Length) return true;
+                bytes = bytes[(int)(length - offset)..];
+                offset = length;
+            }
+        }
+    }
+
+    /// <summary>A read-only stream over memory, for uploads without copying.</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => true;
+
+        public override bool CanWrite => false;
+
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => _position = (int)value;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => _position = (int)(origin switch
+        {
+            SeekOrigin.Begin => offset,
+            SeekOrigin.Current => _position + offset,
+            _ => memory.Length + offset,
+        });
+
+        public override void Flush()
+        {
+        }
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
