@@ -287,8 +287,9 @@ public sealed partial class Database
         while (items.MoveNext())
         {
             var item = items.Current;
-            if (!_byNumber.ContainsKey(item.TableNumber)) continue;
-            if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
+            if (!_byNumber.TryGetValue(item.TableNumber, out var table)) continue;
+            if (_replayMaintainsIndexes) ReplayApply(table, item.Key, item.HasOldImage, item.OldImage, item.HasNewImage, item.NewImage);
+            else if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
             else _store.Delete(item.Key);
         }
 

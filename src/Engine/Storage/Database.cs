@@ -83,7 +83,7 @@ public sealed class TableState
     public long SizeBytes => Interlocked.Read(ref _sizeBytes);
 
     /// <summary>The table's storage keys in order; changed under each key's stripe lock together with the store.</summary>
-    public OrderedKeyIndex Keys { get; } = new();
+    public OrderedKeyIndex Keys { get; internal set; } = new();
 
     internal void Replace(TableDefinition definition)
     {
@@ -95,13 +95,13 @@ public sealed class TableState
             var d = definition.Indexes![i];
             var existing = Array.Find(current, x => x.Number == d.Number);
             if (existing != null) existing.Replace(d);
-            next[i] = existing ?? new SecondaryIndex(d);
+            next[i] = existing ?? new SecondaryIndex(d) { Complete = false };
         }
 
         Volatile.Write(ref _definition, definition);
         Volatile.Write(ref _indexes, next);
         if (definition.TimeToLiveAttribute != Expiry?.Attribute)
-            Volatile.Write(ref _expiry, definition.TimeToLiveAttribute is { } ttl ? new ExpiryIndex(ttl) : null);
+            Volatile.Write(ref _expiry, definition.TimeToLiveAttribute is { } ttl ? new ExpiryIndex(ttl) { Complete = false } : null);
     }
 
     internal void Account(long items, long bytes)
@@ -140,6 +140,11 @@ public sealed partial class Database : IAsyncDisposable
     private LogShipper? _shipper;
     private FileStream? _directoryLock;
     private string _root = "";
+
+    // Persisted ordered indexes (src/Engine/Storage/Index): written with each checkpoint, maintained by replay.
+    private Index.IndexCheckpoint? _indexFiles;
+    private bool _replayMaintainsIndexes;
+    private readonly HashSet<uint> _purging = []; // dropped tables whose items are not all deleted yet (catalog lock)
 
     [ThreadStatic]
     private static PooledBufferWriter? t_current;
@@ -247,8 +252,14 @@ public sealed partial class Database : IAsyncDisposable
             };
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
+            // The indexes of the checkpoint (none before the first one); a manifest without them (an older version,
+            // or blob storage, which does not hold runs yet) has them rebuilt from the items after replay.
+            db._indexFiles = new Index.IndexCheckpoint(Path.Combine(root, "index"), cipher, new Index.BlockCache(options.IndexCacheBytes));
+            db._replayMaintainsIndexes = db._indexFiles.Attach(db._byNumber.Values, manifest == null ? [] : blob == null ? manifest.Indexes : null);
+            foreach (var n in manifest?.PurgingTables ?? []) db._purging.Add(n);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Replay);
-            db.RebuildStatistics();
+            if (db._replayMaintainsIndexes) db.StartOrphanPurge();
+            else db.RebuildStatistics();
             if (blob != null) db._shipper = new LogShipper(db._log, blob);
             await db.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
@@ -423,6 +434,7 @@ public sealed partial class Database : IAsyncDisposable
         {
             if (!_byNumber.ContainsKey(table.Number) || table.Deleting) throw DynamoErrors.TableNotFound();
             table.Deleting = true;
+            _purging.Add(table.Number);
             _byName.Remove(table.Definition.Name);
             _byNumber.Remove(table.Number);
             ticket = AppendCatalog(table.Number, null);
@@ -568,6 +580,7 @@ public sealed partial class Database : IAsyncDisposable
             return true;
         }, cancellationToken).ConfigureAwait(false);
         if (!completed) return;
+        if (Array.Find(table.Indexes, i => i.Number == indexNumber) is { } filled) filled.Complete = true;
         await UpdateTableAsync(table, d =>
         {
             if (d.Indexes?.Find(i => i.Number == indexNumber) is { } created) created.Status = IndexStatus.Active;
@@ -581,12 +594,13 @@ public sealed partial class Database : IAsyncDisposable
         if (expiry == null) return;
         try
         {
-            await WalkItemsAsync(table, (key, item) =>
+            var filled = await WalkItemsAsync(table, (key, item) =>
             {
                 if (!ReferenceEquals(table.Expiry, expiry)) return false;
                 expiry.Apply(key, null, item);
                 return true;
             }).ConfigureAwait(false);
+            if (filled) expiry.Complete = true;
         }
         catch (Exception) when (Volatile.Read(ref _disposed) != 0)
         {
@@ -691,28 +705,47 @@ public sealed partial class Database : IAsyncDisposable
         {
             // Every record up to LastLsn has already been applied to FASTER (writes apply, then append, under
             // the item lock), so a checkpoint started now contains them all; replay resumes after it.
-            var replayFrom = _log.LastLsn + 1;
-            var bytesAtStart = _log.AppendedBytes;
+            // With every stripe and the catalog held, no write is between applying and logging: the indexes, the
+            // statistics and the catalog are exactly the state after LastLsn (Index/IndexCheckpoint.cs).
+            ulong replayFrom;
+            long bytesAtStart;
             List<TableDefinition> tables;
+            List<uint> purging;
             uint nextNumber;
-            lock (_catalogLock)
+            Index.IndexCheckpoint.Frozen? frozen;
+            EnterAllStripes();
+            try
             {
-                tables = [.. _byNumber.Values.Select(t => t.Definition)];
-                nextNumber = _nextTableNumber;
+                lock (_catalogLock)
+                {
+                    replayFrom = _log.LastLsn + 1;
+                    bytesAtStart = _log.AppendedBytes;
+                    tables = [.. _byNumber.Values.Select(t => t.Definition)];
+                    nextNumber = _nextTableNumber;
+                    frozen = _indexFiles?.Freeze(_byNumber.Values);
+                    purging = [.. _purging];
+                }
+            }
+            finally
+            {
+                ExitAllStripes();
             }
 
             var token = await _store.CheckpointAsync(cancellationToken).ConfigureAwait(false);
             await _log.FlushAsync().ConfigureAwait(false);
+            var indexes = frozen == null ? null : await _indexFiles!.WriteAsync(frozen, cancellationToken).ConfigureAwait(false);
+            Index.IndexCheckpoint.TestHookBeforeManifest();
             var manifest = new StoreManifest
             {
                 FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables,
-                CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+                CreatedAt = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, Indexes = indexes, PurgingTables = purging.Count > 0 ? purging : null,
             };
             var root = _root;
             SaveTransactionTokens(root);
             var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
             SealedFile.WriteAtomically(Path.Combine(root, ManifestFile), _cipher, SealedKind.Manifest, manifestJson);
             _store.PurgeCheckpointsExcept(token);
+            if (indexes != null) _indexFiles!.Retire(indexes);
             // Streams and point-in-time recovery read the log: keep the segments their windows need (24 hours for
             // streams, the recovery period for PITR).
             var keep = TimeSpan.Zero;
@@ -731,7 +764,13 @@ public sealed partial class Database : IAsyncDisposable
                 // not yet shipped).
                 var snapshot = Path.Combine(root, "upload.snap");
                 await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store, _cipher), cancellationToken).ConfigureAwait(false);
-                var sealedManifest = SealedFile.Seal(_cipher, SealedKind.Manifest, manifestJson);
+                // Index runs are not uploaded yet: the container's manifest names none, so a fresh instance rebuilds them.
+                var blobManifest = new StoreManifest
+                {
+                    FasterToken = manifest.FasterToken, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables, CreatedAt = manifest.CreatedAt,
+                };
+                var sealedManifest = SealedFile.Seal(_cipher, SealedKind.Manifest,
+                    JsonSerializer.SerializeToUtf8Bytes(blobManifest, StorageJsonContext.Default.StoreManifest));
                 await _blob.UploadSnapshotAsync(snapshot, replayFrom, sealedManifest, cancellationToken).ConfigureAwait(false);
                 File.Delete(snapshot);
                 replayFrom = Math.Min(replayFrom, _shipper.ShippedLsn + 1);
@@ -796,13 +835,69 @@ public sealed partial class Database : IAsyncDisposable
             else orphans.Add(key.ToArray());
         });
         foreach (var k in orphans) _store.Delete(k);
+        foreach (var table in _byNumber.Values)
+        {
+            foreach (var index in table.Indexes) index.Complete = true;
+            if (table.Expiry != null) table.Expiry.Complete = true;
+        }
     }
 
-    /// <summary>The rebuild at start-up indexed every item, so indexes a crash left CREATING are complete.</summary>
+    /// <summary>
+    /// Start-up with persisted indexes: the items of tables dropped before the crash are deleted in the background
+    /// (one pass over the store, only when there are any).
+    /// </summary>
+    private void StartOrphanPurge()
+    {
+        uint[] dropped;
+        lock (_catalogLock) dropped = [.. _purging.Where(n => !_byNumber.ContainsKey(n))];
+        if (dropped.Length == 0) return;
+        _ = Task.Run(() =>
+        {
+            var orphans = new List<byte[]>();
+            _store.ForEach((key, _) =>
+            {
+                if (Array.IndexOf(dropped, StoredKey.TableNumber(key)) >= 0) orphans.Add(key.ToArray());
+            });
+            foreach (var k in orphans) _store.Delete(k);
+            lock (_catalogLock)
+            {
+                foreach (var n in dropped) _purging.Remove(n);
+            }
+        });
+    }
+
+    /// <summary>Takes every stripe lock, in ascending order like transactions (so never in a cycle with them).</summary>
+    private void EnterAllStripes()
+    {
+        for (var s = 0; s < _locks.Count; s++) Monitor.Enter(_locks[s]);
+    }
+
+    private void ExitAllStripes()
+    {
+        for (var s = _locks.Count - 1; s >= 0; s--) Monitor.Exit(_locks[s]);
+    }
+
+    /// <summary>
+    /// After a rebuild at start-up every index is complete, so indexes a crash left CREATING are marked ACTIVE. With
+    /// persisted indexes, an index whose backfill had not ended by the checkpoint is filled again: in the background
+    /// while it is CREATING, before serving in the rare case that its ACTIVE mark was logged after the checkpoint.
+    /// </summary>
     private async Task FinishBackfillsAsync()
     {
         foreach (var table in Tables)
         {
+            if (_replayMaintainsIndexes)
+            {
+                foreach (var index in table.Indexes.Where(i => !i.Complete))
+                {
+                    if (index.Definition.Status == IndexStatus.Creating) StartBackfill(table, index.Number);
+                    else await BackfillAsync(table, index.Number).ConfigureAwait(false);
+                }
+
+                if (table.Expiry is { Complete: false }) StartExpiryFill(table);
+                continue;
+            }
+
             if (table.Indexes.Any(i => i.Definition.Status == IndexStatus.Creating))
             {
                 await UpdateTableAsync(table, d =>
@@ -866,7 +961,11 @@ public sealed partial class Database : IAsyncDisposable
             case ChangeKind.Catalog:
                 if (record.CatalogBody.IsEmpty)
                 {
-                    if (_byNumber.Remove(record.TableNumber, out var dropped)) _byName.Remove(dropped.Definition.Name);
+                    if (_byNumber.Remove(record.TableNumber, out var dropped))
+                    {
+                        _byName.Remove(dropped.Definition.Name);
+                        _purging.Add(record.TableNumber);
+                    }
                 }
                 else
                 {
@@ -877,14 +976,30 @@ public sealed partial class Database : IAsyncDisposable
 
                 break;
             case ChangeKind.ItemWrite:
-                if (!_byNumber.ContainsKey(record.TableNumber)) break;
-                if (record.HasNewImage) _store.Upsert(record.Key, record.NewImage);
+                if (!_byNumber.TryGetValue(record.TableNumber, out var written)) break;
+                if (_replayMaintainsIndexes) ReplayApply(written, record.Key, record.HasOldImage, record.OldImage, record.HasNewImage, record.NewImage);
+                else if (record.HasNewImage) _store.Upsert(record.Key, record.NewImage);
                 else _store.Delete(record.Key);
                 break;
             case ChangeKind.Transaction:
                 ReplayTransaction(record);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Replays one item change over persisted indexes: the old image's entries out, the new image's in, statistics
+    /// adjusted. Starting from the checkpoint's exact index state, this ends in the state after the last record.
+    /// </summary>
+    private void ReplayApply(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    {
+        if (!hasOld && !hasNew)
+        {
+            _store.Delete(key); // a replicated delete of an absent item: nothing to index
+            return;
+        }
+
+        ApplyLocked(table, key, hasOld, old, hasNew, @new, null, metered: false);
     }
 
     /// <summary>
@@ -912,6 +1027,8 @@ public sealed partial class Database : IAsyncDisposable
                 table.Keys.Remove(k);
             }
         }
+
+        lock (_catalogLock) _purging.Remove(table.Number);
     }
 
     private static readonly byte[] MaxKey = Enumerable.Repeat((byte)0xFF, 8).ToArray();

@@ -16,6 +16,9 @@ public enum SealedKind : byte
     DaxState = 9,
     KinesisCatalog = 12,
     KinesisDeliveryCheckpoint = 13,
+
+    /// <summary>A checkpoint's item-collection sizes of one table (src/Engine/Storage/Index/IndexCheckpoint.cs).</summary>
+    IndexCollections = 20,
 }
 
 /// <summary>
