@@ -110,7 +110,7 @@ public sealed class FasterStore : IDisposable
         // checkpoint and then replayed into. So: scan the whole hybrid log (every version of every record), keep the
         // distinct keys, then read each one through the index, which is authoritative.
         var keys = new List<byte[]>();
-        var seen = new HashSet<byte[]>(Model.ByteArrayComparer.Instance);
+        var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
         using (var scan = _kv.Log.Scan(_kv.Log.BeginAddress, _kv.Log.TailAddress))
         {
             while (scan.GetNext(out _))
@@ -121,7 +121,7 @@ public sealed class FasterStore : IDisposable
         }
 
         seen.Clear();
-        using var value = new Protocol.PooledBufferWriter(4096);
+        using var value = new PooledBufferWriter(4096);
         foreach (var key in keys)
         {
             value.Clear();

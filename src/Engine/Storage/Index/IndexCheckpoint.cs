@@ -53,15 +53,16 @@ public sealed class IndexCheckpoint(string directory, StoreCipher cipher, BlockC
     internal const int MaxRuns = 8;
 
     /// <summary>
-    /// For crash tests only: with <c>SERVERLESS_TEST_KILL_BEFORE_MANIFEST=1</c> in the environment the process kills
-    /// itself (SIGKILL) once a checkpoint has written its runs and before it writes the manifest.
+    /// For crash tests only: when the environment variable <c>SERVERLESS_TEST_KILL_BEFORE_MANIFEST</c> names a file
+    /// that exists, the process kills itself (SIGKILL) once a checkpoint has written its runs and before it writes
+    /// the manifest.
     /// </summary>
     internal static void TestHookBeforeManifest()
     {
-        if (s_killBeforeManifest) System.Diagnostics.Process.GetCurrentProcess().Kill();
+        if (s_killBeforeManifest is { Length: > 0 } path && File.Exists(path)) System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 
-    private static readonly bool s_killBeforeManifest = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_MANIFEST") == "1";
+    private static readonly string? s_killBeforeManifest = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_MANIFEST");
 
     private readonly Dictionary<string, IndexRun> _open = new(StringComparer.Ordinal);
     private readonly object _lock = new();

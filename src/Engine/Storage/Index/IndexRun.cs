@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
-using Serverless.Engine.Protocol;
 using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage.Index;
