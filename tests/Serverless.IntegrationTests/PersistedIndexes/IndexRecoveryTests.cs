@@ -67,8 +67,9 @@ public sealed class IndexRecoveryTests
         public static Dictionary<string, AttributeValue> Item(string pk, int sk, string g, int l, bool expired) => new()
         {
             ["pk"] = new() { S = pk }, ["sk"] = new() { N = sk.ToString() }, ["g"] = new() { S = g }, ["l"] = new() { N = l.ToString() },
-            // Expired items carry a TTL in the past (the sweep deletes them); the others one far in the future.
-            ["ttl"] = new() { N = expired ? "1000000" : "4000000000" },
+            // Expired items carry a TTL an hour in the past (the sweep deletes them; AWS leaves alone items that
+            // expired more than five years ago); the others one far in the future.
+            ["ttl"] = new() { N = expired ? (DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600).ToString() : "4000000000" },
             ["payload"] = new() { S = new string('p', 80) },
         };
     }

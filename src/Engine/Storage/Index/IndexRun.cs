@@ -7,7 +7,7 @@ namespace Serverless.Engine.Storage.Index;
 
 /// <summary>
 /// An immutable sorted run of one ordered index on disk, written by a checkpoint or a compaction. Layout, guarded
-/// by a golden test (<c>IndexRunFormatTests</c>):
+/// by a golden test (<c>PersistedIndexTests.RunFile_WritesGoldenBytes_AndRefusesDamage</c>):
 /// <code>
 ///   header  "DDBRUN01" | 8-byte random salt                                                   (16 bytes, clear)
 ///   blocks  AES-256-GCM ciphertext | 16-byte tag; nonce salt | u32 block (LE); associated data header | u32 block
