@@ -9,6 +9,12 @@ public sealed class EngineOptions
     /// <summary>Keep everything in memory; nothing survives a restart. Default: false.</summary>
     public bool InMemory { get; set; }
 
+    /// <summary>
+    /// Cap on the change log of a memory-only engine (streams, PITR and triggers read it); past it the oldest records
+    /// are dropped. Default: 256 MiB.
+    /// </summary>
+    public long InMemoryLogBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Region reported in ARNs when a request carries no SigV4 credential scope. Default: us-east-1.</summary>
     public string DefaultRegion { get; set; } = "us-east-1";
 
@@ -64,6 +70,7 @@ public sealed class EngineOptions
         if (Blob.LeaseSeconds is < 15 or > 60) throw new ArgumentException("Blob.LeaseSeconds must be from 15 to 60 (Azure's lease limits).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
+        if (InMemoryLogBytes < 16L * 1024 * 1024) throw new ArgumentException("InMemoryLogBytes must be at least 16 MiB.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
         if (StoreMemoryBytes < 16L * 1024 * 1024) throw new ArgumentException("StoreMemoryBytes must be at least 16 MiB.");
         if (ChangeLog.GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("ChangeLog.GroupCommitDelay must not be negative.");
@@ -93,6 +100,13 @@ public sealed class BlobOptions
     /// <summary>Duration of the single-writer lease, 15–60 seconds; it is renewed at a third of it. Default: 30.</summary>
     public int LeaseSeconds { get; set; } = 30;
 
-    /// <summary>When another instance holds the store: false refuses to start; true waits as a standby until the lease is free.</summary>
+    /// <summary>
+    /// When another instance holds the store's lease. False (default): wait up to one lease period for it to expire,
+    /// as a crashed owner's does, then take over; refuse to start if it is still held (a live owner renews it).
+    /// True: wait as a standby, however long, until the lease is free.
+    /// </summary>
     public bool Standby { get; set; }
+
+    /// <summary>Where the lease wait and takeover are reported (set by the host to its logger; not a setting).</summary>
+    public Action<string>? Log { get; set; }
 }

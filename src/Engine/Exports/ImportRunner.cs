@@ -255,7 +255,11 @@ internal sealed class ImportRunner(ExportService service, DynamoEngine engine, I
             if (size > ItemSize.MaxItemBytes) throw DynamoErrors.Validation("Item size has exceeded the maximum allowed size");
             var definition = table.Definition;
             var (hash, range) = ItemRequest.KeyOfItem(item, definition);
-            foreach (var index in table.Indexes) index.CheckKeys(item);
+            foreach (var index in table.Indexes)
+            {
+                if (!index.CheckKeys(item, out var problem)) throw DynamoErrors.InvalidIndexKey(problem);
+            }
+
             key = ItemRequest.EncodeKey(definition.TableNumber, hash, range);
             var buffer = new ArrayBufferWriter<byte>(size + 16);
             StoredValue.WriteHeader(buffer, size);
@@ -274,7 +278,9 @@ internal sealed class ImportRunner(ExportService service, DynamoEngine engine, I
 
     private async Task Commit(byte[] key, byte[] stored)
     {
-        await engine.Database.Write(table, key, new StoredPut(stored)).Committed.ConfigureAwait(false);
+        var result = engine.Database.Write(table, key, new StoredPut(stored));
+        if (result.Status != StoreStatus.Ok) throw DynamoErrors.From(result.Status, result.Problem);
+        await result.Committed.ConfigureAwait(false);
         Interlocked.Increment(ref _imported);
     }
 

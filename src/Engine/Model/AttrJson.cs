@@ -445,6 +445,13 @@ public static class AttrJson
             return null;
         }
 
+        // The parser tolerates surrounding spaces (expressions need that); a request's number may not have them.
+        if (char.IsWhiteSpace(text[0]) || char.IsWhiteSpace(text[^1]))
+        {
+            state.Invalid("The parameter cannot be converted to a numeric value: " + text);
+            return null;
+        }
+
         switch (DynamoNumber.TryParse(text, out var n))
         {
             case DynamoNumber.ParseStatus.Ok:

@@ -250,7 +250,7 @@ internal static class Backups
                 };
             }).ConfigureAwait(false);
         }
-        catch (DynamoException e) when (e.ErrorType == "ResourceInUseException")
+        catch (StoreException e) when (e.Status == StoreStatus.TableExists)
         {
             throw DynamoErrors.TableAlreadyExists($"Table already exists: {targetName}");
         }

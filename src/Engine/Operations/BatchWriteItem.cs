@@ -92,6 +92,7 @@ internal static class BatchWriteItem
         for (var i = 0; i < writes.Count; i++)
         {
             var result = ctx.Engine.Database.Write(writes[i].Table, writes[i].Key, writes[i].Mutation);
+            if (result.Status != StoreStatus.Ok) throw DynamoErrors.From(result.Status, result.Problem);
             commits[i] = result.Committed;
             collections[i] = result.ItemCollectionBytes;
         }
@@ -182,7 +183,11 @@ internal static class BatchWriteItem
         var state = Tables.RequireForDataPlane(ctx, tableName);
         var table = state.Definition;
         var (hash, range) = ItemRequest.KeyOfItem(item, table);
-        foreach (var index in state.Indexes) index.CheckKeys(item);
+        foreach (var index in state.Indexes)
+        {
+            if (!index.CheckKeys(item, out var problem)) throw DynamoErrors.InvalidIndexKey(problem);
+        }
+
         var key = ItemRequest.EncodeKey(table.TableNumber, hash, range);
         if (!seen.Add(key)) throw DynamoErrors.Validation("Provided list of item keys contains duplicates");
         return (key, new Put(item, size), Capacity.WriteUnits(size));

@@ -23,11 +23,12 @@ internal static class GetItem
         var consistent = Req.Bool(req, "ConsistentRead"u8) ?? false;
         var errors = new ConstraintErrors();
         var returnCapacity = Req.String(req, "ReturnConsumedCapacity"u8);
+        // In the order AWS lists them.
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
-        errors.Name("tableName", tableName);
-        errors.NotNull("key", keyJson);
         var attributesToGet = Req.StringList(req, "AttributesToGet"u8);
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
+        errors.Name("tableName", tableName);
+        errors.NotNull("key", keyJson);
         errors.ThrowIfAny();
 
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, "ProjectionExpression is null");

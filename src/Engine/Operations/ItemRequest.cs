@@ -43,6 +43,7 @@ internal static class ItemRequest
     public static async ValueTask<long> CommitAsync(OperationContext ctx, TableState table, ReadOnlyMemory<byte> key, ConditionalMutation mutation)
     {
         var result = ctx.Engine.Database.Write(table, key.Span, mutation);
+        if (result.Status != StoreStatus.Ok) throw DynamoErrors.From(result.Status, result.Problem);
         if (result.Kind == MutationKind.ConditionFailed) throw mutation.ConditionFailed();
         await result.Committed.ConfigureAwait(false);
         return result.ItemCollectionBytes;

@@ -27,13 +27,15 @@ internal static class Query
         var select = Req.String(req, "Select");
         var consistent = Req.Bool(req, "ConsistentRead") ?? false;
         var forward = Req.Bool(req, "ScanIndexForward") ?? true;
+        // In the order AWS lists them: limit, keyConditions, returnConsumedCapacity, attributesToGet, tableName, select, indexName.
+        var limit = PageReader.ReadLimit(req, errors);
+        if (Req.Map(req, "KeyConditions") is { } legacyConditions) CheckKeyConditionOperators(legacyConditions, errors);
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
+        var attributesToGet = Req.StringList(req, "AttributesToGet");
+        if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
         errors.Name("tableName", tableName);
         errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
         errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
-        var limit = PageReader.ReadLimit(req, errors);
-        var attributesToGet = Req.StringList(req, "AttributesToGet");
-        if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
         if (Req.String(req, "IndexName") is { } indexName) errors.Name("indexName", indexName);
         errors.ThrowIfAny();
 
@@ -215,6 +217,25 @@ internal static class Query
             throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}");
         if (value.Type == AttrType.B && value.B.Length == 0)
             throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: {name}");
+    }
+
+    /// <summary>
+    /// The comparison operators of the legacy KeyConditions, for the constraint list. Listed last first, as in the
+    /// one response of AWS we have on record (condition b before a for <c>{"a":{},"b":{...}}</c>); AWS's order for
+    /// more conditions is not known.
+    /// </summary>
+    private static void CheckKeyConditionOperators(JsonElement map, ConstraintErrors errors)
+    {
+        var conditions = new List<JsonProperty>();
+        foreach (var p in map.EnumerateObject()) conditions.Add(p);
+        for (var i = conditions.Count - 1; i >= 0; i--)
+        {
+            var p = conditions[i];
+            if (p.Value.ValueKind != JsonValueKind.Object) continue;
+            var op = Req.String(p.Value, "ComparisonOperator");
+            errors.NotNull($"keyConditions.{p.Name}.member.comparisonOperator", op);
+            errors.Enum($"keyConditions.{p.Name}.member.comparisonOperator", op, PageReader.ComparisonOperators, PageReader.ComparisonOperatorList);
+        }
     }
 
     /// <summary>Reads the legacy KeyConditions map.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Serverless.Engine.Capacity;
@@ -140,6 +141,13 @@ internal static class TransactWriteItems
         if (!result.Committed)
         {
             if (token != null) database.ReleaseTransactionToken(token);
+            if (result.Status != StoreStatus.Ok) throw DynamoErrors.From(result.Status);
+            foreach (var error in result.Errors)
+            {
+                // A mutation's own validation error cancels the transaction; anything else it raised is a fault.
+                if (error != null && error is not DynamoException { ErrorType: "ValidationException" }) ExceptionDispatchInfo.Throw(error);
+            }
+
             throw DynamoErrors.TransactionCanceled(Reasons(actions, result));
         }
 
@@ -194,8 +202,8 @@ internal static class TransactWriteItems
             {
                 TransactionOutcome.ConditionFailed => CancellationReason.ConditionFailed(ItemWriter(actions[i].Mutation.OldStored)),
                 TransactionOutcome.Conflict => CancellationReason.Conflict,
-                TransactionOutcome.Invalid => CancellationReason.Validation(result.Errors[i]!.Message),
-                TransactionOutcome.CollectionLimit => new CancellationReason("ItemCollectionSizeLimitExceeded", result.Errors[i]!.Message),
+                TransactionOutcome.Invalid => CancellationReason.Validation((result.Errors[i] ?? DynamoErrors.InvalidIndexKey(result.Problems[i])).Message),
+                TransactionOutcome.CollectionLimit => new CancellationReason("ItemCollectionSizeLimitExceeded", DynamoErrors.ItemCollectionSizeLimitExceeded().Message),
                 _ => CancellationReason.None,
             });
         }

@@ -34,11 +34,35 @@ public static class DynamoErrors
 {
     public static DynamoException Validation(string message) => new("ValidationException", message);
 
+    /// <summary>UpdateTable ReplicaUpdates Create on a PROVISIONED table whose write capacity has no auto scaling (AWS's text).</summary>
+    public static DynamoException ReplicaNeedsScaledWrites() => Validation("Table write capacity should either be Pay-Per-Request or AutoScaled.");
+
     public static DynamoException Serialization(string message) => new("SerializationException", message);
 
     public static DynamoException UnknownOperation() => new("UnknownOperationException", "");
 
     public static DynamoException ResourceNotFound(string message) => new("ResourceNotFoundException", message);
+
+    /// <summary>The store's refusals: Storage returns (or raises) statuses, and their wire errors are built here.</summary>
+    public static DynamoException From(Storage.StoreStatus status, in Storage.IndexKeyProblem problem = default, string? subject = null) => status switch
+    {
+        Storage.StoreStatus.TableNotFound => TableNotFound(),
+        Storage.StoreStatus.TableExists => ResourceInUse($"Table already exists: {subject}"),
+        Storage.StoreStatus.TransactionConflict => TransactionConflict(),
+        Storage.StoreStatus.CollectionLimitExceeded => ItemCollectionSizeLimitExceeded(),
+        Storage.StoreStatus.InvalidIndexKey => InvalidIndexKey(problem),
+        Storage.StoreStatus.LogUnavailable => ServiceUnavailable(subject ?? "The change log cannot be written; the write was not applied durably."),
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Not a refusal."),
+    };
+
+    /// <inheritdoc cref="From(Storage.StoreStatus, in Storage.IndexKeyProblem, string?)"/>
+    public static DynamoException From(Storage.StoreException e) => From(e.Status, default, e.Subject);
+
+    /// <summary>A write whose new image has a secondary index key of the wrong type, or an empty one.</summary>
+    public static DynamoException InvalidIndexKey(in Storage.IndexKeyProblem p) => p.EmptyKind == null
+        ? Validation($"One or more parameter values were invalid: Type mismatch for Index Key {p.KeyName} Expected: {p.Expected} Actual: {p.Actual} IndexName: {p.IndexName}")
+        : Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
+            + $"The AttributeValue for a key attribute cannot contain an empty {p.EmptyKind} value. IndexName: {p.IndexName}, IndexKey: {p.KeyName}");
 
     public static DynamoException TableNotFound() => ResourceNotFound("Requested resource not found");
 

@@ -103,9 +103,19 @@ public sealed class RequestHandler
                 try
                 {
                     // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
-                    await (request.Cluster is null
-                        ? handler(context, document.RootElement, writer)
-                        : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
+                    try
+                    {
+                        await (request.Cluster is null
+                            ? handler(context, document.RootElement, writer)
+                            : _engine.Cache.ExecuteAsync(request.Cluster, request.Target!, handler, context, document.RootElement, json.AsMemory(0, jsonLength), writer)).ConfigureAwait(false);
+                    }
+                    catch (DynamoException e) when (ReferenceEquals(service, Operations.OperationTable.DynamoDb))
+                    {
+                        // Several problems: report the one AWS checks first (shape, constraints, values, then the table).
+                        var first = Operations.RequestOrder.FirstError(document.RootElement, e);
+                        if (ReferenceEquals(first, e)) throw;
+                        throw first;
+                    }
                     writer.Flush();
                     _engine.Database.Latencies.Record(document.RootElement, started);
                 }
@@ -122,6 +132,14 @@ public sealed class RequestHandler
             output.Clear();
             WriteError(output, e);
             return Complete(e.StatusCode, output, requestId, contentType, cbor);
+        }
+        catch (Storage.StoreException e)
+        {
+            // The store's refusals raised where it could not return a status (see Storage/StoreStatus.cs).
+            var error = DynamoErrors.From(e);
+            output.Clear();
+            WriteError(output, error);
+            return Complete(error.StatusCode, output, requestId, contentType, cbor);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Serverless.Engine.Protocol;
 using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;

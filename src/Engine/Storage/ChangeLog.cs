@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
-using Serverless.Engine.Protocol;
 using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
@@ -56,6 +55,8 @@ public sealed class ChangeLog : IAsyncDisposable
 
     /// <summary>Room past a full segment in its mapping: more than the largest record (two 400 KB images and a key).</summary>
     private const long MaxRecordBytes = 1024 * 1024;
+
+    private const string NotDurable = "The change log cannot be written; the write was not applied durably.";
 
     private readonly string _directory;
     private readonly ChangeLogOptions _options;
@@ -341,7 +342,7 @@ public sealed class ChangeLog : IAsyncDisposable
 
     private void ThrowIfFailed()
     {
-        if (_failure != null) throw DynamoErrors.ServiceUnavailable("The change log cannot be written; the service refuses writes until it is restarted.");
+        if (_failure != null) throw new StoreException(StoreStatus.LogUnavailable, "The change log cannot be written; the service refuses writes until it is restarted.");
     }
 
     /// <summary>Completes once every record up to <paramref name="lsn"/> is committed.</summary>
@@ -406,7 +407,7 @@ public sealed class ChangeLog : IAsyncDisposable
             {
                 lock (_appendLock) _failure = e;
                 batchBytes.Clear();
-                batch.SetException(DynamoErrors.ServiceUnavailable("The change log cannot be written; the write was not applied durably."));
+                batch.SetException(new StoreException(StoreStatus.LogUnavailable, NotDurable));
             }
         }
     }
@@ -430,7 +431,7 @@ public sealed class ChangeLog : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
         {
             _failure = e;
-            return Task.FromException(DynamoErrors.ServiceUnavailable("The change log cannot be written; the write was not applied durably."));
+            return Task.FromException(new StoreException(StoreStatus.LogUnavailable, NotDurable));
         }
         finally
         {

@@ -28,7 +28,9 @@ public sealed class Checkpointer
     /// <summary>Starts a checkpoint in the background when enough log has been written since the last one.</summary>
     internal void MaybeStart()
     {
-        if (_db.Log is not { } log || log.AppendedBytes - Interlocked.Read(ref _logBytesAtCheckpoint) < _db.Options.CheckpointLogBytes) return;
+        // In memory a checkpoint is a trim, due every segment's worth of records so the cap holds.
+        var every = _db.MemoryLog != null ? MemoryChangeLog.SegmentBytesFor(_db.Options.InMemoryLogBytes) : _db.Options.CheckpointLogBytes;
+        if (_db.Log is not { } log || log.AppendedBytes - Interlocked.Read(ref _logBytesAtCheckpoint) < every) return;
         if (Interlocked.CompareExchange(ref _running, 1, 0) != 0) return;
         _db.Maintenance.Run("checkpoint", async () =>
         {
@@ -50,6 +52,15 @@ public sealed class Checkpointer
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_db.MemoryLog is { } memory)
+            {
+                // Nothing to recover from in memory: only trim the log to its windows and its cap.
+                var bytes = log.AppendedBytes;
+                memory.Trim(RetainSince(_db.Catalog.Capture().Tables));
+                Interlocked.Exchange(ref _logBytesAtCheckpoint, bytes);
+                return;
+            }
+
             // Every record up to LastLsn has already been applied to FASTER (writes apply, then append, under
             // the item lock), so a checkpoint started now contains them all; replay resumes after it. With every
             // stripe and the catalog lock held, no write is between applying and logging: the indexes, statistics

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Serverless.Engine.Model;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -184,7 +183,9 @@ public sealed partial class Database
         {
             var targetKey = key.ToArray();
             BinaryPrimitives.WriteUInt32BigEndian(targetKey, target.Number);
-            pending.Add(Write(target, targetKey, new PutStored(stored), metered: false).Committed);
+            var result = Write(target, targetKey, new PutStored(stored), metered: false);
+            if (result.Status != StoreStatus.Ok) throw new StoreException(result.Status, target.Definition.Name);
+            pending.Add(result.Committed);
             if (pending.Count == 256)
             {
                 await Task.WhenAll(pending).ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -114,27 +113,32 @@ public sealed partial class Database
         if (StoredKey.TableNumber(key) != table.Number) throw new ArgumentException("The key is not one of this table's.", nameof(key));
         for (var attempt = 0; ; attempt++)
         {
-            try
+            var result = ApplyReplicated(table, key, origin, hasNew, newValue.Span, out var status);
+            switch (status)
             {
-                return ApplyReplicated(table, key, origin, hasNew, newValue.Span);
-            }
-            catch (Protocol.DynamoException) when (!table.Deleting && attempt < 200 && Items.IsHeld(_locks.StripeOf(key), key))
-            {
-                await Task.Delay(5).ConfigureAwait(false);
+                case StoreStatus.Ok:
+                    return result;
+                case StoreStatus.TransactionConflict when attempt < 200:
+                    await Task.Delay(5).ConfigureAwait(false);
+                    continue;
+                default:
+                    // The table is being deleted, or this region refuses the item (its index keys): the message waits.
+                    throw new StoreException(status, table.Definition.Name);
             }
         }
     }
 
-    private ReplicaApplyResult ApplyReplicated(TableState table, byte[] key, ReplicaOrigin origin, bool hasNew, ReadOnlySpan<byte> newValue)
+    private ReplicaApplyResult ApplyReplicated(TableState table, byte[] key, ReplicaOrigin origin, bool hasNew, ReadOnlySpan<byte> newValue, out StoreStatus status)
     {
+        status = StoreStatus.Ok;
         var versions = _versions.GetValueOrDefault(table.Number) ?? throw new InvalidOperationException($"Table {table.Definition.Name} is not tracked for replication.");
         var incoming = new ItemVersion(origin.TimestampMicros, RegionNames.GetOrAdd(origin.Region!, origin.Region!), origin.Lsn, !hasNew);
         var (current, _) = ItemWriter.ThreadBuffers();
         var stripe = _locks.StripeOf(key);
         lock (_locks[stripe])
         {
-            if (table.Deleting) throw Protocol.DynamoErrors.TableNotFound();
-            Items.ThrowIfHeldByTransaction(stripe, key);
+            status = table.Deleting ? StoreStatus.TableNotFound : Items.IsHeld(stripe, key) ? StoreStatus.TransactionConflict : StoreStatus.Ok;
+            if (status != StoreStatus.Ok) return default;
             if (versions.TryGet(key, out var known))
             {
                 if (known == incoming) return new ReplicaApplyResult(ReplicaApplyKind.Duplicate, ObservedStateDurable());
@@ -142,14 +146,17 @@ public sealed partial class Database
             }
 
             var exists = _store.TryRead(key, current);
+            IndexedImages? images = null;
+            if (exists || hasNew)
+            {
+                status = Items.PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, newValue, out images, out _);
+                if (status != StoreStatus.Ok) return default;
+            }
+
             versions.Set(key, incoming);
             // Deleting an absent item changes nothing but the tombstone, which is logged all the same (a record with
             // neither image, which streams skip) so that it outlives a restart.
-            if (exists || hasNew)
-            {
-                var images = Items.PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, newValue);
-                Items.ApplyLocked(table, key, exists, current.WrittenSpan, hasNew, newValue, images);
-            }
+            if (exists || hasNew) Items.ApplyLocked(table, key, exists, current.WrittenSpan, hasNew, newValue, images);
 
             if (_log == null) return new ReplicaApplyResult(ReplicaApplyKind.Applied, Task.CompletedTask);
             var ticket = _log.AppendItemWrite(NowMicros(), ChangeFlags.Replicated, table.Number, key, exists, current.WrittenSpan, hasNew, newValue, origin);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
 using Serverless.Engine.Persistence;
-using Serverless.Engine.Protocol;
 
 using Serverless.Engine.Security.Encryption;
 
@@ -68,6 +67,9 @@ public sealed partial class Database : IAsyncDisposable
     internal string Root => _files.Root;
 
     internal BlobPersistence? Blob => _files.Blob;
+
+    /// <summary>The memory-only engine's change log (docs/streams-in-memory.md); null with a data directory.</summary>
+    internal MemoryChangeLog? MemoryLog => _files.MemoryLog;
 
     internal LogShipper? Shipper { get; set; }
 
@@ -175,13 +177,14 @@ public sealed partial class Database : IAsyncDisposable
 
     /// <summary>
     /// Creates a table; <paramref name="build"/> draws the table's number, then its indexes' numbers, from the function
-    /// it is given. Throws ResourceInUse if the name is taken.
+    /// it is given. Throws a <see cref="StoreException"/> (<see cref="StoreStatus.TableExists"/>) if the name is taken.
     /// </summary>
     public async Task<TableState> CreateTableAsync(string name, Func<Func<uint>, TableDefinition> build)
     {
-        var state = Catalog.Create(name, build, d => Items.AppendCatalog(d.TableNumber, d), out var ticket);
+        var status = Catalog.Create(name, build, d => Items.AppendCatalog(d.TableNumber, d), out var state, out var ticket);
+        if (status != StoreStatus.Ok) throw new StoreException(status, name);
         await Durable(ticket).ConfigureAwait(false);
-        return state;
+        return state!;
     }
 
     /// <summary>Applies <paramref name="change"/> to a copy of the definition and commits it.</summary>
@@ -194,7 +197,8 @@ public sealed partial class Database : IAsyncDisposable
     /// </summary>
     public async Task<TableState> UpdateTableAsync(TableState table, Action<TableDefinition, Func<uint>> change)
     {
-        Catalog.Update(table, change, d => Items.AppendCatalog(d.TableNumber, d), out var ticket);
+        var status = Catalog.Update(table, change, d => Items.AppendCatalog(d.TableNumber, d), out var ticket);
+        if (status != StoreStatus.Ok) throw new StoreException(status, table.Definition.Name);
         await Durable(ticket).ConfigureAwait(false);
         return table;
     }
@@ -202,7 +206,8 @@ public sealed partial class Database : IAsyncDisposable
     /// <summary>Drops a table from the catalog; its items are purged in the background.</summary>
     public async Task DeleteTableAsync(TableState table)
     {
-        Catalog.Drop(table, n => Items.AppendCatalog(n, null), out var ticket);
+        var status = Catalog.Drop(table, n => Items.AppendCatalog(n, null), out var ticket);
+        if (status != StoreStatus.Ok) throw new StoreException(status, table.Definition.Name);
         await Durable(ticket).ConfigureAwait(false);
         Maintenance.StartPurge(table);
     }
@@ -272,6 +277,7 @@ public sealed partial class Database : IAsyncDisposable
             }
 
             await _log.DisposeAsync().ConfigureAwait(false);
+            _files.MemoryLog?.Release();
         }
 
         if (Shipper != null) await Shipper.DisposeAsync().ConfigureAwait(false);

@@ -31,6 +31,15 @@ public interface IItemMutation
 /// <summary>Result of <see cref="Database.Write"/>: what happened, and the commit to await before acknowledging.</summary>
 /// <remarks>
 /// <see cref="ItemCollectionBytes"/>: for tables with local secondary indexes, the size of the item's collection after
-/// the write; -1 otherwise.
+/// the write; -1 otherwise. <see cref="Status"/>: <see cref="StoreStatus.Ok"/>, or why the store refused the write
+/// (nothing changed; <see cref="Problem"/> says which index key for <see cref="StoreStatus.InvalidIndexKey"/>).
 /// </remarks>
-public readonly record struct WriteResult(MutationKind Kind, Task Committed, long ItemCollectionBytes = -1);
+public readonly record struct WriteResult(MutationKind Kind, Task Committed, long ItemCollectionBytes = -1)
+{
+    public StoreStatus Status { get; init; }
+
+    public IndexKeyProblem Problem { get; init; }
+
+    public static WriteResult Refused(StoreStatus status, IndexKeyProblem problem = default) =>
+        new(MutationKind.None, Task.CompletedTask) { Status = status, Problem = problem };
+}

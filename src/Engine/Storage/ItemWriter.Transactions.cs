@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 using Serverless.Engine.Model;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -30,18 +29,26 @@ public enum TransactionOutcome
 
 /// <summary>
 /// The outcome of <see cref="ItemWriter.WriteTransaction"/>: either committed (await <see cref="Durable"/> before
-/// acknowledging) or cancelled with one outcome per action, in request order, and nothing applied.
+/// acknowledging) or cancelled with one outcome per action, in request order, and nothing applied. A
+/// <see cref="Status"/> other than <see cref="StoreStatus.Ok"/> refuses the whole transaction (a table is gone).
 /// </summary>
-public sealed class TransactionResult(bool committed, TransactionOutcome[] outcomes, DynamoException?[] errors, Task durable)
+public sealed class TransactionResult(bool committed, TransactionOutcome[] outcomes, Exception?[] errors, IndexKeyProblem[] problems, Task durable)
 {
     public bool Committed { get; } = committed;
 
     public TransactionOutcome[] Outcomes { get; } = outcomes;
 
-    /// <summary>For <see cref="TransactionOutcome.Invalid"/> actions: the validation error the mutation raised.</summary>
-    public DynamoException?[] Errors { get; } = errors;
+    /// <summary>For <see cref="TransactionOutcome.Invalid"/> actions: what the mutation raised (null when the store refused an index key, see <see cref="Problems"/>).</summary>
+    public Exception?[] Errors { get; } = errors;
+
+    /// <summary>For <see cref="TransactionOutcome.Invalid"/> actions the store refused: the index key at fault.</summary>
+    public IndexKeyProblem[] Problems { get; } = problems;
+
+    public StoreStatus Status { get; private init; }
 
     public Task Durable { get; } = durable;
+
+    internal static TransactionResult Refused(StoreStatus status) => new(false, [], [], [], Task.CompletedTask) { Status = status };
 }
 
 /// <summary>
@@ -82,7 +89,8 @@ public sealed partial class ItemWriter
         for (var i = 0; i < n; i++) stripes[i] = _locks.StripeOf(items[i].Key);
         var order = SortedDistinct(stripes);
         var outcomes = new TransactionOutcome[n];
-        var errors = new DynamoException?[n];
+        var errors = new Exception?[n];
+        var problems = new IndexKeyProblem[n];
         var changes = new List<TransactionChange>(n);
         var changeTables = new List<TableState>(n);
         var changeImages = new List<IndexedImages?>(n);
@@ -91,7 +99,7 @@ public sealed partial class ItemWriter
         {
             for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
             for (var i = 0; i < n; i++)
-                if (items[i].Table.Deleting) throw DynamoErrors.TableNotFound();
+                if (items[i].Table.Deleting) return TransactionResult.Refused(StoreStatus.TableNotFound);
 
             var cancelled = false;
             for (var i = 0; i < n; i++)
@@ -101,7 +109,7 @@ public sealed partial class ItemWriter
                 cancelled = true;
             }
 
-            if (cancelled) return new TransactionResult(false, outcomes, errors, Task.CompletedTask);
+            if (cancelled) return new TransactionResult(false, outcomes, errors, problems, Task.CompletedTask);
 
             var (current, next) = ThreadBuffers();
             for (var i = 0; i < n; i++)
@@ -115,8 +123,9 @@ public sealed partial class ItemWriter
                 {
                     kind = mutation.Apply(current.WrittenSpan, exists, next);
                 }
-                catch (DynamoException e) when (e.ErrorType == "ValidationException")
+                catch (Exception e)
                 {
+                    // The caller's mutation refused the item (its validation error): the operation decides what it means.
                     outcomes[i] = TransactionOutcome.Invalid;
                     errors[i] = e;
                     cancelled = true;
@@ -133,16 +142,11 @@ public sealed partial class ItemWriter
                     case MutationKind.Delete when exists:
                         {
                             var hasNew = kind == MutationKind.Put;
-                            IndexedImages? images;
-                            try
+                            // Index key types and the item-collection limit, checked before anything is applied.
+                            var status = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, hasNew ? next.WrittenSpan : default, out var images, out problems[i]);
+                            if (status != StoreStatus.Ok)
                             {
-                                // Index key types and the item-collection limit, checked before anything is applied.
-                                images = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, hasNew ? next.WrittenSpan : default);
-                            }
-                            catch (DynamoException e) when (e.ErrorType is "ValidationException" or "ItemCollectionSizeLimitExceededException")
-                            {
-                                outcomes[i] = e.ErrorType == "ValidationException" ? TransactionOutcome.Invalid : TransactionOutcome.CollectionLimit;
-                                errors[i] = e;
+                                outcomes[i] = status == StoreStatus.InvalidIndexKey ? TransactionOutcome.Invalid : TransactionOutcome.CollectionLimit;
                                 cancelled = true;
                                 break;
                             }
@@ -156,7 +160,7 @@ public sealed partial class ItemWriter
                 }
             }
 
-            if (cancelled) return new TransactionResult(false, outcomes, errors, Task.CompletedTask);
+            if (cancelled) return new TransactionResult(false, outcomes, errors, problems, Task.CompletedTask);
 
             for (var c = 0; c < changes.Count; c++)
             {
@@ -182,7 +186,7 @@ public sealed partial class ItemWriter
                 _tokens.Record(token, fingerprint ?? [], _db.NowMicros()).Committed = committed;
             }
 
-            if (committed.IsCompleted) return new TransactionResult(true, outcomes, errors, committed);
+            if (committed.IsCompleted) return new TransactionResult(true, outcomes, errors, problems, committed);
             var keys = new byte[n][];
             for (var i = 0; i < n; i++)
             {
@@ -190,7 +194,7 @@ public sealed partial class ItemWriter
                 Hold(stripes[i], keys[i]);
             }
 
-            return new TransactionResult(true, outcomes, errors, ReleaseWhenDurableAsync(committed, keys, stripes));
+            return new TransactionResult(true, outcomes, errors, problems, ReleaseWhenDurableAsync(committed, keys, stripes));
         }
         finally
         {
@@ -239,13 +243,8 @@ public sealed partial class ItemWriter
         }
     }
 
-    /// <summary>Single-item writes call this under their stripe lock: a key held by an in-flight transaction conflicts.</summary>
-    internal void ThrowIfHeldByTransaction(int stripe, ReadOnlySpan<byte> key)
-    {
-        if (Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key.ToArray())) throw DynamoErrors.TransactionConflict();
-    }
-
-    internal bool IsHeld(int stripe, byte[] key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key);
+    /// <summary>Whether an in-flight transaction holds the key (writers ask under its stripe lock: a held key conflicts).</summary>
+    internal bool IsHeld(int stripe, ReadOnlySpan<byte> key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key.ToArray());
 
     private void Hold(int stripe, byte[] key)
     {

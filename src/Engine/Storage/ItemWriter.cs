@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -60,8 +59,8 @@ public sealed partial class ItemWriter
         var stripe = _locks.StripeOf(key);
         lock (_locks[stripe])
         {
-            if (table.Deleting) throw DynamoErrors.TableNotFound();
-            ThrowIfHeldByTransaction(stripe, key);
+            if (table.Deleting) return WriteResult.Refused(StoreStatus.TableNotFound);
+            if (IsHeld(stripe, key)) return WriteResult.Refused(StoreStatus.TransactionConflict);
             var exists = _store.TryRead(key, current);
             var kind = mutation.Apply(current.WrittenSpan, exists, next);
             switch (kind)
@@ -70,14 +69,15 @@ public sealed partial class ItemWriter
                     {
                         if (exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan))
                             return new WriteResult(kind, _db.ObservedStateDurable(), table.Collections?.SizeOf(key) ?? -1);
-                        var images = PrepareIndexes(table, key, exists, current.WrittenSpan, true, next.WrittenSpan);
+                        var status = PrepareIndexes(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, out var images, out var problem);
+                        if (status != StoreStatus.Ok) return WriteResult.Refused(status, problem);
                         ApplyLocked(table, key, exists, current.WrittenSpan, true, next.WrittenSpan, images, metered);
                         return new WriteResult(kind, Append(flags, table.Number, key, exists, current.WrittenSpan, true, next.WrittenSpan), images?.CollectionBytes ?? -1);
                     }
 
                 case MutationKind.Delete when exists:
                     {
-                        var images = PrepareIndexes(table, key, true, current.WrittenSpan, false, default);
+                        PrepareIndexes(table, key, true, current.WrittenSpan, false, default, out var images, out _);
                         ApplyLocked(table, key, true, current.WrittenSpan, false, default, images, metered);
                         return new WriteResult(kind, Append(flags, table.Number, key, true, current.WrittenSpan, false, default), images?.CollectionBytes ?? -1);
                     }
@@ -129,22 +129,30 @@ public sealed partial class ItemWriter
 
     /// <summary>
     /// For a table with secondary indexes: decodes the item's images, checks the new image's index key attributes and
-    /// the item-collection limit, and returns what <see cref="ApplyLocked"/> needs. Null for tables without indexes.
-    /// Throws (changing nothing) when the write must be refused.
+    /// the item-collection limit, and gives what <see cref="ApplyLocked"/> needs (null for tables without indexes).
+    /// Anything but <see cref="StoreStatus.Ok"/> means the write must be refused, changing nothing. A delete is never
+    /// refused.
     /// </summary>
-    internal IndexedImages? PrepareIndexes(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    internal StoreStatus PrepareIndexes(
+        TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new,
+        out IndexedImages? images, out IndexKeyProblem problem)
     {
-        if (!table.NeedsImages) return null;
-        var images = IndexedImages.Of(table, hasOld, old, hasNew, @new);
+        problem = default;
+        images = null;
+        if (!table.NeedsImages) return StoreStatus.Ok;
+        images = IndexedImages.Of(table, hasOld, old, hasNew, @new);
         if (images.New != null)
         {
-            foreach (var index in table.Indexes) index.CheckKeys(images.New);
+            foreach (var index in table.Indexes)
+            {
+                if (!index.CheckKeys(images.New, out problem)) return StoreStatus.InvalidIndexKey;
+            }
         }
 
         if (table.Collections != null && images.CollectionDelta > 0
             && table.Collections.SizeOf(key) + images.CollectionDelta > _db.Options.ItemCollectionSizeLimitBytes)
-            throw DynamoErrors.ItemCollectionSizeLimitExceeded();
-        return images;
+            return StoreStatus.CollectionLimitExceeded;
+        return StoreStatus.Ok;
     }
 
     /// <summary>Appends a catalog record (a table created, changed or, with no definition, dropped). Call under the catalog lock.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -173,16 +172,8 @@ public sealed class Maintenance
                 foreach (var entry in entries)
                 {
                     if (!_db.ExpiresHere(table, ExpiryIndex.StorageKeyOf(entry))) continue; // global tables: Database.Replication.cs
-                    WriteResult result;
-                    try
-                    {
-                        result = _db.Items.Write(table, ExpiryIndex.StorageKeyOf(entry), mutation, ChangeFlags.System);
-                    }
-                    catch (DynamoException) when (table.Deleting)
-                    {
-                        break;
-                    }
-
+                    var result = _db.Items.Write(table, ExpiryIndex.StorageKeyOf(entry), mutation, ChangeFlags.System);
+                    if (result.Status == StoreStatus.TableNotFound) break;
                     if (result.Kind != MutationKind.Delete) continue;
                     deleted++;
                     commits.Add(result.Committed);

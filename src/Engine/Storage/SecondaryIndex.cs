@@ -1,5 +1,4 @@
 using Serverless.Engine.Model;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -81,24 +80,25 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     }
 
     /// <summary>
-    /// Refuses an item whose index key attributes, where present, have the wrong type or are empty (a write that would
-    /// store it is a ValidationException on AWS).
+    /// Checks an item's index key attributes, where present: false, with the <paramref name="problem"/>, when one has
+    /// the wrong type or is empty (a write that would store it is a ValidationException on AWS).
     /// </summary>
-    public void CheckKeys(IReadOnlyDictionary<string, AttrValue> item)
+    public bool CheckKeys(IReadOnlyDictionary<string, AttrValue> item, out IndexKeyProblem problem)
     {
         var d = Definition;
-        Check(d.HashKey);
-        if (d.RangeKey != null) Check(d.RangeKey);
+        problem = default;
+        return Check(d.HashKey, out problem) && (d.RangeKey == null || Check(d.RangeKey, out problem));
 
-        void Check(KeyAttribute key)
+        bool Check(KeyAttribute key, out IndexKeyProblem problem)
         {
-            if (!item.TryGetValue(key.Name, out var value)) return;
+            problem = default;
+            if (!item.TryGetValue(key.Name, out var value)) return true;
             var actual = AttrTypeNames.Name(value.Type);
-            if (actual != key.Type)
-                throw DynamoErrors.Validation($"One or more parameter values were invalid: Type mismatch for Index Key {key.Name} Expected: {key.Type} Actual: {actual} IndexName: {d.Name}");
-            if ((value.Type == AttrType.S && value.S.Length == 0) || (value.Type == AttrType.B && value.B.Length == 0))
-                throw DynamoErrors.Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
-                    + $"The AttributeValue for a key attribute cannot contain an empty {(value.Type == AttrType.S ? "string" : "binary")} value. IndexName: {d.Name}, IndexKey: {key.Name}");
+            if (actual != key.Type) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, null);
+            else if (value.Type == AttrType.S && value.S.Length == 0) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, "string");
+            else if (value.Type == AttrType.B && value.B.Length == 0) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, "binary");
+            else return true;
+            return false;
         }
     }
 

@@ -15,7 +15,15 @@ internal static class StoreOpener
     public static async Task<Database> OpenAsync(EngineOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         if (options.InMemory)
-            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes), StoreCipher.Ephemeral(), new DatabaseFiles());
+        {
+            // No data directory, but a change log all the same (bounded, in RAM), so streams and PITR work.
+            var ephemeral = StoreCipher.Ephemeral();
+            var memoryLog = MemoryChangeLog.Open(options, ephemeral);
+            return new Database(options, time, FasterStore.OpenTemporary(options.StoreMemoryBytes), ephemeral, new DatabaseFiles { MemoryLog = memoryLog })
+            {
+                Log = memoryLog.Log,
+            };
+        }
 
         var root = Path.GetFullPath(options.DataDirectory);
         var blobMode = options.Blob.ConnectionString is { Length: > 0 };
@@ -33,7 +41,7 @@ internal static class StoreOpener
         if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
-            blob = new BlobPersistence(options.Blob);
+            blob = new BlobPersistence(options.Blob, time);
             try
             {
                 await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
@@ -186,6 +194,9 @@ internal sealed class DatabaseFiles
     public BlobPersistence? Blob { get; init; }
 
     public FileStream? DirectoryLock { get; init; }
+
+    /// <summary>The change log of a memory-only engine (in RAM, bounded); null with a data directory.</summary>
+    public MemoryChangeLog? MemoryLog { get; init; }
 
     public string Encryption { get; init; } = "AES-256-GCM with a key held only in memory";
 }

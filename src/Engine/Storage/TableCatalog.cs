@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text.Json;
-using Serverless.Engine.Protocol;
 
 namespace Serverless.Engine.Storage;
 
@@ -57,42 +56,48 @@ public sealed class TableCatalog
         }
     }
 
-    /// <summary>Creates a table; <paramref name="build"/> draws numbers from the sequence. Throws ResourceInUse if the name is taken.</summary>
-    internal TableState Create(string name, Func<Func<uint>, TableDefinition> build, Func<TableDefinition, CommitTicket> commit, out CommitTicket ticket)
+    /// <summary>Creates a table; <paramref name="build"/> draws numbers from the sequence. <see cref="StoreStatus.TableExists"/> if the name is taken.</summary>
+    internal StoreStatus Create(string name, Func<Func<uint>, TableDefinition> build, Func<TableDefinition, CommitTicket> commit, out TableState? state, out CommitTicket ticket)
     {
         lock (_lock)
         {
-            if (_current.ByName.ContainsKey(name)) throw DynamoErrors.ResourceInUse($"Table already exists: {name}");
+            state = null;
+            ticket = default;
+            if (_current.ByName.ContainsKey(name)) return StoreStatus.TableExists;
             var definition = build(() => _nextTableNumber++);
-            var state = AddLocked(definition);
+            state = AddLocked(definition);
             ticket = commit(definition);
-            return state;
+            return StoreStatus.Ok;
         }
     }
 
-    /// <summary>Applies a change to a copy of the definition and commits it. Throws ResourceNotFound for a dropped table.</summary>
-    internal void Update(TableState table, Action<TableDefinition, Func<uint>> change, Func<TableDefinition, CommitTicket> commit, out CommitTicket ticket)
+    /// <summary>Applies a change to a copy of the definition and commits it. <see cref="StoreStatus.TableNotFound"/> for a dropped table.</summary>
+    internal StoreStatus Update(TableState table, Action<TableDefinition, Func<uint>> change, Func<TableDefinition, CommitTicket> commit, out CommitTicket ticket)
     {
         lock (_lock)
         {
-            if (!_current.ByNumber.ContainsKey(table.Number) || table.Deleting) throw DynamoErrors.TableNotFound();
+            ticket = default;
+            if (!_current.ByNumber.ContainsKey(table.Number) || table.Deleting) return StoreStatus.TableNotFound;
             var copy = table.Definition.Clone();
             change(copy, () => _nextTableNumber++);
             table.Replace(copy);
             ticket = commit(copy);
+            return StoreStatus.Ok;
         }
     }
 
-    /// <summary>Drops a table from the catalog and commits the drop. Throws ResourceNotFound for a dropped table.</summary>
-    internal void Drop(TableState table, Func<uint, CommitTicket> commit, out CommitTicket ticket)
+    /// <summary>Drops a table from the catalog and commits the drop. <see cref="StoreStatus.TableNotFound"/> for a dropped table.</summary>
+    internal StoreStatus Drop(TableState table, Func<uint, CommitTicket> commit, out CommitTicket ticket)
     {
         lock (_lock)
         {
-            if (!_current.ByNumber.ContainsKey(table.Number) || table.Deleting) throw DynamoErrors.TableNotFound();
+            ticket = default;
+            if (!_current.ByNumber.ContainsKey(table.Number) || table.Deleting) return StoreStatus.TableNotFound;
             table.Deleting = true;
             _purging.Add(table.Number);
             Publish(_current.ByName.Where(p => p.Value != table), _current.ByNumber.Where(p => p.Key != table.Number));
             ticket = commit(table.Number);
+            return StoreStatus.Ok;
         }
     }
 

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Text.Json;
+using Amazon.DynamoDBv2.Model;
+using Serverless.IntegrationTests.Infrastructure;
+using static Serverless.IntegrationTests.Api.ApiTables;
+
+namespace Serverless.IntegrationTests.Validation;
+
+/// <summary>
+/// Every case of <c>validation-golden.json</c> (a request, and the <c>__type</c> and message DynamoDB answers it
+/// with) sent over HTTP to the real host: which error wins when a request is wrong in several ways (shape first,
+/// then the constraint list, then the attribute values, then the table and its schema).
+/// </summary>
+[Collection(SharedHostCollection.Name)]
+public sealed class ValidationGoldenTests(SharedHostFixture fixture)
+{
+    private readonly HostProcess _host = fixture.Host;
+
+    private static string GoldenPath => Path.Combine(RepositoryLayout.Root, "tests", "Serverless.IntegrationTests", "Validation", "validation-golden.json");
+
+    [Fact]
+    public async Task EveryGoldenCase_GetsAwsErrorAndMessage()
+    {
+        using var client = _host.CreateClient();
+        var hash = NewName("golden-hash");
+        var range = NewName("golden-range");
+        await client.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = hash, BillingMode = Amazon.DynamoDBv2.BillingMode.PAY_PER_REQUEST,
+            KeySchema = [new("a", Amazon.DynamoDBv2.KeyType.HASH)], AttributeDefinitions = [new("a", Amazon.DynamoDBv2.ScalarAttributeType.S)],
+        });
+        await client.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = range, BillingMode = Amazon.DynamoDBv2.BillingMode.PAY_PER_REQUEST,
+            KeySchema = [new("a", Amazon.DynamoDBv2.KeyType.HASH), new("b", Amazon.DynamoDBv2.KeyType.RANGE)],
+            AttributeDefinitions = [new("a", Amazon.DynamoDBv2.ScalarAttributeType.S), new("b", Amazon.DynamoDBv2.ScalarAttributeType.S)],
+        });
+
+        using var golden = JsonDocument.Parse(await File.ReadAllTextAsync(GoldenPath));
+        var cases = golden.RootElement.GetProperty("cases");
+        Assert.True(cases.GetArrayLength() >= 25, "the golden file lost its cases");
+        string Fill(string text) => text.Replace("$HASH", hash, StringComparison.Ordinal).Replace("$RANGE", range, StringComparison.Ordinal)
+            .Replace("$LONG256", new string('a', 256), StringComparison.Ordinal).Replace("$KEY2049", new string('k', 2049), StringComparison.Ordinal);
+
+        using var http = _host.CreateHttpClient();
+        var failures = new List<string>();
+        var rules = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in cases.EnumerateArray())
+        {
+            var name = c.GetProperty("name").GetString()!;
+            rules.Add(c.GetProperty("rule").GetString()!);
+            var response = await RawApi.PostAsync(http, "DynamoDB_20120810." + c.GetProperty("target").GetString(), Fill(c.GetProperty("request").GetRawText()));
+            var body = response.Json();
+            var type = body.GetProperty("__type").GetString();
+            var message = body.TryGetProperty("message", out var m) ? m.GetString() : body.TryGetProperty("Message", out var mm) ? mm.GetString() : null;
+            var wantType = c.GetProperty("type").GetString();
+            var wantMessage = Fill(c.GetProperty("message").GetString()!);
+            if (response.Status != HttpStatusCode.BadRequest || type != wantType || message != wantMessage)
+                failures.Add($"{name}:\n  want {wantType}: {wantMessage}\n  got  {(int)response.Status} {type}: {message}");
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.Equal(4, rules.Count); // every order rule has cases
+    }
+
+    [Fact]
+    public async Task ThroughSdk_AnInvalidValueWinsOverAMissingTable_AndTheTableOverTheSchema()
+    {
+        using var client = _host.CreateClient();
+        var missing = NewName("nosuch");
+        var value = await Assert.ThrowsAsync<Amazon.DynamoDBv2.AmazonDynamoDBException>(() => client.GetItemAsync(new GetItemRequest
+        {
+            TableName = missing, Key = new() { ["a"] = new AttributeValue { N = " 1 " } },
+        }));
+        Assert.Equal("ValidationException", value.ErrorCode);
+        Assert.Equal("The parameter cannot be converted to a numeric value:  1 ", value.Message);
+
+        var table = await Assert.ThrowsAsync<ResourceNotFoundException>(() => client.GetItemAsync(new GetItemRequest
+        {
+            TableName = missing, Key = new() { ["wrong"] = new AttributeValue { N = "1" } },
+        }));
+        Assert.Equal("Requested resource not found", table.Message);
+    }
+}
