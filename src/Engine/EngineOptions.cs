@@ -27,6 +27,12 @@ public sealed class EngineOptions
     /// <summary>Memory given to FASTER's in-memory log, in bytes; colder items spill to disk. Default: 512 MiB.</summary>
     public long StoreMemoryBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// Memory for decoded blocks of the ordered indexes' runs on disk (keys, secondary and expiry indexes), shared by
+    /// all tables. Default: 64 MiB.
+    /// </summary>
+    public long IndexCacheBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Change-log commit settings: when writes are forced to disk, segment size, group-commit delay.</summary>
     public Storage.ChangeLogOptions ChangeLog { get; set; } = new();
 

@@ -62,22 +62,47 @@ public sealed class Checkpointer
             }
 
             // Every record up to LastLsn has already been applied to FASTER (writes apply, then append, under
-            // the item lock), so a checkpoint started now contains them all; replay resumes after it.
-            var replayFrom = log.LastLsn + 1;
-            var bytesAtStart = log.AppendedBytes;
-            var (tables, nextNumber) = _db.Catalog.Capture();
+            // the item lock), so a checkpoint started now contains them all; replay resumes after it. With every
+            // stripe and the catalog lock held, no write is between applying and logging: the indexes, statistics
+            // and catalog captured here are exactly the state after LastLsn (Index/IndexCheckpoint.cs).
+            ulong replayFrom;
+            long bytesAtStart;
+            List<TableDefinition> tables;
+            uint nextNumber;
+            List<uint> purging;
+            Index.IndexCheckpoint.Frozen? frozen;
+            EnterAllStripes();
+            try
+            {
+                lock (_db.Catalog.SyncRoot)
+                {
+                    replayFrom = log.LastLsn + 1;
+                    bytesAtStart = log.AppendedBytes;
+                    (tables, nextNumber) = _db.Catalog.Capture();
+                    frozen = _db.IndexFiles?.Freeze(_db.Catalog.AllLocked);
+                    purging = _db.Catalog.Purging();
+                }
+            }
+            finally
+            {
+                ExitAllStripes();
+            }
+
             var token = await _store.CheckpointAsync(cancellationToken).ConfigureAwait(false);
             await log.FlushAsync().ConfigureAwait(false);
+            var indexes = frozen == null ? null : await _db.IndexFiles!.WriteAsync(frozen, cancellationToken).ConfigureAwait(false);
+            Index.IndexCheckpoint.TestHookBeforeManifest();
             var manifest = new StoreManifest
             {
                 FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables,
-                CreatedAt = _db.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+                CreatedAt = _db.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, Indexes = indexes, PurgingTables = purging.Count > 0 ? purging : null,
             };
             var root = _db.Root;
             _db.Items.SaveTransactionTokens(root);
             var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
             SealedFile.WriteAtomically(Path.Combine(root, ManifestFile), _db.Cipher, SealedKind.Manifest, manifestJson);
             _store.PurgeCheckpointsExcept(token);
+            if (indexes != null) _db.IndexFiles!.Retire(indexes);
             var keepSince = RetainSince(tables);
             if (_db.Blob is { } blob && _db.Shipper is { } shipper)
             {
@@ -86,7 +111,14 @@ public sealed class Checkpointer
                 // not yet shipped).
                 var snapshot = Path.Combine(root, "upload.snap");
                 await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store, _db.Cipher), cancellationToken).ConfigureAwait(false);
-                var sealedManifest = SealedFile.Seal(_db.Cipher, SealedKind.Manifest, manifestJson);
+                // Index runs are not uploaded yet: the container's manifest names none, so a fresh instance rebuilds them.
+                var blobManifest = new StoreManifest
+                {
+                    FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables, CreatedAt = manifest.CreatedAt,
+                    PurgingTables = manifest.PurgingTables,
+                };
+                var sealedManifest = SealedFile.Seal(_db.Cipher, SealedKind.Manifest,
+                    JsonSerializer.SerializeToUtf8Bytes(blobManifest, StorageJsonContext.Default.StoreManifest));
                 await blob.UploadSnapshotAsync(snapshot, replayFrom, sealedManifest, cancellationToken).ConfigureAwait(false);
                 File.Delete(snapshot);
                 replayFrom = Math.Min(replayFrom, shipper.ShippedLsn + 1);
@@ -100,6 +132,19 @@ public sealed class Checkpointer
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Takes every stripe lock, in ascending order like transactions (so never in a cycle with them).</summary>
+    private void EnterAllStripes()
+    {
+        var locks = _db.Locks;
+        for (var s = 0; s < locks.Count; s++) Monitor.Enter(locks[s]);
+    }
+
+    private void ExitAllStripes()
+    {
+        var locks = _db.Locks;
+        for (var s = locks.Count - 1; s >= 0; s--) Monitor.Exit(locks[s]);
     }
 
     /// <summary>

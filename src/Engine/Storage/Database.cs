@@ -75,6 +75,17 @@ public sealed partial class Database : IAsyncDisposable
 
     internal bool Disposing => Volatile.Read(ref _disposed) != 0;
 
+    internal KeyLocks Locks => _locks;
+
+    /// <summary>The persisted ordered indexes (src/Engine/Storage/Index); null in memory-only mode.</summary>
+    internal Index.IndexCheckpoint? IndexFiles { get; set; }
+
+    /// <summary>
+    /// Whether replay maintains the indexes and statistics (they were opened from the checkpoint) rather than only
+    /// FASTER (they are rebuilt from the items after replay).
+    /// </summary>
+    internal bool ReplayMaintainsIndexes { get; set; }
+
     /// <summary>
     /// Per-table metrics, as CloudWatch would report them for DynamoDB: consumed read and write capacity units since
     /// the engine opened, item count and size, and capacity (provisioned, throttles, burst left, per minute; per GSI

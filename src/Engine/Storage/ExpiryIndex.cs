@@ -7,8 +7,8 @@ namespace Serverless.Engine.Storage;
 
 /// <summary>
 /// A table's items ordered by expiry time, for TTL: entries are <c>u64 expiry seconds (BE) | storage key</c>, so the
-/// expired items are a prefix range and a sweep never scans the table. Like secondary indexes, it lives in memory,
-/// is maintained under each item's stripe lock and is rebuilt from the items when the engine opens.
+/// expired items are a prefix range and a sweep never scans the table. Like secondary indexes, it is maintained
+/// under each item's stripe lock, checkpointed with the store and maintained by replay (src/Engine/Storage/Index).
 /// </summary>
 public sealed class ExpiryIndex(string attribute)
 {
@@ -17,7 +17,12 @@ public sealed class ExpiryIndex(string attribute)
 
     public string Attribute { get; } = attribute;
 
-    public OrderedKeyIndex Entries { get; } = new();
+    public OrderedKeyIndex Entries { get; internal set; } = new();
+
+    /// <summary>Whether the entries cover every item: false from enabling TTL on a table with items until the fill ends.</summary>
+    internal bool Complete { get => Volatile.Read(ref _complete); set => Volatile.Write(ref _complete, value); }
+
+    private bool _complete = true;
 
     /// <summary>The item's expiry in epoch seconds: its TTL attribute when that is a Number; otherwise none.</summary>
     public static long? ExpiryOf(IReadOnlyDictionary<string, AttrValue>? item, string attribute)

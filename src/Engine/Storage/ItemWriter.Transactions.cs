@@ -285,8 +285,9 @@ public sealed partial class ItemWriter
         while (items.MoveNext())
         {
             var item = items.Current;
-            if (!_db.Catalog.Contains(item.TableNumber)) continue;
-            if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
+            if (_db.Catalog.Find(item.TableNumber) is not { } table) continue;
+            if (_db.ReplayMaintainsIndexes) ReplayApply(table, item.Key, item.HasOldImage, item.OldImage, item.HasNewImage, item.NewImage);
+            else if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
             else _store.Delete(item.Key);
         }
 

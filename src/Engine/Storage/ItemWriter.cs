@@ -174,7 +174,26 @@ public sealed partial class ItemWriter
         return _db.Durable(ticket);
     }
 
-    /// <summary>Recovery: applies one logged record to FASTER (idempotent: set the key to its new image, or delete it).</summary>
+    /// <summary>
+    /// Recovery over persisted indexes: applies one logged item change to FASTER (idempotent) and to the indexes and
+    /// statistics: the old image's entries out, the new image's in. The checkpoint saved them exactly as of its replay
+    /// point (Checkpointer), so replaying every later record in order ends in exactly the state after the last one.
+    /// </summary>
+    internal void ReplayApply(TableState table, ReadOnlySpan<byte> key, bool hasOld, ReadOnlySpan<byte> old, bool hasNew, ReadOnlySpan<byte> @new)
+    {
+        if (!hasOld && !hasNew)
+        {
+            _store.Delete(key); // a replicated delete of an absent item: nothing to index
+            return;
+        }
+
+        ApplyLocked(table, key, hasOld, old, hasNew, @new, null, metered: false);
+    }
+
+    /// <summary>
+    /// Recovery: applies one logged record to FASTER (idempotent: set the key to its new image, or delete it), and to
+    /// the indexes when they were opened from the checkpoint (<see cref="ReplayApply"/>).
+    /// </summary>
     internal void Replay(in ChangeRecord record)
     {
         switch (record.Kind)
@@ -183,8 +202,9 @@ public sealed partial class ItemWriter
                 _db.Catalog.Replay(record.TableNumber, record.CatalogBody);
                 break;
             case ChangeKind.ItemWrite:
-                if (!_db.Catalog.Contains(record.TableNumber)) break;
-                if (record.HasNewImage) _store.Upsert(record.Key, record.NewImage);
+                if (_db.Catalog.Find(record.TableNumber) is not { } table) break;
+                if (_db.ReplayMaintainsIndexes) ReplayApply(table, record.Key, record.HasOldImage, record.OldImage, record.HasNewImage, record.NewImage);
+                else if (record.HasNewImage) _store.Upsert(record.Key, record.NewImage);
                 else _store.Delete(record.Key);
                 break;
             case ChangeKind.Transaction:

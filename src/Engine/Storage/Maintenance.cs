@@ -85,6 +85,7 @@ public sealed class Maintenance
             return true;
         }, cancellationToken).ConfigureAwait(false);
         if (!completed) return;
+        if (Array.Find(table.Indexes, i => i.Number == indexNumber) is { } filled) filled.Complete = true;
         await _db.UpdateTableAsync(table, d =>
         {
             if (d.Indexes?.Find(i => i.Number == indexNumber) is { } created) created.Status = IndexStatus.Active;
@@ -95,12 +96,16 @@ public sealed class Maintenance
     public void StartExpiryFill(TableState table)
     {
         if (table.Expiry is not { } expiry) return;
-        Run("expiry fill", () => WalkItemsAsync(table, (key, item) =>
+        Run("expiry fill", async () =>
         {
-            if (!ReferenceEquals(table.Expiry, expiry)) return false;
-            expiry.Apply(key, null, item);
-            return true;
-        }));
+            var filled = await WalkItemsAsync(table, (key, item) =>
+            {
+                if (!ReferenceEquals(table.Expiry, expiry)) return false;
+                expiry.Apply(key, null, item);
+                return true;
+            }).ConfigureAwait(false);
+            if (filled) expiry.Complete = true;
+        });
     }
 
     /// <summary>
@@ -215,13 +220,52 @@ public sealed class Maintenance
                 table.Keys.Remove(k);
             }
         }
+
+        _db.Catalog.Purged(table.Number);
     }
 
-    /// <summary>The rebuild at start-up indexed every item, so indexes a crash left CREATING are complete.</summary>
+    /// <summary>
+    /// Start-up with persisted indexes: deletes the items of tables dropped before the crash whose purge had not
+    /// ended (one pass over the store, in the background, only when there are any).
+    /// </summary>
+    internal void StartOrphanPurge()
+    {
+        var dropped = _db.Catalog.Purging().Where(n => !_db.Catalog.Contains(n)).ToArray();
+        if (dropped.Length == 0) return;
+        Run("orphan purge", () =>
+        {
+            var orphans = new List<byte[]>();
+            _store.ForEach((key, _) =>
+            {
+                if (Array.IndexOf(dropped, StoredKey.TableNumber(key)) >= 0) orphans.Add(key.ToArray());
+            });
+            foreach (var k in orphans) _store.Delete(k);
+            foreach (var n in dropped) _db.Catalog.Purged(n);
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>
+    /// After a rebuild at start-up every index is complete, so indexes a crash left CREATING are marked ACTIVE. With
+    /// persisted indexes, an index whose backfill had not ended by the checkpoint is filled again: in the background
+    /// while it is CREATING, before serving in the rare case that its ACTIVE mark was logged after the checkpoint.
+    /// </summary>
     internal async Task FinishBackfillsAsync()
     {
         foreach (var table in _db.Catalog.All)
         {
+            if (_db.ReplayMaintainsIndexes)
+            {
+                foreach (var index in table.Indexes.Where(i => !i.Complete))
+                {
+                    if (index.Definition.Status == IndexStatus.Creating) StartBackfill(table, index.Number);
+                    else await BackfillAsync(table, index.Number).ConfigureAwait(false);
+                }
+
+                if (table.Expiry is { Complete: false }) StartExpiryFill(table);
+                continue;
+            }
+
             if (table.Indexes.Any(i => i.Definition.Status == IndexStatus.Creating))
             {
                 await _db.UpdateTableAsync(table, d =>

@@ -8,7 +8,7 @@ namespace Serverless.Engine.Storage;
 /// <para>
 /// Entry key: <c>KeyCodec.EncodeKey(indexNumber, indexHash, indexRange)</c> followed by the item's storage key. The
 /// index key part sorts entries as DynamoDB orders the index; the storage key suffix makes entries unique and
-/// leads back to the item. Entries live in memory only and are rebuilt from the items when the engine opens.
+/// leads back to the item. Entries are checkpointed with the store (src/Engine/Storage/Index) and maintained by replay.
 /// </para>
 /// </summary>
 public sealed class SecondaryIndex(IndexDefinition definition)
@@ -43,7 +43,19 @@ public sealed class SecondaryIndex(IndexDefinition definition)
 
     public uint Number => _definition.Number;
 
-    public OrderedKeyIndex Entries { get; } = new();
+    public OrderedKeyIndex Entries { get; internal set; } = new();
+
+    /// <summary>Whether the entries cover every item: false from the index's creation on an existing table until its backfill ends.</summary>
+    internal bool Complete { get => Volatile.Read(ref _complete); set => Volatile.Write(ref _complete, value); }
+
+    private bool _complete = true;
+
+    /// <summary>Start-up: the statistics persisted with the checkpoint.</summary>
+    internal void Restore(long itemCount, long sizeBytes)
+    {
+        Interlocked.Exchange(ref _itemCount, itemCount);
+        Interlocked.Exchange(ref _sizeBytes, sizeBytes);
+    }
 
     public long ItemCount => Interlocked.Read(ref _itemCount);
 
@@ -156,16 +168,35 @@ public sealed class SecondaryIndex(IndexDefinition definition)
         if (oldEntry == null && newEntry == null) return 0;
         var oldSize = oldEntry != null ? EntrySize(oldItem!, table) : 0;
         var newSize = newEntry != null ? EntrySize(newItem!, table) : 0;
-        if (oldEntry != null && Entries.Remove(oldEntry))
+        var same = oldEntry != null && newEntry != null && oldEntry.AsSpan().SequenceEqual(newEntry);
+        if (same)
         {
-            Interlocked.Decrement(ref _itemCount);
-            Interlocked.Add(ref _sizeBytes, -oldSize);
+            // The entry stays where it is (its index key did not change): no removal and re-insertion, which for a
+            // key kept in a run would leave a tombstone. (Add finds it present, except when replay runs ahead of a
+            // backfill.)
+            if (Entries.Add(newEntry!))
+            {
+                Interlocked.Increment(ref _itemCount);
+                Interlocked.Add(ref _sizeBytes, newSize);
+            }
+            else
+            {
+                Interlocked.Add(ref _sizeBytes, newSize - oldSize);
+            }
         }
-
-        if (newEntry != null && Entries.Add(newEntry))
+        else
         {
-            Interlocked.Increment(ref _itemCount);
-            Interlocked.Add(ref _sizeBytes, newSize);
+            if (oldEntry != null && Entries.Remove(oldEntry))
+            {
+                Interlocked.Decrement(ref _itemCount);
+                Interlocked.Add(ref _sizeBytes, -oldSize);
+            }
+
+            if (newEntry != null && Entries.Add(newEntry))
+            {
+                Interlocked.Increment(ref _itemCount);
+                Interlocked.Add(ref _sizeBytes, newSize);
+            }
         }
 
         if (oldEntry == null) return WriteUnits(newSize);
@@ -210,6 +241,9 @@ public sealed class ItemCollections
         KeyCodec.SkipComponent(storageKey, ref pos);
         return storageKey[..pos];
     }
+
+    /// <summary>A copy of every collection's size, for a checkpoint.</summary>
+    internal List<KeyValuePair<byte[], long>> Snapshot() => [.. _sizes];
 
     public long SizeOf(ReadOnlySpan<byte> storageKey) =>
         _sizes.TryGetValue(PartitionOf(storageKey).ToArray(), out var size) ? size : 0;

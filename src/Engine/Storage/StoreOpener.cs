@@ -108,10 +108,15 @@ internal static class StoreOpener
                     : $"AES-256-GCM; data key wrapped by the master key from {keys.Current.Origin}",
             };
             var db = new Database(options, time, store, cipher, files);
-            db.Catalog.Load(manifest?.Tables ?? [], manifest?.NextTableNumber ?? 1);
+            db.Catalog.Load(manifest?.Tables ?? [], manifest?.NextTableNumber ?? 1, manifest?.PurgingTables);
             db.Items.LoadTransactionTokens(root);
+            // The checkpoint's indexes and statistics (none before the first checkpoint). A manifest without them (an
+            // older version's, or blob storage's, which holds no runs yet) has them rebuilt from the items after replay.
+            db.IndexFiles = new Index.IndexCheckpoint(Path.Combine(root, "index"), cipher, new Index.BlockCache(options.IndexCacheBytes));
+            db.ReplayMaintainsIndexes = db.IndexFiles.Attach(db.Catalog.All, manifest == null ? [] : blob == null ? manifest.Indexes : null);
             db.Log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Items.Replay);
-            RebuildStatistics(db.Catalog, store);
+            if (db.ReplayMaintainsIndexes) db.Maintenance.StartOrphanPurge();
+            else RebuildStatistics(db.Catalog, store);
             if (blob != null) db.Shipper = new LogShipper(db.Log, blob, options.Blob);
             await db.Maintenance.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
@@ -150,6 +155,13 @@ internal static class StoreOpener
             else orphans.Add(key.ToArray());
         });
         foreach (var k in orphans) store.Delete(k);
+        foreach (var table in catalog.All)
+        {
+            foreach (var index in table.Indexes) index.Complete = true;
+            if (table.Expiry != null) table.Expiry.Complete = true;
+        }
+
+        foreach (var n in catalog.Purging()) catalog.Purged(n);
     }
 
     /// <summary>Whether a data directory already holds a store (then it must have its key file).</summary>

@@ -14,6 +14,7 @@ public sealed class TableCatalog
     private readonly object _lock = new();
     private Snapshot _current = Snapshot.Empty;
     private uint _nextTableNumber = 1;
+    private readonly HashSet<uint> _purging = []; // dropped tables whose items are not all deleted yet
 
     private sealed class Snapshot(FrozenDictionary<string, TableState> byName, FrozenDictionary<uint, TableState> byNumber)
     {
@@ -93,21 +94,38 @@ public sealed class TableCatalog
             ticket = default;
             if (!_current.ByNumber.ContainsKey(table.Number) || table.Deleting) return StoreStatus.TableNotFound;
             table.Deleting = true;
+            _purging.Add(table.Number);
             Publish(_current.ByName.Where(p => p.Value != table), _current.ByNumber.Where(p => p.Key != table.Number));
             ticket = commit(table.Number);
             return StoreStatus.Ok;
         }
     }
 
-    /// <summary>Recovery: the catalog of a checkpoint's manifest.</summary>
-    internal void Load(IEnumerable<TableDefinition> tables, uint nextNumber)
+    /// <summary>Recovery: the catalog of a checkpoint's manifest, and the dropped tables whose purge it did not see end.</summary>
+    internal void Load(IEnumerable<TableDefinition> tables, uint nextNumber, IEnumerable<uint>? purging = null)
     {
         lock (_lock)
         {
             _nextTableNumber = Math.Max(_nextTableNumber, nextNumber);
             foreach (var t in tables) AddLocked(t);
+            foreach (var n in purging ?? []) _purging.Add(n);
         }
     }
+
+    /// <summary>Dropped tables whose items are not all deleted yet (for the manifest: recovery purges them).</summary>
+    internal List<uint> Purging()
+    {
+        lock (_lock) return [.. _purging];
+    }
+
+    /// <summary>A dropped table's items are all deleted.</summary>
+    internal void Purged(uint tableNumber)
+    {
+        lock (_lock) _purging.Remove(tableNumber);
+    }
+
+    /// <summary>For a checkpoint, under the catalog lock (<see cref="SyncRoot"/>): the live tables.</summary>
+    internal TableState[] AllLocked => _current.All;
 
     /// <summary>Recovery: a catalog record of the change log (an empty body drops the table).</summary>
     internal void Replay(uint tableNumber, ReadOnlySpan<byte> body)
@@ -117,7 +135,11 @@ public sealed class TableCatalog
             if (body.IsEmpty)
             {
                 if (_current.ByNumber.TryGetValue(tableNumber, out var dropped))
+                {
+                    _purging.Add(tableNumber);
                     Publish(_current.ByName.Where(p => p.Value != dropped), _current.ByNumber.Where(p => p.Key != tableNumber));
+                }
+
                 return;
             }
 

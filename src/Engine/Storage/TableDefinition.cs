@@ -244,6 +244,16 @@ public sealed class StoreManifest
     public List<TableDefinition> Tables { get; init; } = [];
 
     public double CreatedAt { get; init; }
+
+    /// <summary>
+    /// The ordered indexes (tables' keys, secondary and expiry indexes) as of <see cref="ReplayFromLsn"/>, with the
+    /// statistics persisted beside them (src/Engine/Storage/Index). Absent in manifests of versions that rebuilt
+    /// them from the items at every start, which this version still does for such a manifest.
+    /// </summary>
+    public List<Index.PersistedIndex>? Indexes { get; init; }
+
+    /// <summary>Tables dropped whose items were not all purged yet; recovery purges them in the background.</summary>
+    public List<uint>? PurgingTables { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -50,7 +50,7 @@ public sealed class TableState
     public long SizeBytes => Interlocked.Read(ref _sizeBytes);
 
     /// <summary>The table's storage keys in order; changed under each key's stripe lock together with the store.</summary>
-    public OrderedKeyIndex Keys { get; } = new();
+    public OrderedKeyIndex Keys { get; internal set; } = new();
 
     internal void Replace(TableDefinition definition)
     {
@@ -62,13 +62,13 @@ public sealed class TableState
             var d = definition.Indexes![i];
             var existing = Array.Find(current, x => x.Number == d.Number);
             if (existing != null) existing.Replace(d);
-            next[i] = existing ?? new SecondaryIndex(d);
+            next[i] = existing ?? new SecondaryIndex(d) { Complete = false }; // filled by its backfill
         }
 
         Volatile.Write(ref _definition, definition);
         Volatile.Write(ref _indexes, next);
         if (definition.TimeToLiveAttribute != Expiry?.Attribute)
-            Volatile.Write(ref _expiry, definition.TimeToLiveAttribute is { } ttl ? new ExpiryIndex(ttl) : null);
+            Volatile.Write(ref _expiry, definition.TimeToLiveAttribute is { } ttl ? new ExpiryIndex(ttl) { Complete = false } : null); // filled by StartExpiryFill
     }
 
     internal void Account(long items, long bytes)

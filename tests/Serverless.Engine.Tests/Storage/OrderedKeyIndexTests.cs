@@ -6,7 +6,7 @@ public sealed class OrderedKeyIndexTests
 {
     private static byte[] K(int i) => [(byte)(i >> 24), (byte)(i >> 16), (byte)(i >> 8), (byte)i];
 
-    private static List<int> ReadAll(OrderedKeyIndex index, byte[] lo, bool loInc, byte[] hi, bool hiInc, bool forward, int batch)
+    internal static List<int> ReadAll(OrderedKeyIndex index, byte[] lo, bool loInc, byte[] hi, bool hiInc, bool forward, int batch)
     {
         var result = new List<int>();
         var keys = new List<byte[]>();

@@ -22,6 +22,9 @@ public enum SealedKind : byte
 
     /// <summary>An import's record (<c>{data}/imports/{id}.json</c>, and <c>jobs/imports/</c> in blob storage).</summary>
     ImportRecord = 17,
+
+    /// <summary>A checkpoint's item-collection sizes of one table (src/Engine/Storage/Index/IndexCheckpoint.cs).</summary>
+    IndexCollections = 20,
 }
 
 /// <summary>
