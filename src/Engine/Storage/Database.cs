@@ -227,6 +227,7 @@ public sealed partial class Database : IAsyncDisposable
             throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes, cipher);
         try
         {
@@ -236,6 +237,8 @@ public sealed partial class Database : IAsyncDisposable
                 File.Delete(snapshot);
             }
             else if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
+
+            var recovered = clock.Elapsed;
 
             var db = new Database(options, time, store, cipher)
             {
@@ -248,7 +251,9 @@ public sealed partial class Database : IAsyncDisposable
             foreach (var t in manifest?.Tables ?? []) db.AddTable(t);
             db.LoadTransactionTokens(root);
             db._log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Replay);
+            var replayed = clock.Elapsed;
             db.RebuildStatistics();
+            db.OpenTimings = new StoreOpenTimings(recovered, replayed - recovered, clock.Elapsed - replayed);
             if (blob != null) db._shipper = new LogShipper(db._log, blob);
             await db.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
@@ -299,6 +304,9 @@ public sealed partial class Database : IAsyncDisposable
     private static bool HoldsStore(string root) =>
         File.Exists(Path.Combine(root, ManifestFile))
         || (Directory.Exists(Path.Combine(root, "changelog")) && Directory.EnumerateFiles(Path.Combine(root, "changelog"), "*.log").Any(f => new FileInfo(f).Length > 0));
+
+    /// <summary>Where opening the store spent its time (the start-up banner shows it); zero in memory-only mode.</summary>
+    public StoreOpenTimings OpenTimings { get; private set; }
 
     /// <summary>How the store is encrypted, for the start-up banner (never the key).</summary>
     public string Encryption { get; private init; } = "AES-256-GCM with a key held only in memory";
@@ -436,6 +444,12 @@ public sealed partial class Database : IAsyncDisposable
     public bool TryRead(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryRead(key, destination);
 
     /// <summary>
+    /// As <see cref="TryRead"/>, but an item on disk completes asynchronously, no thread waiting for it (in memory it
+    /// completes at once); <paramref name="destination"/> is written when it completes.
+    /// </summary>
+    public ValueTask<bool> TryReadAsync(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryReadAsync(key, destination);
+
+    /// <summary>
     /// Runs <paramref name="mutation"/> on the item under its lock, stores the outcome and appends it to the change
     /// log. Await <see cref="WriteResult.Committed"/> before acknowledging the write.
     /// </summary>
@@ -455,7 +469,14 @@ public sealed partial class Database : IAsyncDisposable
         {
             if (table.Deleting) throw DynamoErrors.TableNotFound();
             ThrowIfHeldByTransaction(stripe, key);
-            var exists = _store.TryRead(key, current);
+            var exists = _store.TryReadLocked(key, current, _locks[stripe], out var relocked) == StoreRead.Found;
+            if (relocked)
+            {
+                // The read let go of the lock to wait for the disk: check again what was checked under it.
+                if (table.Deleting) throw DynamoErrors.TableNotFound();
+                ThrowIfHeldByTransaction(stripe, key);
+            }
+
             var kind = mutation.Apply(current.WrittenSpan, exists, next);
             switch (kind)
             {
@@ -618,11 +639,14 @@ public sealed partial class Database : IAsyncDisposable
             var n = table.Keys.Read(lower, lowerInclusive, upper, false, true, Batch, keys);
             foreach (var key in keys)
             {
-                lock (_locks[_locks.StripeOf(key)])
+                var stripe = _locks[_locks.StripeOf(key)];
+                lock (stripe)
                 {
                     if (table.Deleting) return false;
                     buffer.Clear();
-                    if (_store.TryRead(key, buffer) && !visit(key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)))) return false;
+                    var read = _store.TryReadLocked(key, buffer, stripe, out _);
+                    if (table.Deleting) return false;
+                    if (read == StoreRead.Found && !visit(key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)))) return false;
                 }
             }
 
@@ -915,6 +939,16 @@ public sealed partial class Database : IAsyncDisposable
     }
 
     private static readonly byte[] MaxKey = Enumerable.Repeat((byte)0xFF, 8).ToArray();
+}
+
+/// <summary>
+/// Opening a store: loading FASTER (checkpoint recovery, or the blob snapshot), replaying the change log after it, and
+/// the pass over every item that rebuilds statistics and in-memory indexes.
+/// </summary>
+public readonly record struct StoreOpenTimings(TimeSpan Recovery, TimeSpan Replay, TimeSpan Rebuild)
+{
+    public override string ToString() =>
+        $"FASTER recovery {Recovery.TotalMilliseconds:F0} ms, log replay {Replay.TotalMilliseconds:F0} ms, item pass {Rebuild.TotalMilliseconds:F0} ms";
 }
 
 /// <summary>Result of <see cref="Database.Write"/>: what happened, and the commit to await before acknowledging.</summary>
