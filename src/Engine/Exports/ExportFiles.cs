@@ -165,7 +165,7 @@ public static class Checksums
 /// <summary>Formats exported items as lines of DynamoDB JSON or Ion.</summary>
 internal sealed class ExportLineFormatter(bool ion)
 {
-    private readonly Protocol.PooledBufferWriter _buffer = new(4096);
+    private readonly PooledBufferWriter _buffer = new(4096);
     private readonly StringBuilder _text = new(1024);
 
     /// <summary><c>{"Item":{…}}</c> (or <c>$ion_1_0 {Item:{…}}</c>) and a newline, from a stored value.</summary>

@@ -258,7 +258,7 @@ public sealed class ExportService : IAsyncDisposable
         var filesKey = record.BaseKey + "/manifest-files.json";
         Put(record.S3Bucket, filesKey, Encoding.UTF8.GetBytes(lines.ToString()));
 
-        var buffer = new Protocol.PooledBufferWriter(1024);
+        var buffer = new PooledBufferWriter(1024);
         using (var w = new Utf8JsonWriter(buffer))
         {
             var incremental = record.ExportType == "INCREMENTAL_EXPORT";

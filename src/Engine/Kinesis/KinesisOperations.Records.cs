@@ -27,7 +27,7 @@ internal readonly record struct ShardIterator(string StreamName, long StreamCrea
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(29), Hint.SegmentFirst);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(37), Hint.Offset);
         name.CopyTo(bytes, 45);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), Protocol.Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)));
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)));
         return Convert.ToBase64String(bytes);
     }
 
@@ -46,7 +46,7 @@ internal readonly record struct ShardIterator(string StreamName, long StreamCrea
         }
 
         if (bytes.Length < 50 || bytes[0] != 1) return false;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != Protocol.Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4))) return false;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4))) return false;
         iterator = new ShardIterator(
             Encoding.UTF8.GetString(bytes, 45, bytes.Length - 49),
             BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(9)),

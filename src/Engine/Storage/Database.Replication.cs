@@ -96,7 +96,7 @@ public sealed partial class Database
     }
 
     /// <summary>Called under the key's stripe lock for every local write that was logged.</summary>
-    private void NoteLocalWrite(uint table, ReadOnlySpan<byte> key, long timestampMicros, ulong lsn, bool deleted)
+    internal void NoteLocalWrite(uint table, ReadOnlySpan<byte> key, long timestampMicros, ulong lsn, bool deleted)
     {
         if (!_anyVersions || !_versions.TryGetValue(table, out var versions)) return;
         versions.Set(key.ToArray(), new ItemVersion(timestampMicros, LocalRegion, lsn, deleted));
@@ -118,7 +118,7 @@ public sealed partial class Database
             {
                 return ApplyReplicated(table, key, origin, hasNew, newValue.Span);
             }
-            catch (Protocol.DynamoException) when (!table.Deleting && attempt < 200 && IsHeld(_locks.StripeOf(key), key))
+            catch (Protocol.DynamoException) when (!table.Deleting && attempt < 200 && Items.IsHeld(_locks.StripeOf(key), key))
             {
                 await Task.Delay(5).ConfigureAwait(false);
             }
@@ -129,8 +129,7 @@ public sealed partial class Database
     {
         var versions = _versions.GetValueOrDefault(table.Number) ?? throw new InvalidOperationException($"Table {table.Definition.Name} is not tracked for replication.");
         var incoming = new ItemVersion(origin.TimestampMicros, RegionNames.GetOrAdd(origin.Region!, origin.Region!), origin.Lsn, !hasNew);
-        var current = t_current ??= new PooledBufferWriter(4096);
-        current.Clear();
+        var (current, _) = ItemWriter.ThreadBuffers();
         var stripe = _locks.StripeOf(key);
         lock (_locks[stripe])
         {
@@ -139,7 +138,7 @@ public sealed partial class Database
             {
                 // The second pass checks again after a read that let go of the lock to wait for the disk.
                 if (table.Deleting) throw Protocol.DynamoErrors.TableNotFound();
-                ThrowIfHeldByTransaction(stripe, key);
+                Items.ThrowIfHeldByTransaction(stripe, key);
                 if (versions.TryGet(key, out var known))
                 {
                     if (known == incoming) return new ReplicaApplyResult(ReplicaApplyKind.Duplicate, ObservedStateDurable());
@@ -156,13 +155,13 @@ public sealed partial class Database
             // neither image, which streams skip) so that it outlives a restart.
             if (exists || hasNew)
             {
-                var images = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, newValue);
-                ApplyLocked(table, key, exists, current.WrittenSpan, hasNew, newValue, images);
+                var images = Items.PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, newValue);
+                Items.ApplyLocked(table, key, exists, current.WrittenSpan, hasNew, newValue, images);
             }
 
             if (_log == null) return new ReplicaApplyResult(ReplicaApplyKind.Applied, Task.CompletedTask);
             var ticket = _log.AppendItemWrite(NowMicros(), ChangeFlags.Replicated, table.Number, key, exists, current.WrittenSpan, hasNew, newValue, origin);
-            MaybeCheckpoint();
+            Checkpoints.MaybeStart();
             return new ReplicaApplyResult(ReplicaApplyKind.Applied, Durable(ticket));
         }
     }
@@ -217,7 +216,7 @@ public sealed partial class Database
     /// that wrote the item last, so the delete (with the service's userIdentity) happens in one region and reaches
     /// the others as a replicated delete.
     /// </summary>
-    private bool ExpiresHere(TableState table, ReadOnlySpan<byte> key) =>
+    internal bool ExpiresHere(TableState table, ReadOnlySpan<byte> key) =>
         !_anyVersions || !_versions.TryGetValue(table.Number, out var versions) || !versions.TryGet(key.ToArray(), out var version)
         || version.Region == LocalRegion;
 }

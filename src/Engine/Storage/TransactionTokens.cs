@@ -96,7 +96,7 @@ internal sealed class TransactionTokens
     /// <summary>Writes every live committed token to <paramref name="path"/> (atomically: temp file, then rename).</summary>
     public void Save(string path, StoreCipher cipher, long nowMicros)
     {
-        using var buffer = new Protocol.PooledBufferWriter(4096);
+        using var buffer = new PooledBufferWriter(4096);
         Span<byte> head = stackalloc byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(head, Magic);
         var live = new List<(string Token, Entry Entry)>();
@@ -119,7 +119,7 @@ internal sealed class TransactionTokens
         }
 
         Span<byte> crc = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(crc, Protocol.Crc32.Compute(buffer.WrittenSpan));
+        BinaryPrimitives.WriteUInt32LittleEndian(crc, Crc32.Compute(buffer.WrittenSpan));
         buffer.Write(crc);
         SealedFile.WriteAtomically(path, cipher, SealedKind.TransactionTokens, buffer.WrittenSpan);
     }
@@ -130,7 +130,7 @@ internal sealed class TransactionTokens
         if (!File.Exists(path)) return;
         var data = SealedFile.ReadFile(path, cipher, SealedKind.TransactionTokens).AsSpan();
         if (data.Length < 12 || BinaryPrimitives.ReadUInt32LittleEndian(data) != Magic
-            || Protocol.Crc32.Compute(data[..^4]) != BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]))
+            || Crc32.Compute(data[..^4]) != BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]))
             throw new InvalidDataException($"The transaction token file {path} is damaged.");
         var count = BinaryPrimitives.ReadInt32LittleEndian(data[4..]);
         var o = 8;

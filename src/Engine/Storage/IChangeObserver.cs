@@ -17,14 +17,3 @@ public interface IChangeObserver
     /// <summary>Adds the observer's members to the <c>/admin/metrics</c> object.</summary>
     void WriteMetrics(System.Text.Json.Utf8JsonWriter writer);
 }
-
-public sealed partial class Database
-{
-    private IChangeObserver[] _observers = [];
-
-    /// <summary>Registers an observer of every applied change (copy-on-write: the write path reads the array without a lock).</summary>
-    public void Observe(IChangeObserver observer)
-    {
-        lock (_catalogLock) _observers = [.. _observers, observer];
-    }
-}

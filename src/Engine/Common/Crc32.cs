@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Serverless.Engine.Protocol;
+namespace Serverless.Engine.Common;
 
 /// <summary>CRC-32 (IEEE 802.3, the zlib polynomial), as botocore computes it for <c>x-amz-crc32</c>. Also used for change-log framing.</summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Serverless.Engine.Protocol;
+namespace Serverless.Engine.Common;
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over ArrayPool buffers; <see cref="Detach"/> hands the buffer to its next owner.</summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable

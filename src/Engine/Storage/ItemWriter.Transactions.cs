@@ -29,7 +29,7 @@ public enum TransactionOutcome
 }
 
 /// <summary>
-/// The outcome of <see cref="Database.WriteTransaction"/>: either committed (await <see cref="Durable"/> before
+/// The outcome of <see cref="ItemWriter.WriteTransaction"/>: either committed (await <see cref="Durable"/> before
 /// acknowledging) or cancelled with one outcome per action, in request order, and nothing applied.
 /// </summary>
 public sealed class TransactionResult(bool committed, TransactionOutcome[] outcomes, DynamoException?[] errors, Task durable)
@@ -48,7 +48,7 @@ public sealed class TransactionResult(bool committed, TransactionOutcome[] outco
 /// Transactions (docs/transactions.md): several items changed atomically, isolated from each other and from
 /// single-item writes, and logged as one change-log record.
 /// </summary>
-public sealed partial class Database
+public sealed partial class ItemWriter
 {
     private readonly TransactionTokens _tokens = new();
 
@@ -65,7 +65,7 @@ public sealed partial class Database
     /// Looks up a ClientRequestToken; <see cref="TokenClaim.New"/> reserves it, and the caller must then run the
     /// transaction with it, or call <see cref="ReleaseTransactionToken"/> if it does not commit.
     /// </summary>
-    public TokenClaim ClaimTransactionToken(string token, byte[] fingerprint) => _tokens.Claim(token, fingerprint, NowMicros());
+    public TokenClaim ClaimTransactionToken(string token, byte[] fingerprint) => _tokens.Claim(token, fingerprint, _db.NowMicros());
 
     public void ReleaseTransactionToken(string token) => _tokens.Release(token);
 
@@ -105,8 +105,7 @@ public sealed partial class Database
 
             if (cancelled) return new TransactionResult(false, outcomes, errors, Task.CompletedTask);
 
-            var current = t_current ??= new PooledBufferWriter(4096);
-            var next = t_next ??= new PooledBufferWriter(4096);
+            var (current, next) = ThreadBuffers();
             for (var i = 0; i < n; i++)
             {
                 var (table, key, mutation) = items[i];
@@ -168,21 +167,21 @@ public sealed partial class Database
             }
 
             var committed = Task.CompletedTask;
-            if (_log != null && (changes.Count > 0 || token != null))
+            if (Log is { } log && (changes.Count > 0 || token != null))
             {
-                var now = NowMicros();
+                var now = _db.NowMicros();
                 // Recorded before the append: a checkpoint whose replay point passes this record then saves the token.
                 var entry = token != null ? _tokens.Record(token, fingerprint ?? [], now) : null;
-                var ticket = _log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
+                var ticket = log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
                     CollectionsMarshal.AsSpan(changes));
-                committed = Durable(ticket);
-                foreach (var change in changes) NoteLocalWrite(change.Table, change.Key.Span, now, ticket.Lsn, !change.HasNew);
+                committed = _db.Durable(ticket);
+                foreach (var change in changes) _db.NoteLocalWrite(change.Table, change.Key.Span, now, ticket.Lsn, !change.HasNew);
                 if (entry != null) entry.Committed = committed;
-                MaybeCheckpoint();
+                _db.Checkpoints.MaybeStart();
             }
             else if (token != null)
             {
-                _tokens.Record(token, fingerprint ?? [], NowMicros()).Committed = committed;
+                _tokens.Record(token, fingerprint ?? [], _db.NowMicros()).Committed = committed;
             }
 
             if (committed.IsCompleted) return new TransactionResult(true, outcomes, errors, committed);
@@ -228,7 +227,7 @@ public sealed partial class Database
             }
 
             if (conflicted) return null;
-            var buffer = t_current ??= new PooledBufferWriter(4096);
+            var (buffer, _) = ThreadBuffers();
             for (var i = 0; i < n; i++)
             {
                 buffer.Clear();
@@ -244,12 +243,12 @@ public sealed partial class Database
     }
 
     /// <summary>Single-item writes call this under their stripe lock: a key held by an in-flight transaction conflicts.</summary>
-    private void ThrowIfHeldByTransaction(int stripe, ReadOnlySpan<byte> key)
+    internal void ThrowIfHeldByTransaction(int stripe, ReadOnlySpan<byte> key)
     {
         if (Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key.ToArray())) throw DynamoErrors.TransactionConflict();
     }
 
-    private bool IsHeld(int stripe, byte[] key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key);
+    internal bool IsHeld(int stripe, byte[] key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key);
 
     private void Hold(int stripe, byte[] key)
     {
@@ -284,24 +283,24 @@ public sealed partial class Database
         return order[..count];
     }
 
-    private void ReplayTransaction(in ChangeRecord record)
+    internal void ReplayTransaction(in ChangeRecord record)
     {
         var items = record.EnumerateTransactionItems();
         while (items.MoveNext())
         {
             var item = items.Current;
-            if (!_byNumber.ContainsKey(item.TableNumber)) continue;
+            if (!_db.Catalog.Contains(item.TableNumber)) continue;
             if (item.HasNewImage) _store.Upsert(item.Key, item.NewImage);
             else _store.Delete(item.Key);
         }
 
         if (!record.TransactionToken.IsEmpty)
-            _tokens.Restore(Encoding.UTF8.GetString(record.TransactionToken), record.TransactionFingerprint.ToArray(), record.TimestampMicros, NowMicros());
+            _tokens.Restore(Encoding.UTF8.GetString(record.TransactionToken), record.TransactionFingerprint.ToArray(), record.TimestampMicros, _db.NowMicros());
     }
 
-    private string TokenFilePath(string root) => Path.Combine(root, TransactionTokens.FileName);
+    private static string TokenFilePath(string root) => Path.Combine(root, TransactionTokens.FileName);
 
-    private void LoadTransactionTokens(string root) => _tokens.Load(TokenFilePath(root), _cipher, NowMicros());
+    internal void LoadTransactionTokens(string root) => _tokens.Load(TokenFilePath(root), _db.Cipher, _db.NowMicros());
 
-    private void SaveTransactionTokens(string root) => _tokens.Save(TokenFilePath(root), _cipher, NowMicros());
+    internal void SaveTransactionTokens(string root) => _tokens.Save(TokenFilePath(root), _db.Cipher, _db.NowMicros());
 }
