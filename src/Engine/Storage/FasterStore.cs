@@ -210,6 +210,35 @@ public sealed class FasterStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Visits every live record as the hash index reads it, for a store just recovered from a FASTER checkpoint (the
+    /// item pass at start-up): the distinct keys of the whole log are collected, then each is read through the index.
+    /// Memory grows with the number of keys. <see cref="ForEach"/>, whose memory is bounded, was seen to miss 3 of
+    /// 200,000 records of a recovered, spilled store (and FASTER's own iterator to skip some), so the pass that
+    /// rebuilds the in-memory indexes keeps this until persistent indexes remove it.
+    /// </summary>
+    public void ForEachRecovered(RecordVisitor visitor)
+    {
+        var keys = new List<byte[]>();
+        var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
+        using (var scan = _kv.Log.Scan(_kv.Log.BeginAddress, _kv.Log.TailAddress))
+        {
+            while (scan.GetNext(out _))
+            {
+                var key = scan.GetKey().AsReadOnlySpan().ToArray();
+                if (seen.Add(key)) keys.Add(key);
+            }
+        }
+
+        seen.Clear();
+        using var value = new PooledBufferWriter(4096);
+        foreach (var key in keys)
+        {
+            value.Clear();
+            if (TryRead(key, value)) visitor(key, value.WrittenSpan);
+        }
+    }
+
     /// <summary>Takes a full snapshot checkpoint. Every write completed before the call is in it.</summary>
     public async Task<Guid> CheckpointAsync(CancellationToken cancellationToken = default)
     {

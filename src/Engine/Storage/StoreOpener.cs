@@ -129,7 +129,7 @@ internal static class StoreOpener
     private static void RebuildStatistics(TableCatalog catalog, FasterStore store)
     {
         var orphans = new List<byte[]>();
-        store.ForEach((key, value) =>
+        store.ForEachRecovered((key, value) =>
         {
             if (catalog.Find(StoredKey.TableNumber(key)) is { } table)
             {

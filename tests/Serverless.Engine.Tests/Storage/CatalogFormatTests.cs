@@ -205,7 +205,7 @@ public class CatalogFormatTests
         Assert.Equal(
             "05-00-00-00-07-01-04-03-09-09-09-00-01-00-00-00-00-00-00-00",
             BitConverter.ToString(bytes[(14 + json.Length)..^4]));
-        Assert.Equal(Serverless.Engine.Protocol.Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)), BitConverter.ToUInt32(bytes, bytes.Length - 4));
+        Assert.Equal(Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)), BitConverter.ToUInt32(bytes, bytes.Length - 4));
         var (back, items) = BackupStore.Decode(bytes);
         Assert.Equal("nightly", back.Name);
         Assert.Equal([3, 9, 9, 9], Assert.Single(items).Stored);
@@ -228,7 +228,7 @@ public class CatalogFormatTests
         v1.AddRange(BitConverter.GetBytes((uint)json.Length));
         v1.AddRange(json);
         v1.AddRange(Convert.FromHexString("0200000000000000" + "050000000701" + "0403090909" + "050000000702" + "0105"));
-        v1.AddRange(BitConverter.GetBytes(Serverless.Engine.Protocol.Crc32.Compute(v1.ToArray())));
+        v1.AddRange(BitConverter.GetBytes(Crc32.Compute(v1.ToArray())));
         var (back, items) = BackupStore.Decode(v1.ToArray());
         Assert.Equal("nightly", back.Name);
         Assert.Equal(2, items.Count);
