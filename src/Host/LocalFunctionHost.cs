@@ -266,6 +266,7 @@ internal static class LocalFunctionHost
         var database = regions.Default.Database;
         var blob = database.BlobLocation;
         output.WriteLine($"  storage: {(engine.InMemory ? "in memory" : Path.GetFullPath(engine.DataDirectory))}{(blob != null ? $" (a cache of blob container {blob})" : "")}");
+        if (!engine.InMemory) output.WriteLine($"  store opened: {database.OpenTimings}");
         output.WriteLine(AuthBannerLine(engine.Auth));
         output.WriteLine($"  encryption at rest: {database.Encryption}");
         if (app.Services.GetService<HttpsCertificate>() is { } https)

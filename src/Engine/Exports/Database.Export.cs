@@ -8,9 +8,9 @@ namespace Serverless.Engine.Storage;
 public delegate void ExportItemVisitor(ReadOnlySpan<byte> key, ReadOnlySpan<byte> stored);
 
 /// <summary>
-/// Streaming reads of a table's past for exports (src/Engine/Exports). Unlike <see cref="ReadTableAt"/>, which builds
-/// the whole table in a dictionary, these hold one batch of items at a time plus the keys changed since the moment
-/// read, so an export's memory does not grow with the table.
+/// Streaming reads of a table's past for exports (src/Engine/Exports), backups and point-in-time restores: these hold
+/// one batch of items at a time plus the keys changed since the moment read, so their memory does not grow with the
+/// table.
 /// </summary>
 public sealed partial class Database
 {
@@ -22,7 +22,15 @@ public sealed partial class Database
     /// is read (each under its lock), the change log is followed up to what is committed, and any key changed after
     /// the moment is taken from the old image of its first such change instead. Returns the number of items visited.
     /// </summary>
-    public async Task<long> StreamTableAtAsync(TableState table, long atMicros, ExportItemVisitor visit, CancellationToken cancellationToken)
+    public Task<long> StreamTableAtAsync(TableState table, long atMicros, ExportItemVisitor visit, CancellationToken cancellationToken) =>
+        StreamTableAtAsync(table, atMicros, (key, stored) =>
+        {
+            visit(key, stored);
+            return default;
+        }, cancellationToken);
+
+    /// <inheritdoc cref="StreamTableAtAsync(TableState, long, ExportItemVisitor, CancellationToken)"/>
+    public async Task<long> StreamTableAtAsync(TableState table, long atMicros, StoredItemVisitor visit, CancellationToken cancellationToken)
     {
         var log = _log ?? throw new InvalidOperationException("Reading a table's past needs the change log (a data directory).");
         var undo = new Dictionary<byte[], UndoEntry>(ByteArrayComparer.Instance);
@@ -64,11 +72,8 @@ public sealed partial class Database
                 var n = table.Keys.Read(lower, inclusive, upper, false, true, ExportBatch, keys);
                 for (var i = 0; i < keys.Count; i++)
                 {
-                    lock (_locks[_locks.StripeOf(keys[i])])
-                    {
-                        buffer.Clear();
-                        values[i] = _store.TryRead(keys[i], buffer) ? buffer.WrittenSpan.ToArray() : null!;
-                    }
+                    buffer.Clear();
+                    values[i] = ReadLocked(keys[i], buffer) ? buffer.WrittenSpan.ToArray() : null!;
                 }
 
                 await cursor.FollowAsync(log, Note).ConfigureAwait(false);
@@ -81,13 +86,13 @@ public sealed partial class Database
                         entry.Done = true;
                         if (entry.Old != null)
                         {
-                            visit(key, entry.Old);
+                            await visit(key, entry.Old).ConfigureAwait(false);
                             visited++;
                         }
                     }
                     else if (values[i] != null)
                     {
-                        visit(key, values[i]);
+                        await visit(key, values[i]).ConfigureAwait(false);
                         visited++;
                     }
 
@@ -107,7 +112,7 @@ public sealed partial class Database
             {
                 if (entry.Done || entry.Old == null) continue;
                 entry.Done = true;
-                visit(key, entry.Old);
+                await visit(key, entry.Old).ConfigureAwait(false);
                 visited++;
             }
         }

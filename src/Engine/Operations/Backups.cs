@@ -8,7 +8,7 @@ namespace Serverless.Engine.Operations;
 /// <summary>
 /// Point-in-time recovery (UpdateContinuousBackups, DescribeContinuousBackups, RestoreTableToPointInTime) and
 /// on-demand backups (CreateBackup, DescribeBackup, ListBackups, DeleteBackup, RestoreTableFromBackup). Both rebuild
-/// a table as it was at a moment from its items and the change log's old images (<c>Database.ReadTableAt</c>).
+/// a table as it was at a moment from its items and the change log's old images (<c>Database.StreamTableAtAsync</c>).
 /// </summary>
 internal static class Backups
 {
@@ -103,7 +103,7 @@ internal static class Backups
         var micros = (long)Math.Floor(moment * 1_000_000);
         var summary = new RestoreSummary { SourceTableArn = definition.Arn, RestoreDateTime = moment, InProgress = true };
         await RestoreAsync(ctx, req, definition, target!, summary,
-            () => source != null ? db.ReadTableAt(source, micros) : db.ReadDeletedTableAt(deleted!, micros), w).ConfigureAwait(false);
+            visit => source != null ? db.StreamTableAtAsync(source, micros, visit, CancellationToken.None) : db.StreamDeletedTableAtAsync(deleted!, micros, visit), w).ConfigureAwait(false);
     }
 
     public static async ValueTask CreateBackupAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
@@ -197,7 +197,7 @@ internal static class Backups
         errors.ThrowIfAny();
         var meta = RequireBackup(ctx, req);
         var summary = new RestoreSummary { SourceTableArn = meta.Table.Arn, SourceBackupArn = meta.Arn, RestoreDateTime = meta.CreatedAt, InProgress = true };
-        await RestoreAsync(ctx, req, meta.Table, target!, summary, () => ctx.Engine.Database.Backups.ReadItems(meta.Arn), w).ConfigureAwait(false);
+        await RestoreAsync(ctx, req, meta.Table, target!, summary, visit => Database.VisitAllAsync(ctx.Engine.Database.Backups.ReadItems(meta.Arn), visit), w).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -206,7 +206,7 @@ internal static class Backups
     /// </summary>
     private static async Task RestoreAsync(
         OperationContext ctx, JsonElement req, TableDefinition source, string targetName, RestoreSummary summary,
-        Func<List<(byte[] Key, byte[] Stored)>> items, Utf8JsonWriter w)
+        Func<StoredItemVisitor, Task> items, Utf8JsonWriter w)
     {
         var db = ctx.Engine.Database;
         if (db.FindTable(targetName) != null) throw DynamoErrors.TableAlreadyExists($"Table already exists: {targetName}");
@@ -265,7 +265,7 @@ internal static class Backups
 
         _ = Task.Run(async () =>
         {
-            await db.LoadAsync(table, items()).ConfigureAwait(false);
+            await db.LoadAsync(table, items).ConfigureAwait(false);
             await db.UpdateTableAsync(table, d =>
             {
                 if (d.Restore != null) d.Restore = d.Restore with { InProgress = false };

@@ -59,7 +59,31 @@ internal static class GetItem
 
         var buffer = t_buffer ??= new PooledBufferWriter(4096);
         buffer.Clear();
-        var found = ctx.Engine.Database.TryRead(key, buffer);
+        var read = ctx.Engine.Database.TryReadAsync(key, buffer);
+        if (!read.IsCompletedSuccessfully)
+        {
+            // The item is on disk: the read completes later, on whichever thread, into this buffer, which is the
+            // request's from now on (the thread takes a new one).
+            t_buffer = null;
+            return RespondLaterAsync(read, buffer, w, projection, attributes, returnCapacity, ctx, admission, table, consistent);
+        }
+
+        Respond(read.Result, buffer, w, projection, attributes, returnCapacity, ctx, admission, table, consistent);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask RespondLaterAsync(
+        ValueTask<bool> read, PooledBufferWriter buffer, Utf8JsonWriter w, ProjectionExpression? projection, ExpressionAttributes attributes,
+        string? returnCapacity, OperationContext ctx, Serverless.Engine.Capacity.Admission admission, TableState table, bool consistent)
+    {
+        var found = await read.ConfigureAwait(false);
+        Respond(found, buffer, w, projection, attributes, returnCapacity, ctx, admission, table, consistent);
+    }
+
+    private static void Respond(
+        bool found, PooledBufferWriter buffer, Utf8JsonWriter w, ProjectionExpression? projection, ExpressionAttributes attributes,
+        string? returnCapacity, OperationContext ctx, Serverless.Engine.Capacity.Admission admission, TableState table, bool consistent)
+    {
         w.WriteStartObject();
         var size = 0;
         if (found)
@@ -79,6 +103,5 @@ internal static class GetItem
 
         Capacity.Write(w, returnCapacity, ctx, admission, table, Capacity.ReadUnits(size, consistent), isRead: true);
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 }

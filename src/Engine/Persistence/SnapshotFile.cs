@@ -20,12 +20,15 @@ public static class SnapshotFile
 {
     private static readonly byte[] Magic = "DDBSNAP1"u8.ToArray();
 
-    /// <summary>Writes a snapshot of every item in <paramref name="store"/> to <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Writes a snapshot of every item in <paramref name="store"/> to <paramref name="path"/>, streaming: the store is
+    /// scanned record by record (<see cref="FasterStore.ForEach"/>) into the sealed file's 64 KiB chunks.
+    /// </summary>
     public static long Write(string path, ulong replayFrom, FasterStore store, StoreCipher cipher)
     {
         using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         using var sealedFile = new SealedFileWriter(file, cipher, SealedKind.Snapshot, leaveOpen: true);
-        var writer = new Writer(sealedFile);
+        var writer = new RecordWriter(sealedFile);
         writer.Write(Magic);
         Span<byte> u64 = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(u64, replayFrom);
@@ -43,54 +46,58 @@ public static class SnapshotFile
         writer.Write(u64);
         Span<byte> crc = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(crc, writer.Crc);
-        sealedFile.Write(crc);
+        writer.WriteUnchecked(crc);
         sealedFile.Finish();
         file.Flush(flushToDisk: true);
         return count;
     }
 
-    /// <summary>Reads a snapshot: its replay point, and each item through <paramref name="visit"/>.</summary>
+    /// <summary>
+    /// Reads a snapshot: its replay point, and each item through <paramref name="visit"/> (whose memory is reused for
+    /// the next item: copy what you keep). Streams, one chunk and one record in memory at a time; the count and CRC
+    /// at the end are checked once every item was visited (each chunk is authenticated before it is used).
+    /// </summary>
     public static ulong Read(string path, StoreCipher cipher, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
     {
-        var data = SealedFile.ReadFile(path, cipher, SealedKind.Snapshot);
-        if (data.Length < Magic.Length + 21 || !data.AsSpan().StartsWith(Magic)
-            || Crc32.Compute(data.AsSpan(0, data.Length - 4)) != BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(data.Length - 4)))
-            throw new InvalidDataException($"Corrupt snapshot: {path}");
-        var replayFrom = BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(Magic.Length));
-        var pos = Magic.Length + 8;
+        using var sealedFile = SealedFileReader.OpenFile(path, cipher, SealedKind.Snapshot);
+        var reader = new RecordReader(sealedFile, path);
+        Span<byte> head = stackalloc byte[8];
+        reader.Read(head);
+        if (!head.SequenceEqual(Magic)) throw new InvalidDataException($"Corrupt snapshot: {path}");
+        reader.Read(head);
+        var replayFrom = BinaryPrimitives.ReadUInt64LittleEndian(head);
+        var buffer = new byte[4096];
         long count = 0;
         while (true)
         {
-            pos += VarInt.Read(data.AsSpan(pos), out var keyLength);
+            var keyLength = (int)Math.Min(reader.ReadVarInt(), int.MaxValue);
             if (keyLength == 0) break;
-            var key = data.AsMemory(pos, (int)keyLength);
-            pos += (int)keyLength;
-            pos += VarInt.Read(data.AsSpan(pos), out var valueLength);
-            visit(key, data.AsMemory(pos, (int)valueLength));
-            pos += (int)valueLength;
+            if (keyLength > 1 << 20) throw new InvalidDataException($"Corrupt snapshot: {path}");
+            EnsureCapacity(ref buffer, keyLength);
+            reader.Read(buffer.AsSpan(0, keyLength));
+            var valueLength = (int)Math.Min(reader.ReadVarInt(), int.MaxValue);
+            if (valueLength > 64 << 20) throw new InvalidDataException($"Corrupt snapshot: {path}");
+            EnsureCapacity(ref buffer, keyLength + valueLength);
+            reader.Read(buffer.AsSpan(keyLength, valueLength));
+            visit(buffer.AsMemory(0, keyLength), buffer.AsMemory(keyLength, valueLength));
             count++;
         }
 
-        if ((long)BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(pos)) != count) throw new InvalidDataException($"Corrupt snapshot: {path}");
+        reader.Read(head);
+        var expected = reader.Crc;
+        Span<byte> crc = stackalloc byte[4];
+        reader.Read(crc, check: false);
+        if ((long)BinaryPrimitives.ReadUInt64LittleEndian(head) != count || BinaryPrimitives.ReadUInt32LittleEndian(crc) != expected || !reader.AtEnd())
+            throw new InvalidDataException($"Corrupt snapshot: {path}");
+        sealedFile.ReadToEnd();
         return replayFrom;
     }
 
-    private sealed class Writer(Stream stream)
+    private static void EnsureCapacity(ref byte[] buffer, int length)
     {
-        public uint Crc { get; private set; }
-
-        public void Write(ReadOnlySpan<byte> bytes)
-        {
-            Crc = Crc32.Append(Crc, bytes);
-            stream.Write(bytes);
-        }
-
-        public void WriteBytes(ReadOnlySpan<byte> bytes)
-        {
-            Span<byte> length = stackalloc byte[10];
-            var n = VarInt.Write(length, (ulong)bytes.Length);
-            Write(length[..n]);
-            Write(bytes);
-        }
+        if (buffer.Length >= length) return;
+        var bigger = new byte[Math.Max(length, buffer.Length * 2)];
+        buffer.AsSpan().CopyTo(bigger);
+        buffer = bigger;
     }
 }

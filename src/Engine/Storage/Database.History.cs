@@ -4,6 +4,9 @@ using Serverless.Engine.Model;
 
 namespace Serverless.Engine.Storage;
 
+/// <summary>Visits one item of a table being streamed (a storage key and a stored value, both the visitor's to keep).</summary>
+public delegate ValueTask StoredItemVisitor(byte[] key, byte[] stored);
+
 /// <summary>
 /// A table as it was at a past moment, rebuilt from its current items and the change log's old images: the basis of
 /// point-in-time recovery and of consistent backups taken without blocking writes.
@@ -11,118 +14,112 @@ namespace Serverless.Engine.Storage;
 public sealed partial class Database
 {
     /// <summary>
-    /// The items <paramref name="table"/> held at <paramref name="atMicros"/> (µs since the Unix epoch), as storage
-    /// keys and stored values. Every change after that moment is undone with the old image of its first record; the
-    /// change log must reach back to it. Writes go on meanwhile: changes made while the items are copied are caught
-    /// by a second pass over the log.
+    /// Visits the items a deleted table held at <paramref name="atMicros"/>: its SYSTEM backup (the items at deletion)
+    /// with every change after that moment undone from the change log (no writes can race: the table is gone). The
+    /// backup is streamed; only the keys changed since the moment are held.
     /// </summary>
-    public List<(byte[] Key, byte[] Stored)> ReadTableAt(TableState table, long atMicros)
+    public async Task StreamDeletedTableAtAsync(BackupMeta systemBackup, long atMicros, StoredItemVisitor visit)
     {
         var log = _log ?? throw new InvalidOperationException("Reading a table's past needs the change log (a data directory).");
-        var undo = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
-        var scanned = CollectFirstChanges(log, table.Number, atMicros, 0, undo);
-        var items = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
-        foreach (var (key, stored) in ReadCurrentItems(table)) items[key] = stored;
-
-        // Changes logged after the first pass began: their old images are the values at that point, which for keys
-        // the first pass did not see changed are also the values at the moment asked for.
-        var later = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
-        CollectFirstChanges(log, table.Number, long.MinValue, scanned + 1, later);
-        foreach (var (key, old) in later)
-        {
-            if (undo.ContainsKey(key)) continue;
-            if (old == null) items.Remove(key);
-            else items[key] = old;
-        }
-
-        foreach (var (key, old) in undo)
-        {
-            if (old == null) items.Remove(key);
-            else items[key] = old;
-        }
-
-        return [.. items.Select(p => (p.Key, p.Value))];
-    }
-
-    /// <summary>
-    /// The items a deleted table held at <paramref name="atMicros"/>: its SYSTEM backup (the items at deletion) with
-    /// every change after that moment undone from the change log (no writes can race: the table is gone).
-    /// </summary>
-    public List<(byte[] Key, byte[] Stored)> ReadDeletedTableAt(BackupMeta systemBackup, long atMicros)
-    {
-        var log = _log ?? throw new InvalidOperationException("Reading a table's past needs the change log (a data directory).");
-        var items = new Dictionary<byte[], byte[]>(ByteArrayComparer.Instance);
-        foreach (var (key, stored) in Backups.ReadItems(systemBackup.Arn)) items[key] = stored;
         var undo = new Dictionary<byte[], byte[]?>(ByteArrayComparer.Instance);
         CollectFirstChanges(log, systemBackup.Table.TableNumber, atMicros, 0, undo);
-        foreach (var (key, old) in undo)
+        foreach (var (key, stored) in Backups.ReadItems(systemBackup.Arn))
         {
-            if (old == null) items.Remove(key);
-            else items[key] = old;
+            if (!undo.ContainsKey(key)) await visit(key, stored).ConfigureAwait(false);
         }
 
-        return [.. items.Select(p => (p.Key, p.Value))];
+        foreach (var (key, old) in undo)
+        {
+            if (old != null) await visit(key, old).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
-    /// The table's items now, each read under its lock (without a log to undo concurrent changes, a copy taken during
-    /// writes is consistent item by item only).
+    /// Visits the table's items now, in key order and in batches, each read under its lock (without a log to undo
+    /// concurrent changes, a copy taken during writes is consistent item by item only). Holds one batch at a time.
     /// </summary>
-    public List<(byte[] Key, byte[] Stored)> ReadCurrentItems(TableState table)
+    public async Task StreamCurrentItemsAsync(TableState table, StoredItemVisitor visit)
     {
-        var items = new List<(byte[] Key, byte[] Stored)>();
+        const int Batch = 512;
         var buffer = new PooledBufferWriter(4096);
-        var keys = new List<byte[]>(512);
+        var keys = new List<byte[]>(Batch);
+        var values = new byte[Batch][];
         var lower = new byte[4];
         var upper = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(lower, table.Number);
         BinaryPrimitives.WriteUInt32BigEndian(upper, table.Number + 1);
         var inclusive = true;
-        while (true)
+        try
         {
-            keys.Clear();
-            var n = table.Keys.Read(lower, inclusive, upper, false, true, 512, keys);
-            foreach (var key in keys)
+            while (true)
             {
-                lock (_locks[_locks.StripeOf(key)])
+                keys.Clear();
+                var n = table.Keys.Read(lower, inclusive, upper, false, true, Batch, keys);
+                for (var i = 0; i < keys.Count; i++)
                 {
                     buffer.Clear();
-                    if (_store.TryRead(key, buffer)) items.Add((key, buffer.WrittenSpan.ToArray()));
+                    values[i] = ReadLocked(keys[i], buffer) ? buffer.WrittenSpan.ToArray() : null!;
                 }
+
+                for (var i = 0; i < keys.Count; i++)
+                {
+                    if (values[i] != null) await visit(keys[i], values[i]).ConfigureAwait(false);
+                    values[i] = null!;
+                }
+
+                if (n < Batch) break;
+                lower = keys[^1];
+                inclusive = false;
             }
-
-            if (n < 512) break;
-            lower = keys[^1];
-            inclusive = false;
         }
+        finally
+        {
+            buffer.Dispose();
+        }
+    }
 
-        buffer.Dispose();
-        return items;
+    /// <summary>
+    /// Reads an item under its stripe lock, never waiting for the disk with the lock held (see
+    /// <see cref="FasterStore.TryReadLocked"/>).
+    /// </summary>
+    private bool ReadLocked(byte[] key, PooledBufferWriter buffer)
+    {
+        var stripe = _locks[_locks.StripeOf(key)];
+        lock (stripe) return _store.TryReadLocked(key, buffer, stripe, out _) == StoreRead.Found;
     }
 
     /// <summary>
     /// Takes a backup of <paramref name="table"/> now: consistent at this moment without blocking writes (the items
     /// now, with later changes undone from the log). <paramref name="type"/> is USER, SYSTEM (taken when a table with
-    /// point-in-time recovery is deleted) or AWS_BACKUP (scheduled).
+    /// point-in-time recovery is deleted) or AWS_BACKUP (scheduled). The items stream from the store to the file.
     /// </summary>
     public async Task<BackupMeta> CreateBackupAsync(TableState table, string name, string type)
     {
         var definition = table.Definition;
         var now = _time.GetUtcNow();
-        var items = await Task.Run(() => _log != null
-            ? ReadTableAt(table, (now - DateTimeOffset.UnixEpoch).Ticks / 10)
-            : ReadCurrentItems(table)).ConfigureAwait(false);
+        using var writer = Backups.Begin();
+        long size = 0;
+        ValueTask Add(byte[] key, byte[] stored)
+        {
+            writer.Add(key, stored);
+            size += StoredValue.ItemSize(stored);
+            return default;
+        }
+
+        await Task.Run(() => _log != null
+            ? StreamTableAtAsync(table, (now - DateTimeOffset.UnixEpoch).Ticks / 10, Add, CancellationToken.None)
+            : StreamCurrentItemsAsync(table, Add)).ConfigureAwait(false);
         var meta = new BackupMeta
         {
             Arn = $"{definition.Arn}/backup/{now.ToUnixTimeMilliseconds():D14}-{Guid.NewGuid().ToString("N")[..8]}",
             Name = name,
             CreatedAt = now.ToUnixTimeMilliseconds() / 1000.0,
-            SizeBytes = items.Sum(i => (long)StoredValue.ItemSize(i.Stored)),
-            ItemCount = items.Count,
+            SizeBytes = size,
+            ItemCount = writer.Count,
             Type = type,
             Table = definition.Clone(),
         };
-        await Task.Run(() => Backups.Add(meta, items)).ConfigureAwait(false);
+        await Task.Run(() => Backups.Add(meta, writer)).ConfigureAwait(false);
         return meta;
     }
 
@@ -173,27 +170,33 @@ public sealed partial class Database
     }
 
     /// <summary>
-    /// Writes items into <paramref name="target"/> (an empty table being restored) as ordinary logged puts. The
-    /// keys are storage keys of another table: their table number is replaced.
+    /// Writes the items <paramref name="source"/> visits into <paramref name="target"/> (an empty table being
+    /// restored) as ordinary logged puts, at most 256 commits in flight. The keys are storage keys of another table:
+    /// their table number is replaced.
     /// </summary>
-    public async Task LoadAsync(TableState target, IEnumerable<(byte[] Key, byte[] Stored)> items)
+    public async Task LoadAsync(TableState target, Func<StoredItemVisitor, Task> source)
     {
         var pending = new List<Task>(256);
-        foreach (var (key, stored) in items)
+        async ValueTask Put(byte[] key, byte[] stored)
         {
             var targetKey = key.ToArray();
             BinaryPrimitives.WriteUInt32BigEndian(targetKey, target.Number);
             var result = Write(target, targetKey, new PutStored(stored), metered: false);
             if (result.Status != StoreStatus.Ok) throw new StoreException(result.Status, target.Definition.Name);
             pending.Add(result.Committed);
-            if (pending.Count == 256)
-            {
-                await Task.WhenAll(pending).ConfigureAwait(false);
-                pending.Clear();
-            }
+            if (pending.Count < 256) return;
+            await Task.WhenAll(pending).ConfigureAwait(false);
+            pending.Clear();
         }
 
+        await source(Put).ConfigureAwait(false);
         await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    /// <summary>Visits every item of an enumeration (a backup being read).</summary>
+    public static async Task VisitAllAsync(IEnumerable<(byte[] Key, byte[] Stored)> items, StoredItemVisitor visit)
+    {
+        foreach (var (key, stored) in items) await visit(key, stored).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -137,15 +137,23 @@ public sealed partial class Database
         var stripe = _locks.StripeOf(key);
         lock (_locks[stripe])
         {
-            status = table.Deleting ? StoreStatus.TableNotFound : Items.IsHeld(stripe, key) ? StoreStatus.TransactionConflict : StoreStatus.Ok;
-            if (status != StoreStatus.Ok) return default;
-            if (versions.TryGet(key, out var known))
+            var exists = false;
+            for (var pass = 0; pass < 2; pass++)
             {
-                if (known == incoming) return new ReplicaApplyResult(ReplicaApplyKind.Duplicate, ObservedStateDurable());
-                if (!incoming.IsNewerThan(known)) return new ReplicaApplyResult(ReplicaApplyKind.Older, ObservedStateDurable());
+                // The second pass checks again after a read that let go of the lock to wait for the disk.
+                status = table.Deleting ? StoreStatus.TableNotFound : Items.IsHeld(stripe, key) ? StoreStatus.TransactionConflict : StoreStatus.Ok;
+                if (status != StoreStatus.Ok) return default;
+                if (versions.TryGet(key, out var known))
+                {
+                    if (known == incoming) return new ReplicaApplyResult(ReplicaApplyKind.Duplicate, ObservedStateDurable());
+                    if (!incoming.IsNewerThan(known)) return new ReplicaApplyResult(ReplicaApplyKind.Older, ObservedStateDurable());
+                }
+
+                if (pass == 1) break;
+                exists = _store.TryReadLocked(key, current, _locks[stripe], out var relocked) == StoreRead.Found;
+                if (!relocked) break;
             }
 
-            var exists = _store.TryRead(key, current);
             IndexedImages? images = null;
             if (exists || hasNew)
             {
@@ -190,10 +198,11 @@ public sealed partial class Database
             var n = table.Keys.Read(lower, lowerInclusive, upper, false, true, Batch, keys);
             foreach (var key in keys)
             {
-                lock (_locks[_locks.StripeOf(key)])
+                var stripe = _locks[_locks.StripeOf(key)];
+                lock (stripe)
                 {
                     buffer.Clear();
-                    if (!_store.TryRead(key, buffer)) continue;
+                    if (_store.TryReadLocked(key, buffer, stripe, out _) != StoreRead.Found) continue;
                     var version = versions != null && versions.TryGet(key, out var v) ? v : new ItemVersion(0, LocalRegion, 0, false);
                     items.Add((key, buffer.WrittenSpan.ToArray(), version));
                 }

@@ -215,6 +215,15 @@ public sealed partial class Database : IAsyncDisposable
     /// <summary>Copies the stored value of an item (<see cref="StoredValue"/> layout) into <paramref name="destination"/>.</summary>
     public bool TryRead(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryRead(key, destination);
 
+    /// <summary>Where opening the store spent its time; zero in memory-only mode.</summary>
+    public StoreOpenTimings OpenTimings { get; internal set; }
+
+    /// <summary>
+    /// As <see cref="TryRead"/>, but an item on disk completes asynchronously, no thread waiting for it (in memory it
+    /// completes at once); <paramref name="destination"/> is written when it completes.
+    /// </summary>
+    public ValueTask<bool> TryReadAsync(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryReadAsync(key, destination);
+
     /// <summary>
     /// Runs <paramref name="mutation"/> on the item under its lock, stores the outcome and appends it to the change
     /// log. Await <see cref="WriteResult.Committed"/> before acknowledging the write.

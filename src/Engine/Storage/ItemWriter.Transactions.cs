@@ -97,6 +97,8 @@ public sealed partial class ItemWriter
         var taken = 0;
         try
         {
+            // Items on disk are brought into memory first, so no read waits for the disk under the locks.
+            for (var i = 0; i < n; i++) _store.Warm(items[i].Key);
             for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
             for (var i = 0; i < n; i++)
                 if (items[i].Table.Deleting) return TransactionResult.Refused(StoreStatus.TableNotFound);
@@ -218,6 +220,7 @@ public sealed partial class ItemWriter
         var taken = 0;
         try
         {
+            for (var i = 0; i < n; i++) _store.Warm(keys[i]); // as for writes: no disk wait under the locks
             for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
             var conflicted = false;
             for (var i = 0; i < n; i++)

@@ -61,7 +61,14 @@ public sealed partial class ItemWriter
         {
             if (table.Deleting) return WriteResult.Refused(StoreStatus.TableNotFound);
             if (IsHeld(stripe, key)) return WriteResult.Refused(StoreStatus.TransactionConflict);
-            var exists = _store.TryRead(key, current);
+            var exists = _store.TryReadLocked(key, current, _locks[stripe], out var relocked) == StoreRead.Found;
+            if (relocked)
+            {
+                // The read let go of the lock to wait for the disk: check again what was checked under it.
+                if (table.Deleting) return WriteResult.Refused(StoreStatus.TableNotFound);
+                if (IsHeld(stripe, key)) return WriteResult.Refused(StoreStatus.TransactionConflict);
+            }
+
             var kind = mutation.Apply(current.WrittenSpan, exists, next);
             switch (kind)
             {

@@ -132,11 +132,14 @@ public sealed class Maintenance
             var n = table.Keys.Read(lower, lowerInclusive, upper, false, true, Batch, keys);
             foreach (var key in keys)
             {
-                lock (_locks[_locks.StripeOf(key)])
+                var stripe = _locks[_locks.StripeOf(key)];
+                lock (stripe)
                 {
                     if (table.Deleting) return false;
                     buffer.Clear();
-                    if (_store.TryRead(key, buffer) && !visit(key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)))) return false;
+                    var read = _store.TryReadLocked(key, buffer, stripe, out _); // never waits for the disk under the lock
+                    if (table.Deleting) return false;
+                    if (read == StoreRead.Found && !visit(key, Model.ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)))) return false;
                 }
             }
 

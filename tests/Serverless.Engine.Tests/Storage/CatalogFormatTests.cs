@@ -188,7 +188,7 @@ public class CatalogFormatTests
         Assert.Null(old.ResourcePolicy);
     }
 
-    /// <summary>The backup file layout: magic, metadata JSON, items, CRC32.</summary>
+    /// <summary>The backup file layout (version 2): magic, metadata JSON, items up to an end mark, count, CRC32.</summary>
     [Fact]
     public void BackupFile_EncodesToGoldenBytes_AndDecodes()
     {
@@ -199,17 +199,57 @@ public class CatalogFormatTests
         };
         var bytes = BackupStore.Encode(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, BackupJsonContext.Default.BackupMeta);
-        Assert.Equal("DDBBACKUP1"u8.ToArray(), bytes[..10]);
+        Assert.Equal("DDBBACKUP2"u8.ToArray(), bytes[..10]);
         Assert.Equal(json.Length, BitConverter.ToInt32(bytes, 10));
         Assert.StartsWith("{\"Arn\":\"arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12\",\"Name\":\"nightly\",\"CreatedAt\":1700000000.5,\"SizeBytes\":3,\"ItemCount\":1,\"Type\":\"USER\",\"Table\":{\"Name\":\"Music\"", Encoding.UTF8.GetString(json));
         Assert.Equal(
-            "01-00-00-00-00-00-00-00-05-00-00-00-07-01-04-03-09-09-09",
+            "05-00-00-00-07-01-04-03-09-09-09-00-01-00-00-00-00-00-00-00",
             BitConverter.ToString(bytes[(14 + json.Length)..^4]));
+        Assert.Equal(Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4)), BitConverter.ToUInt32(bytes, bytes.Length - 4));
         var (back, items) = BackupStore.Decode(bytes);
         Assert.Equal("nightly", back.Name);
         Assert.Equal([3, 9, 9, 9], Assert.Single(items).Stored);
         bytes[20] ^= 1;
         Assert.Throws<InvalidDataException>(() => BackupStore.Decode(bytes));
+    }
+
+    /// <summary>Backups written before version 2 (the count before the items) are still read.</summary>
+    [Fact]
+    public void BackupFile_Version1_IsStillRead()
+    {
+        var meta = new BackupMeta
+        {
+            Arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12", Name = "nightly",
+            CreatedAt = 1700000000.5, SizeBytes = 3, ItemCount = 2, Table = Sample(),
+        };
+        var json = JsonSerializer.SerializeToUtf8Bytes(meta, BackupJsonContext.Default.BackupMeta);
+        var v1 = new List<byte>();
+        v1.AddRange("DDBBACKUP1"u8.ToArray());
+        v1.AddRange(BitConverter.GetBytes((uint)json.Length));
+        v1.AddRange(json);
+        v1.AddRange(Convert.FromHexString("0200000000000000" + "050000000701" + "0403090909" + "050000000702" + "0105"));
+        v1.AddRange(BitConverter.GetBytes(Crc32.Compute(v1.ToArray())));
+        var (back, items) = BackupStore.Decode(v1.ToArray());
+        Assert.Equal("nightly", back.Name);
+        Assert.Equal(2, items.Count);
+        Assert.Equal([0, 0, 0, 7, 1], items[0].Key);
+        Assert.Equal([3, 9, 9, 9], items[0].Stored);
+        Assert.Equal([0, 0, 0, 7, 2], items[1].Key);
+        Assert.Equal([5], items[1].Stored);
+
+        // A version 1 file in a backups directory lists and restores.
+        var dir = Directory.CreateTempSubdirectory("backups-v1-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "01700000000000-abcdef12.bak"), SealedFile.Seal(TestKeys.Cipher, SealedKind.Backup, v1.ToArray()));
+            var store = new BackupStore(dir, TestKeys.Cipher);
+            Assert.Equal(2, Assert.Single(store.List()).ItemCount);
+            Assert.Equal(2, store.ReadItems(meta.Arn).Count());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>On disk a backup is that layout sealed with the store's data key (kind 2); a damaged one is not listed.</summary>

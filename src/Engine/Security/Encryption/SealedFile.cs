@@ -43,7 +43,7 @@ public static class SealedFile
 {
     public const int HeaderSize = 20;
     public const int ChunkBytes = 64 * 1024;
-    private const uint LastFlag = 0x8000_0000;
+    internal const uint LastFlag = 0x8000_0000;
     private static readonly byte[] Magic = "DDBSEAL1"u8.ToArray();
 
     /// <summary>Encrypts <paramref name="plaintext"/> into a sealed file image.</summary>
@@ -116,7 +116,7 @@ public static class SealedFile
         return written == plain.Length ? plain : plain[..written];
     }
 
-    private static InvalidDataException Corrupt(string name, string why) => new($"The file {name} is corrupt: {why}. It is not used.");
+    internal static InvalidDataException Corrupt(string name, string why) => new($"The file {name} is corrupt: {why}. It is not used.");
 
     internal static void WriteHeader(Span<byte> header, SealedKind kind, ReadOnlySpan<byte> salt)
     {
