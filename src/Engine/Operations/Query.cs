@@ -70,7 +70,8 @@ internal static class Query
         var projectIndex = PageReader.ProjectsIndex(req, index, projection);
         var hashKey = index?.Definition.HashKey ?? definition.HashKey;
         var rangeKey = index == null ? definition.RangeKey : index.Definition.RangeKey;
-        var (hash, sort) = MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
+        var multi = index != null && index.Definition.MultiAttribute ? MultiAttributeQuery.Match(conditions, index.Definition, legacyKeys) : null;
+        var (hash, sort) = multi is { } m ? (m.Partition, m.Last) : MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
         if (filter != null && !ctx.FromPartiQL)
         {
             var names = legacyFilter
@@ -78,7 +79,7 @@ internal static class Query
                 : PageReader.AttributeNames(filter, attributes);
             foreach (var name in names)
             {
-                if (name == hashKey.Name || name == rangeKey?.Name)
+                if (name == hashKey.Name || name == rangeKey?.Name || (multi != null && index!.Definition.IsKeyAttribute(name)))
                     throw DynamoErrors.Validation((legacyFilter ? "QueryFilter" : "Filter Expression") + " can only contain non-primary key attributes: Primary key attribute: " + name);
             }
         }
@@ -89,7 +90,15 @@ internal static class Query
         // "at value v" is v's component followed by a run of 0xFF, above every key or entry that extends it.
         var prefix = new byte[KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash)];
         KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix);
-        byte[] lower = prefix, upper = Concat(prefix, HighRun);
+        // A multi-attribute sort key fixes its leading attributes by equality: their components extend the prefix
+        // the last condition's bounds start from.
+        var sortPrefix = prefix;
+        if (multi is { } fixedSort)
+        {
+            foreach (var v in fixedSort.Equal) sortPrefix = Concat(sortPrefix, Component(v));
+        }
+
+        byte[] lower = sortPrefix, upper = Concat(sortPrefix, HighRun);
         bool lowerInclusive = true, upperInclusive = true;
         if (sort != null)
         {
@@ -97,29 +106,29 @@ internal static class Query
             switch (sort.Operator)
             {
                 case KeyConditionOperator.EQ:
-                    lower = Concat(prefix, Component(v[0]));
+                    lower = Concat(sortPrefix, Component(v[0]));
                     upper = Concat(lower, HighRun);
                     break;
                 case KeyConditionOperator.LT:
-                    upper = Concat(prefix, Component(v[0]));
+                    upper = Concat(sortPrefix, Component(v[0]));
                     upperInclusive = false;
                     break;
                 case KeyConditionOperator.LE:
-                    upper = Concat(Concat(prefix, Component(v[0])), HighRun);
+                    upper = Concat(Concat(sortPrefix, Component(v[0])), HighRun);
                     break;
                 case KeyConditionOperator.GT:
-                    lower = Concat(Concat(prefix, Component(v[0])), HighRun);
+                    lower = Concat(Concat(sortPrefix, Component(v[0])), HighRun);
                     lowerInclusive = false;
                     break;
                 case KeyConditionOperator.GE:
-                    lower = Concat(prefix, Component(v[0]));
+                    lower = Concat(sortPrefix, Component(v[0]));
                     break;
                 case KeyConditionOperator.BETWEEN:
-                    lower = Concat(prefix, Component(v[0]));
-                    upper = Concat(Concat(prefix, Component(v[1])), HighRun);
+                    lower = Concat(sortPrefix, Component(v[0]));
+                    upper = Concat(Concat(sortPrefix, Component(v[1])), HighRun);
                     break;
                 case KeyConditionOperator.BEGINS_WITH:
-                    lower = Concat(prefix, Component(v[0], terminated: false));
+                    lower = Concat(sortPrefix, Component(v[0], terminated: false));
                     upper = Concat(lower, HighRun);
                     break;
             }
@@ -175,33 +184,35 @@ internal static class Query
         if (AttrTypeNames.Name(hash.Type) != hashKey.Type)
             throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
         CheckNotEmpty(hashKey.Name, hash);
-        if (sort != null)
+        if (sort != null) CheckSortCondition(sort, rangeKey!, legacy);
+        return (hash, sort);
+    }
+
+    /// <summary>Checks the sort key condition's values against the sort key attribute it names.</summary>
+    internal static void CheckSortCondition(KeyCondition sort, KeyAttribute rangeKey, bool legacy)
+    {
+        foreach (var v in sort.Values)
         {
-            foreach (var v in sort.Values)
-            {
-                if (AttrTypeNames.Name(v.Type) != rangeKey!.Type)
-                    throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
-            }
-
-            if (sort.Operator == KeyConditionOperator.BEGINS_WITH && sort.Values[0].Type == AttrType.N)
-            {
-                throw DynamoErrors.Validation(legacy
-                    ? "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
-                    : "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N");
-            }
-
-            if (sort.Operator == KeyConditionOperator.BETWEEN
-                && Component(sort.Values[0]).AsSpan().SequenceCompareTo(Component(sort.Values[1])) > 0)
-            {
-                throw DynamoErrors.Validation(legacy
-                    ? "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
-                    : "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
-                      + $"lower bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[0].Type)}:{Show(sort.Values[0])}}}, "
-                      + $"upper bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[1].Type)}:{Show(sort.Values[1])}}}");
-            }
+            if (AttrTypeNames.Name(v.Type) != rangeKey.Type)
+                throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
         }
 
-        return (hash, sort);
+        if (sort.Operator == KeyConditionOperator.BEGINS_WITH && sort.Values[0].Type == AttrType.N)
+        {
+            throw DynamoErrors.Validation(legacy
+                ? "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
+                : "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N");
+        }
+
+        if (sort.Operator == KeyConditionOperator.BETWEEN
+            && Component(sort.Values[0]).AsSpan().SequenceCompareTo(Component(sort.Values[1])) > 0)
+        {
+            throw DynamoErrors.Validation(legacy
+                ? "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
+                : "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+                  + $"lower bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[0].Type)}:{Show(sort.Values[0])}}}, "
+                  + $"upper bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[1].Type)}:{Show(sort.Values[1])}}}");
+        }
     }
 
     private static string Show(AttrValue v) => v.Type switch
@@ -211,7 +222,7 @@ internal static class Query
         _ => Convert.ToBase64String(v.B),
     };
 
-    private static void CheckNotEmpty(string name, AttrValue value)
+    internal static void CheckNotEmpty(string name, AttrValue value)
     {
         if (value.Type == AttrType.S && value.S.Length == 0)
             throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}");
@@ -275,7 +286,7 @@ internal static class Query
         return result;
     }
 
-    private static byte[] Component(AttrValue v, bool terminated = true)
+    internal static byte[] Component(AttrValue v, bool terminated = true)
     {
         var b = new byte[KeyCodec.ComponentLength(v)];
         var n = KeyCodec.EncodeComponent(v, b, terminated);
