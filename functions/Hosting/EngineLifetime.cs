@@ -77,10 +77,13 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
 
     private async Task<DynamoEngine> OpenOneAsync(EngineOptions options)
     {
+        options.Blob.Log ??= m => _logger.LogWarning("{Message}", m);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var engine = await DynamoEngine.OpenAsync(options, _time).ConfigureAwait(false);
         engine.Handler.OnInternalError = e => _logger.LogError(e, "Internal error while handling a request.");
         engine.Exports.Log = m => _logger.LogInformation("{Message}", m);
-        _logger.LogInformation("Engine open ({Region}): {Storage}.", options.DefaultRegion, options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory));
+        _logger.LogInformation("Engine open ({Region}): {Storage} ({Milliseconds:F0} ms).", options.DefaultRegion,
+            options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory), System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return engine;
     }
 

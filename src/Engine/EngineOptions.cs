@@ -94,6 +94,13 @@ public sealed class BlobOptions
     /// <summary>Duration of the single-writer lease, 15–60 seconds; it is renewed at a third of it. Default: 30.</summary>
     public int LeaseSeconds { get; set; } = 30;
 
-    /// <summary>When another instance holds the store: false refuses to start; true waits as a standby until the lease is free.</summary>
+    /// <summary>
+    /// When another instance holds the store's lease. False (default): wait up to one lease period for it to expire,
+    /// as a crashed owner's does, then take over; refuse to start if it is still held (a live owner renews it).
+    /// True: wait as a standby, however long, until the lease is free.
+    /// </summary>
     public bool Standby { get; set; }
+
+    /// <summary>Where the lease wait and takeover are reported (set by the host to its logger; not a setting).</summary>
+    public Action<string>? Log { get; set; }
 }

@@ -25,10 +25,16 @@ internal static class LocalFunctionHost
         HttpFunctionRouter router;
         IReadOnlyList<FunctionDescriptor> functions;
         var settings = new System.Runtime.CompilerServices.StrongBox<IConfiguration?>();
+        StartupTrace.Mark("main");
         try
         {
-            functions = FunctionCatalog.Discover(FunctionsAssembly);
+            // The build indexed the functions (the worker SDK's generated metadata); scan for attributes only without it.
+            var generated = GeneratedFunctionCatalog.TryRead(FunctionsAssembly);
+            if (generated is not null) GeneratedFunctionCatalog.AssertMatchesReflection(FunctionsAssembly, generated);
+            functions = generated ?? FunctionCatalog.Discover(FunctionsAssembly);
+            StartupTrace.Mark("functions discovered");
             (app, router) = Build(commandLine, functions, settings);
+            StartupTrace.Mark("host built");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -51,6 +57,7 @@ internal static class LocalFunctionHost
             }
 
             StartupFailure.Started();
+            StartupTrace.Mark("host started (engine open, listening)");
             PrintBanner(app, router, functions);
             await app.WaitForShutdownAsync();
         }
@@ -139,12 +146,13 @@ internal static class LocalFunctionHost
         // Invokers are compiled once, here, against the final service registrations.
         var root = new RootServices();
         var router = HttpFunctionRouter.Create(functions, ReadRoutePrefix(FunctionsAssembly), builder.Services, root);
+        StartupTrace.Mark("http invokers compiled");
 
         var app = builder.Build();
         root.Provider = app.Services;
         var runner = app.Services.GetRequiredService<TimerFunctionRunner>();
         // In Verify mode every /admin route needs a signature and its action allowed (AdminAuthentication).
-        app.Run(context =>
+        app.Run(StartupTrace.Wrap(context =>
         {
             if (IsAdminRun(context, out var name)) return AdminAuthentication.RunAsync(context, AdminAuthentication.InvokeFunction, () => RunOnDemandAsync(context, runner, name));
             if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics")
@@ -164,7 +172,7 @@ internal static class LocalFunctionHost
 
             if (context.Request.Path.StartsWithSegments("/admin")) return AdminAuthentication.RunAsync(context, null, () => router.DispatchAsync(context));
             return router.DispatchAsync(context);
-        });
+        }));
         return (app, router);
     }
 

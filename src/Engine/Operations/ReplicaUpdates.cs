@@ -43,6 +43,9 @@ internal static class ReplicaUpdates
                 if (existing != null) throw DynamoErrors.Validation($"One or more parameter values were invalid: Failed to create a the new replica of table with name: '{d.Name}' because one or more replicas already existed as tables.");
                 if (d.StreamViewType is { } view && view != "NEW_AND_OLD_IMAGES")
                     throw DynamoErrors.Validation("One or more parameter values were invalid: Table must have DynamoDB Streams enabled with StreamViewType NEW_AND_OLD_IMAGES to add a replica");
+                // AWS replicates writes only at a capacity every replica can follow: on demand, or auto scaled.
+                if (d.BillingMode != "PAY_PER_REQUEST" && d.AutoScaling?.Find(AutoScaling.ScalableResource.TableWrite, null) == null)
+                    throw DynamoErrors.ReplicaNeedsScaledWrites();
                 if (ctx.Engine.Database.Log == null)
                     throw DynamoErrors.Validation("Global tables replicate the change log, which an in-memory server does not keep: start it with a data directory.");
                 var problem = ctx.Engine.GlobalTables is { } host ? host.ReplicaProblem(update.Region, d.Name) : "region";

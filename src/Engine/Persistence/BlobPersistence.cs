@@ -28,16 +28,27 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
     private const string LeaseBlob = "owner.lease";
     private const string ManifestBlob = "manifest.json";
 
+    /// <summary>How often a waiting instance asks for the lease again.</summary>
+    private static readonly TimeSpan LeasePoll = TimeSpan.FromSeconds(1);
+
     private readonly BlobContainerClient _container;
     private readonly BlobOptions _options;
+    private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
     private BlobLeaseClient? _lease;
     private Task? _renewal;
     private volatile bool _leaseLost;
 
-    public BlobPersistence(BlobOptions options)
+    /// <param name="options">The container and the lease settings.</param>
+    /// <param name="time">
+    /// The clock of the lease timing (renewal periods, the wait for a dead owner's lease). Only its monotonic
+    /// timestamps and timers are used, because the lease itself expires on the storage service's clock: a test
+    /// clock moved forward (<c>POST /admin/clock/advance</c>) must not make this instance think its lease is lost.
+    /// </param>
+    public BlobPersistence(BlobOptions options, TimeProvider? time = null)
     {
         _options = options;
+        _time = time ?? TimeProvider.System;
         var clientOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
         // Fail fast: a writer waits for its append, and an outage must turn into a refused write, not a hung one.
         // (The shipper itself retries a failed append on its next round, from the same position.)
@@ -52,8 +63,10 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
     public string Describe => $"{_container.Uri}";
 
     /// <summary>
-    /// Takes the single-writer lease. Another instance holding it makes this fail with a clear message, or, with
-    /// <see cref="BlobOptions.Standby"/>, wait until the lease is released or expires.
+    /// Takes the single-writer lease. When another instance holds it, this waits up to one lease period
+    /// (<see cref="BlobOptions.LeaseSeconds"/>) for it to expire, which is what a crashed owner's lease does, and
+    /// then takes the store over; a lease still held after that is renewed by a live owner, and this fails with a
+    /// clear message. With <see cref="BlobOptions.Standby"/> it waits as long as it takes instead.
     /// </summary>
     public async Task AcquireAsync(CancellationToken cancellationToken)
     {
@@ -69,23 +82,39 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
         }
 
         var lease = blob.GetBlobLeaseClient();
+        var period = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        long? waitingSince = null;
         while (true)
         {
             try
             {
-                await lease.AcquireAsync(TimeSpan.FromSeconds(_options.LeaseSeconds), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await lease.AcquireAsync(period, cancellationToken: cancellationToken).ConfigureAwait(false);
                 break;
             }
             catch (RequestFailedException e) when (e.Status == 409)
             {
-                if (!_options.Standby)
+                if (waitingSince is null)
+                {
+                    waitingSince = _time.GetTimestamp();
+                    _options.Log?.Invoke(_options.Standby
+                        ? $"The store's lease (blob container '{_options.Container}') is held by another instance; waiting as a standby until it is free (Engine__Blob__Standby=true)."
+                        : $"The store's lease (blob container '{_options.Container}') is held by another instance; waiting up to {_options.LeaseSeconds} s for it to expire (a crashed owner's lease runs out within one lease period).");
+                }
+
+                // The owner's lease was last renewed before this instance started, so a dead owner's lease has run out
+                // one period after the first refusal. One more poll allows for the requests' own latency.
+                if (!_options.Standby && _time.GetElapsedTime(waitingSince.Value) > period + LeasePoll)
                     throw new InvalidOperationException(
-                        $"The store in blob container '{_options.Container}' is owned by another instance (its lease is held). "
+                        $"The store in blob container '{_options.Container}' is owned by another instance: its lease was still held after "
+                        + $"{_options.LeaseSeconds} s (Engine__Blob__LeaseSeconds), so its owner is alive and renewing it. "
                         + "Stop that instance, or start this one with Engine__Blob__Standby=true to wait as a standby.");
-                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.Standby ? 2 * LeasePoll : LeasePoll, _time, cancellationToken).ConfigureAwait(false);
             }
         }
 
+        if (waitingSince is { } since)
+            _options.Log?.Invoke(FormattableString.Invariant(
+                $"Took over the store in blob container '{_options.Container}' after waiting {_time.GetElapsedTime(since).TotalSeconds:F1} s: the previous owner's lease expired."));
         _lease = lease;
         _renewal = Task.Run(RenewLoopAsync, CancellationToken.None);
     }
@@ -245,15 +274,16 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
     private async Task RenewLoopAsync()
     {
         var period = TimeSpan.FromSeconds(_options.LeaseSeconds / 3.0);
-        var lastRenewed = DateTime.UtcNow;
+        var duration = TimeSpan.FromSeconds(_options.LeaseSeconds);
+        var lastRenewed = _time.GetTimestamp();
         var healthy = true;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(healthy ? period : TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
+                await Task.Delay(healthy ? period : LeasePoll, _time, _stop.Token).ConfigureAwait(false);
                 await _lease!.RenewAsync(cancellationToken: _stop.Token).ConfigureAwait(false);
-                lastRenewed = DateTime.UtcNow;
+                lastRenewed = _time.GetTimestamp();
                 healthy = true;
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -263,7 +293,7 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
             catch (Exception e) when (e is RequestFailedException or AggregateException or OperationCanceledException or HttpRequestException)
             {
                 healthy = false;
-                if (DateTime.UtcNow - lastRenewed < TimeSpan.FromSeconds(_options.LeaseSeconds)) continue;
+                if (_time.GetElapsedTime(lastRenewed) < duration) continue;
 
                 // A whole lease period without a renewal: another instance may own the store now.
                 _leaseLost = true;

@@ -34,6 +34,9 @@ public static class DynamoErrors
 {
     public static DynamoException Validation(string message) => new("ValidationException", message);
 
+    /// <summary>UpdateTable ReplicaUpdates Create on a PROVISIONED table whose write capacity has no auto scaling (AWS's text).</summary>
+    public static DynamoException ReplicaNeedsScaledWrites() => Validation("Table write capacity should either be Pay-Per-Request or AutoScaled.");
+
     public static DynamoException Serialization(string message) => new("SerializationException", message);
 
     public static DynamoException UnknownOperation() => new("UnknownOperationException", "");

@@ -41,7 +41,7 @@ internal static class StoreOpener
         if (blobMode)
         {
             // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
-            blob = new BlobPersistence(options.Blob);
+            blob = new BlobPersistence(options.Blob, time);
             try
             {
                 await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);

@@ -28,6 +28,7 @@ internal static class HttpFunctionInvoker
     private static readonly MethodInfo ValueTaskAsTask = typeof(ValueTask).GetMethod(nameof(ValueTask.AsTask))!;
     private static readonly MethodInfo AwaitResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(AwaitResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly MethodInfo WriteResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(WriteResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo BindRequestMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(BindRequest), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <summary>True when the function returns MVC action results, which need <c>AddMvcCore()</c>.</summary>
     public static bool ReturnsActionResult(FunctionDescriptor function)
@@ -52,7 +53,14 @@ internal static class HttpFunctionInvoker
 
             // A class built only from singletons gets them from the root provider: creating and disposing a
             // request scope would be pure per-request overhead. Otherwise it gets the request's scope, as in Azure.
-            Expression provider = NeedsOnlySingletons(type, registrations)
+            var fromRoot = NeedsOnlySingletons(type, registrations);
+
+            // The usual shape, `Task M(HttpRequest)` (every function of this app), binds a typed delegate to the method:
+            // shared generic code, precompiled by ReadyToRun, where compiling an expression tree costs JIT at start-up.
+            if (method.ReturnType == typeof(Task) && method.GetParameters() is [{ ParameterType: var only }] && only == typeof(HttpRequest) && type.IsClass)
+                return (HttpFunctionDelegate)BindRequestMethod.MakeGenericMethod(type).Invoke(null, [method, factory, fromRoot, root])!;
+
+            Expression provider = fromRoot
                 ? Expression.Property(Expression.Constant(root), nameof(RootServices.Provider))
                 : Expression.Property(context, nameof(HttpContext.RequestServices));
             instance = Expression.Convert(
@@ -79,6 +87,15 @@ internal static class HttpFunctionInvoker
         else body = Expression.Call(WriteResultMethod, Expression.Convert(call, typeof(object)), context);
 
         return Expression.Lambda<HttpFunctionDelegate>(body, $"Invoke_{function.Name}", [context]).Compile();
+    }
+
+    private static HttpFunctionDelegate BindRequest<T>(MethodInfo method, ObjectFactory factory, bool fromRoot, RootServices root)
+        where T : class
+    {
+        var call = method.CreateDelegate<Func<T, HttpRequest, Task>>();
+        return fromRoot
+            ? context => call((T)factory(root.Provider!, null), context.Request)
+            : context => call((T)factory(context.RequestServices, null), context.Request);
     }
 
     private static bool NeedsOnlySingletons(Type type, IServiceCollection registrations)

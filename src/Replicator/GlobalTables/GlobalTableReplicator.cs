@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Serverless.Engine;
 using Serverless.Engine.Storage;
@@ -165,21 +164,12 @@ public sealed class GlobalTableReplicator
             {
                 case ReplicaStatus.Deleting:
                     await SendAsync(Message(MessageType.Delete, region, replica.RegionName, d.Name), cancellationToken).ConfigureAwait(false);
-                    await db.UpdateTableAsync(table, t => t.Global!.Replicas.RemoveAll(r => r.RegionName == replica.RegionName)).ConfigureAwait(false);
-                    ReplicationCheckpoint.Delete(link.Path);
-                    _links.TryRemove((region, d.Name, replica.RegionName), out _);
-                    var members = Members(table.Definition, region);
-                    foreach (var other in table.Definition.Global!.Replicas)
-                        await SendAsync(Message(MessageType.Members, region, other.RegionName, d.Name) with { Regions = members }, cancellationToken).ConfigureAwait(false);
-                    if (table.Definition.Global.Replicas.Count == 0)
-                    {
-                        db.UntrackVersions(table);
-                        _known.TryRemove((region, d.TableNumber), out _);
-                    }
-
+                    await RemoveReplicaAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
                     continue;
                 case ReplicaStatus.Updating:
-                    await SendAsync(Message(MessageType.Settings, region, replica.RegionName, d.Name) with { Definition = d }, cancellationToken).ConfigureAwait(false);
+                    // The replica's own overrides changed: no synced group did.
+                    await SendAsync(Message(MessageType.Settings, region, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = SyncedSettings.Fingerprint(d) }, cancellationToken)
+                        .ConfigureAwait(false);
                     await db.UpdateTableAsync(table, t =>
                     {
                         if (t.Global!.Find(replica.RegionName) is { Status: ReplicaStatus.Updating } r) r.Status = ReplicaStatus.Active;
@@ -194,6 +184,7 @@ public sealed class GlobalTableReplicator
             try
             {
                 await ShipAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+                if (!link.LocalPeer) await AcknowledgeAsync(engine, d, link, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!link.LocalPeer && !cancellationToken.IsCancellationRequested)
             {
@@ -202,9 +193,19 @@ public sealed class GlobalTableReplicator
             }
 
             if (link.LocalPeer) link.SaveAckedIfMoved(d.TableId);
-            if (link.FailingSince != null || replica.Status == ReplicaStatus.RegionDisabled)
+            link.FailingSince = null;
+            if (!link.LocalPeer && link.UnackedSince is { } unacked && _options.AckTimeoutSeconds > 0
+                && engine.Time.GetUtcNow() - unacked >= TimeSpan.FromSeconds(_options.AckTimeoutSeconds))
             {
-                link.FailingSince = null;
+                // Its queue takes messages, but the region applies none of them: it is down all the same.
+                if (replica.Status == ReplicaStatus.Active)
+                    _logger.LogWarning("Global table {Table}: region {Peer} has acknowledged nothing for {Seconds} s while changes wait; it is shown REGION_DISABLED.", d.Name, link.Peer, _options.AckTimeoutSeconds);
+                await DisabledAsync(engine, table, link, unacked, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (replica.Status == ReplicaStatus.RegionDisabled)
+            {
                 _logger.LogInformation("Global table {Table}: region {Peer} is reachable again.", d.Name, replica.RegionName);
                 await db.UpdateTableAsync(table, t =>
                 {
@@ -229,16 +230,70 @@ public sealed class GlobalTableReplicator
         if (link.FailingSince == null) _logger.LogWarning(e, "Global table {Table}: region {Peer} is unreachable; its changes wait in the change log.", table.Definition.Name, link.Peer);
         link.FailingSince ??= now;
         link.Rewind();
-        if (replica.Status != ReplicaStatus.Active || now - link.FailingSince < TimeSpan.FromSeconds(_options.UnreachableSeconds)) return;
-        var since = link.FailingSince.Value.ToUnixTimeMilliseconds() / 1000.0;
-        await engine.Database.UpdateTableAsync(table, t =>
+        if (replica.Status is not (ReplicaStatus.Active or ReplicaStatus.RegionDisabled) || now - link.FailingSince < TimeSpan.FromSeconds(_options.UnreachableSeconds)) return;
+        await DisabledAsync(engine, table, link, link.FailingSince.Value, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>AWS removes a replica whose region stays inaccessible for more than 20 hours from the replication group.</summary>
+    public static readonly TimeSpan RemovedAfter = TimeSpan.FromHours(20);
+
+    /// <summary>
+    /// The peer is inaccessible since <paramref name="since"/>: the replica shows REGION_DISABLED with that time, and
+    /// after <see cref="RemovedAfter"/> it leaves the group here and at the other replicas (its table is not deleted;
+    /// replication to it stops, as AWS documents).
+    /// </summary>
+    private async Task DisabledAsync(DynamoEngine engine, TableState table, Link link, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var db = engine.Database;
+        var d = table.Definition;
+        if (engine.Time.GetUtcNow() - since <= RemovedAfter)
         {
-            if (t.Global!.Find(link.Peer) is { Status: ReplicaStatus.Active } r)
+            var seconds = since.ToUnixTimeMilliseconds() / 1000.0;
+            await db.UpdateTableAsync(table, t =>
             {
-                r.Status = ReplicaStatus.RegionDisabled;
-                r.InaccessibleSince = since;
-            }
-        }).ConfigureAwait(false);
+                if (t.Global!.Find(link.Peer) is { Status: ReplicaStatus.Active } r)
+                {
+                    r.Status = ReplicaStatus.RegionDisabled;
+                    r.InaccessibleSince = seconds;
+                }
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        _logger.LogWarning("Global table {Table}: region {Peer} has been inaccessible for more than 20 hours; it is removed from the replication group.", d.Name, link.Peer);
+        await RemoveReplicaAsync(engine, table, link, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the link's peer out of this region's group and tells the other replicas.</summary>
+    private async Task RemoveReplicaAsync(DynamoEngine engine, TableState table, Link link, CancellationToken cancellationToken)
+    {
+        var db = engine.Database;
+        var d = table.Definition;
+        var region = engine.Options.DefaultRegion;
+        await db.UpdateTableAsync(table, t => t.Global!.Replicas.RemoveAll(r => r.RegionName == link.Peer)).ConfigureAwait(false);
+        ReplicationCheckpoint.Delete(link.Path);
+        _links.TryRemove((region, d.Name, link.Peer), out _);
+        var members = Members(table.Definition, region);
+        foreach (var other in table.Definition.Global!.Replicas)
+            await SendAsync(Message(MessageType.Members, region, other.RegionName, d.Name) with { Regions = members }, cancellationToken).ConfigureAwait(false);
+        if (table.Definition.Global.Replicas.Count == 0)
+        {
+            db.UntrackVersions(table);
+            _known.TryRemove((region, d.TableNumber), out _);
+        }
+    }
+
+    /// <summary>
+    /// Tells a peer on another host how far this region has applied its changes, at most once a second: the peer
+    /// learns from these that this region is alive even when its queue would take messages with nobody reading them.
+    /// </summary>
+    private async Task AcknowledgeAsync(DynamoEngine engine, TableDefinition d, Link link, CancellationToken cancellationToken)
+    {
+        var applied = link.AppliedFromPeer;
+        if (applied <= link.AckSent || Environment.TickCount64 - link.AckSentAt < 1000) return;
+        await SendAsync(Message(MessageType.Ack, engine.Options.DefaultRegion, link.Peer, d.Name) with { NextLsn = applied }, cancellationToken).ConfigureAwait(false);
+        link.AckSent = applied;
+        link.AckSentAt = Environment.TickCount64;
     }
 
     /// <summary>The replica's creation: Create, then (once it exists) the copy, then CopyDone. True once the copy is sent.</summary>
@@ -321,6 +376,7 @@ public sealed class GlobalTableReplicator
             var d = table.Definition;
             var index = 0;
             var messageFrom = from;
+            ulong sentUpTo = 0;
             while (index < changes.Count || messageFrom < next)
             {
                 var batch = new List<ReplicatedChange>();
@@ -342,6 +398,7 @@ public sealed class GlobalTableReplicator
                     if (link.LocalPeer) link.Outstanding(messageFrom, messageNext);
                     await SendAsync(Message(MessageType.Changes, region, link.Peer, d.Name) with { Changes = batch, FromLsn = messageFrom, NextLsn = messageNext }, cancellationToken)
                         .ConfigureAwait(false);
+                    sentUpTo = messageNext;
                 }
 
                 messageFrom = messageNext;
@@ -349,7 +406,12 @@ public sealed class GlobalTableReplicator
             }
 
             link.Sent(next);
-            if (!link.LocalPeer) link.Save(d.TableId, next, copied: true);
+            if (!link.LocalPeer)
+            {
+                link.Save(d.TableId, next, copied: true);
+                if (sentUpTo > 0) link.AwaitAck(sentUpTo, engine.Time.GetUtcNow()); // the peer acknowledges the messages' NextLsn
+            }
+
             if (changes.Count < MaxChangesPerRead) return;
         }
     }
@@ -434,6 +496,10 @@ public sealed class GlobalTableReplicator
                 if (table?.Definition.Global == null) return; // deleted, or not a replica (any more): drop
                 await ApplyAsync(engine, table, message).ConfigureAwait(false);
                 if (!message.Copy && _links.TryGetValue((message.Source, message.Table, message.Target), out var sourceLink)) sourceLink.Acked(message.FromLsn);
+                else if (!message.Copy && _regions.Find(message.Source) == null) LinkOf(engine, table.Definition, message.Source).Applied(message.NextLsn);
+                return;
+            case MessageType.Ack:
+                if (table != null && _links.TryGetValue((message.Target, message.Table, message.Source), out var acked)) acked.RemoteAcked(message.NextLsn, engine.Time.GetUtcNow());
                 return;
             case MessageType.CopyDone:
                 if (_regions.Find(message.Source) != null && _links.TryGetValue((message.Source, message.Table, message.Target), out var copier)
@@ -460,7 +526,7 @@ public sealed class GlobalTableReplicator
 
                 return;
             case MessageType.Settings:
-                if (table != null && message.Definition != null) await ApplySettingsAsync(engine, table, message.Definition, message.Source).ConfigureAwait(false);
+                if (table != null && message.Definition != null) await ApplySettingsAsync(engine, table, message).ConfigureAwait(false);
                 return;
             case MessageType.Members:
                 if (table != null && message.Regions != null) await ApplyMembersAsync(engine, table, message.Regions).ConfigureAwait(false);
@@ -528,7 +594,7 @@ public sealed class GlobalTableReplicator
                     Replicas = [.. (message.Regions ?? [message.Source]).Where(r => r != region).Select(r => new ReplicaDefinition { RegionName = r, Status = ReplicaStatus.Active })],
                 },
             };
-            d.Global.SyncedSettings = Fingerprint(d);
+            d.Global.SyncedSettings = SyncedSettings.Fingerprint(d);
             return d;
         }).ConfigureAwait(false);
         await db.TrackVersionsAsync(table).ConfigureAwait(false);
@@ -547,60 +613,66 @@ public sealed class GlobalTableReplicator
     private static string StreamLabel(double now) =>
         DateTimeOffset.FromUnixTimeMilliseconds((long)(now * 1000)).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fff", CultureInfo.InvariantCulture);
 
-    /// <summary>
-    /// The settings kept in sync across replicas: billing mode, write capacity, TTL attribute and the global
-    /// secondary indexes (names, keys, projections). Read capacity may differ per replica (overrides).
-    /// </summary>
-    public static string Fingerprint(TableDefinition d)
-    {
-        ArgumentNullException.ThrowIfNull(d);
-        var s = new StringBuilder();
-        s.Append(d.BillingMode).Append('|').Append(d.BillingMode == "PAY_PER_REQUEST" ? 0 : d.WriteCapacityUnits).Append('|').Append(d.TimeToLiveAttribute).Append('|');
-        foreach (var i in (d.Indexes ?? []).Where(i => i.Global).OrderBy(i => i.Name, StringComparer.Ordinal))
-        {
-            s.Append(i.Name).Append(':').Append(i.HashKey.Name).Append(':').Append(i.RangeKey?.Name).Append(':').Append(i.ProjectionType)
-                .Append(':').Append(string.Join(",", i.NonKeyAttributes ?? [])).Append(';');
-        }
-
-        return s.ToString();
-    }
-
     /// <summary>Sends the table's synced settings to its replicas when they changed here.</summary>
     private async Task SyncSettingsAsync(DynamoEngine engine, TableState table, CancellationToken cancellationToken)
     {
         var d = table.Definition;
-        var fingerprint = Fingerprint(d);
-        if (d.Global!.SyncedSettings == fingerprint) return;
+        var fingerprint = SyncedSettings.Fingerprint(d);
+        var before = d.Global!.SyncedSettings;
+        if (before == fingerprint) return;
         foreach (var replica in d.Global.Replicas)
         {
             if (replica.Status != ReplicaStatus.Deleting)
-                await SendAsync(Message(MessageType.Settings, engine.Options.DefaultRegion, replica.RegionName, d.Name) with { Definition = d }, cancellationToken).ConfigureAwait(false);
+            {
+                await SendAsync(Message(MessageType.Settings, engine.Options.DefaultRegion, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = before }, cancellationToken)
+                    .ConfigureAwait(false);
+            }
         }
 
         await engine.Database.UpdateTableAsync(table, t => t.Global!.SyncedSettings = fingerprint).ConfigureAwait(false);
     }
 
-    /// <summary>Applies another replica's synced settings: indexes added (and backfilled) or removed, TTL, billing.</summary>
-    private async Task ApplySettingsAsync(DynamoEngine engine, TableState table, TableDefinition source, string sourceRegion)
+    /// <summary>
+    /// Applies what changed in another replica's synced settings (indexes added and backfilled, or removed; TTL;
+    /// billing and write capacity), and this replica's overrides from its definition.
+    /// </summary>
+    private async Task ApplySettingsAsync(DynamoEngine engine, TableState table, ReplicationMessage message)
     {
         var db = engine.Database;
+        var source = message.Definition!;
+        var changed = SyncedSettings.Changed(SyncedSettings.Groups(source), SyncedSettings.Parse(message.SyncedBefore));
         var added = new List<uint>();
         var ttlChanged = false;
         var region = engine.Options.DefaultRegion;
         await db.UpdateTableAsync(table, (d, next) =>
         {
             var mine = source.Global?.Find(region);
-            d.BillingMode = source.BillingMode;
-            d.WriteCapacityUnits = source.WriteCapacityUnits;
-            d.ReadCapacityUnits = mine?.ReadCapacityUnitsOverride ?? source.ReadCapacityUnits;
-            if (mine?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
-            ttlChanged = d.TimeToLiveAttribute != source.TimeToLiveAttribute;
-            d.TimeToLiveAttribute = source.TimeToLiveAttribute;
-            var wanted = (source.Indexes ?? []).Where(i => i.Global).ToList();
-            d.Indexes?.RemoveAll(i => i.Global && !wanted.Exists(w => w.Name == i.Name));
-            foreach (var index in wanted)
+            if (changed.Contains(SyncedSettings.Capacity))
             {
-                if (d.FindIndex(index.Name) != null) continue;
+                d.BillingMode = source.BillingMode;
+                d.WriteCapacityUnits = source.WriteCapacityUnits;
+                d.ReadCapacityUnits = source.ReadCapacityUnits;
+            }
+
+            if (mine?.ReadCapacityUnitsOverride is { } read) d.ReadCapacityUnits = read;
+            if (mine?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
+            if (changed.Contains(SyncedSettings.Ttl))
+            {
+                ttlChanged = d.TimeToLiveAttribute != source.TimeToLiveAttribute;
+                d.TimeToLiveAttribute = source.TimeToLiveAttribute;
+            }
+
+            foreach (var group in changed)
+            {
+                if (!group.StartsWith(SyncedSettings.IndexPrefix, StringComparison.Ordinal)) continue;
+                var name = group[SyncedSettings.IndexPrefix.Length..];
+                if (source.FindIndex(name) is not { Global: true } index)
+                {
+                    d.Indexes?.RemoveAll(i => i.Global && i.Name == name);
+                    continue;
+                }
+
+                if (d.FindIndex(name) != null) continue;
                 var created = NewIndex(index, next, IndexStatus.Creating);
                 (d.Indexes ??= []).Add(created);
                 added.Add(created.Number);
@@ -611,9 +683,11 @@ public sealed class GlobalTableReplicator
             }
 
             if (d.Indexes is { Count: 0 }) d.Indexes = null;
-            if (d.Global?.Find(sourceRegion) is { } r && mine != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
-            d.Global!.SyncedSettings = Fingerprint(d);
+            if (d.Global?.Find(message.Source) is { } r && mine != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
+            d.Global!.SyncedSettings = SyncedSettings.AfterApplying(d.Global.SyncedSettings, d, changed);
         }).ConfigureAwait(false);
+        if (changed.Count > 0)
+            _logger.LogInformation("Global table {Table} in {Region}: applied settings {Groups} from {Source}.", source.Name, region, string.Join(", ", changed), message.Source);
         foreach (var number in added) db.StartBackfill(table, number);
         if (ttlChanged) db.StartExpiryFill(table);
     }
@@ -716,6 +790,46 @@ public sealed class GlobalTableReplicator
 
         /// <summary>When sends to this peer started failing; null while they succeed.</summary>
         public DateTimeOffset? FailingSince { get; set; }
+
+        /// <summary>A peer on another host: since when changes it was sent wait for its acknowledgement; null when none wait.</summary>
+        public DateTimeOffset? UnackedSince { get; private set; }
+
+        private ulong _remoteAcked;
+        private ulong _awaited;
+        private ulong _applied;
+
+        /// <summary>How far this region has applied the changes the peer sent (its log's sequence numbers).</summary>
+        public ulong AppliedFromPeer => Interlocked.Read(ref _applied);
+
+        public ulong AckSent { get; set; }
+
+        public long AckSentAt { get; set; }
+
+        /// <summary>Changes up to <paramref name="next"/> went to the peer's queue: the peer should acknowledge them.</summary>
+        public void AwaitAck(ulong next, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                _awaited = Math.Max(_awaited, next);
+                if (_remoteAcked < _awaited) UnackedSince ??= now;
+            }
+        }
+
+        /// <summary>The peer applied this region's changes up to <paramref name="next"/>.</summary>
+        public void RemoteAcked(ulong next, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                if (next <= _remoteAcked) return;
+                _remoteAcked = next;
+                UnackedSince = _remoteAcked >= _awaited ? null : now; // progress: the wait starts again
+            }
+        }
+
+        public void Applied(ulong next)
+        {
+            lock (_gate) _applied = Math.Max(_applied, next);
+        }
 
         public bool Created { get; set; }
 

@@ -30,6 +30,13 @@ public sealed class GlobalTablesOptions
     /// </summary>
     public int UnreachableSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// A peer on another host whose queue takes messages but which acknowledges none of them for this long, while
+    /// changes wait, is shown as REGION_DISABLED too (a stopped host behind a working queue). Seconds; default 60; 0
+    /// turns the check off (for peers of a release that does not acknowledge).
+    /// </summary>
+    public int AckTimeoutSeconds { get; set; } = 60;
+
     /// <summary>How long one send to a peer's queue may take before it counts as a failure. Seconds; default 10.</summary>
     public int SendTimeoutSeconds { get; set; } = 10;
 

@@ -30,6 +30,9 @@ public static class MessageType
 
     /// <summary>Source → replica: ReplicaUpdates Delete; delete the table.</summary>
     public const string Delete = "Delete";
+
+    /// <summary>Replica → a peer on another host: its changes up to NextLsn are applied here (the peer's liveness check).</summary>
+    public const string Ack = "Ack";
 }
 
 /// <summary>
@@ -57,6 +60,12 @@ public sealed record ReplicationMessage
 
     /// <summary>Create and Settings: the source's table definition (JSON).</summary>
     public TableDefinition? Definition { get; init; }
+
+    /// <summary>
+    /// Settings: the sender's synced settings before this change (<see cref="SyncedSettings"/>), so the receiver applies
+    /// only the groups that changed; absent, every group is applied.
+    /// </summary>
+    public string? SyncedBefore { get; init; }
 
     /// <summary>Create and Members: every region of the global table.</summary>
     public List<string>? Regions { get; init; }
@@ -110,4 +119,5 @@ public sealed record ReplicatedChange
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ReplicationMessage))]
 [JsonSerializable(typeof(ReplicationCheckpoint))]
+[JsonSerializable(typeof(string[]))]
 internal sealed partial class ReplicationJsonContext : JsonSerializerContext;
