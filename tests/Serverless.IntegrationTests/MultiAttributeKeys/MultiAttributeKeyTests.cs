@@ -195,6 +195,21 @@ public sealed class MultiAttributeKeyTests(SharedHostFixture fixture)
     }
 
     [Fact]
+    public async Task PartiQL_SelectOnTheIndex_ReadsItByItsKeyAttributes()
+    {
+        using var client = _host.CreateClient();
+        var table = await CreateTableAsync(client);
+        await PutMatchesAsync(client, table);
+        var result = await client.ExecuteStatementAsync(new ExecuteStatementRequest
+        {
+            Statement = $"SELECT * FROM \"{table}\".\"by-tr\" WHERE tournament = ? AND region = ? AND round = ?",
+            Parameters = [S("W24"), S("EU"), S("SEMI")],
+        });
+        Assert.Equal(6, result.Items.Count);
+        Assert.All(result.Items, i => Assert.Equal("SEMI", i["round"].S));
+    }
+
+    [Fact]
     public async Task UpdateTable_CreatesAMultiAttributeIndex_BackfillsIt()
     {
         using var client = _host.CreateClient();
