@@ -69,7 +69,7 @@ internal static class IndexMask
             if (!d.Global) continue;
             foreach (var name in updatedNames)
             {
-                if (d.ProjectionType == "ALL" || name == d.HashKey.Name || name == d.RangeKey?.Name || (d.NonKeyAttributes?.Contains(name) ?? false))
+                if (d.ProjectionType == "ALL" || d.IsKeyAttribute(name) || (d.NonKeyAttributes?.Contains(name) ?? false))
                 {
                     mask |= 1UL << i;
                     break;

@@ -126,7 +126,8 @@ internal static class CreateTable
 /// <summary>Reads and checks key schemas (tables now, indexes later) with AWS's messages.</summary>
 internal static class KeySchemaReader
 {
-    public static List<(string? Name, string? Type)>? Read(JsonElement? list, string path, ConstraintErrors errors)
+    /// <summary>Reads a KeySchema; a global index's may hold more than two elements (multi-attribute keys).</summary>
+    public static List<(string? Name, string? Type)>? Read(JsonElement? list, string path, ConstraintErrors errors, int maxElements = 2)
     {
         if (list is not { } schema)
         {
@@ -150,7 +151,7 @@ internal static class KeySchemaReader
         }
 
         if (result.Count == 0) errors.Add(path, "[]", "Member must have length greater than or equal to 1");
-        if (result.Count > 2)
+        if (result.Count > maxElements)
             errors.Add(path, "[" + string.Join(", ", result.Select(k => $"KeySchemaElement(attributeName={k.Item1}, keyType={k.Item2})")) + "]",
                 "Member must have length less than or equal to 2");
         return result;

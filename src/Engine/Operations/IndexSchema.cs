@@ -19,6 +19,9 @@ internal static class IndexSchema
     public const int MaxLocalIndexes = 5;
     public const int MaxGlobalIndexes = 20;
 
+    /// <summary>A global index's key: up to four partition and four sort attributes (multi-attribute keys).</summary>
+    public const int MaxKeyAttributesPerRole = 4;
+
     /// <summary>Reads one list of index declarations; <paramref name="path"/> is its constraint path (e.g. globalSecondaryIndexes).</summary>
     public static List<IndexRequest>? ReadList(JsonElement? list, string path, bool global, ConstraintErrors errors)
     {
@@ -39,7 +42,7 @@ internal static class IndexSchema
     public static IndexRequest? Read(JsonElement e, string path, bool global, ConstraintErrors errors)
     {
         var name = Req.String(e, "IndexName");
-        var keys = KeySchemaReader.Read(Req.List(e, "KeySchema"), path + ".keySchema", errors);
+        var keys = KeySchemaReader.Read(Req.List(e, "KeySchema"), path + ".keySchema", errors, global ? int.MaxValue : 2);
         var projection = Req.Object(e, "Projection");
         errors.NotNull(path + ".projection", projection);
         string? projectionType = null;
@@ -131,13 +134,18 @@ internal static class IndexSchema
     {
         KeyAttribute Find(string name) => definitions.First(d => d.Name == name);
         var provisioned = index.Global && billingMode == BillingModes.Provisioned;
+        var hashKeys = new List<KeyAttribute>();
+        var rangeKeys = new List<KeyAttribute>();
+        foreach (var k in index.KeySchema) (k.Type == "HASH" ? hashKeys : rangeKeys).Add(Find(k.Name!));
         return new IndexDefinition
         {
             Name = index.Name,
             Number = number,
             Global = index.Global,
-            HashKey = Find(index.KeySchema[0].Name!),
-            RangeKey = index.KeySchema.Count == 2 ? Find(index.KeySchema[1].Name!) : null,
+            HashKey = hashKeys[0],
+            RangeKey = rangeKeys.Count > 0 ? rangeKeys[0] : null,
+            ExtraHashKeys = hashKeys.Count > 1 ? hashKeys[1..] : null,
+            ExtraRangeKeys = rangeKeys.Count > 1 ? rangeKeys[1..] : null,
             ProjectionType = index.ProjectionType!,
             NonKeyAttributes = index.NonKeyAttributes,
             Status = status,
@@ -155,7 +163,39 @@ internal static class IndexSchema
         if (keys.Count == 2 && keys[0].Name == keys[1].Name)
             throw DynamoErrors.Validation("Both the Hash Key and the Range Key element in the KeySchema have the same name");
         if (keys[0].Type != "HASH") throw DynamoErrors.Validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type");
-        if (keys.Count == 2 && keys[1].Type != "RANGE") throw DynamoErrors.Validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type");
+        if (index.Global) CheckMultiAttributeKeys(index);
+        else if (keys.Count == 2 && keys[1].Type != "RANGE") throw DynamoErrors.Validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type");
+    }
+
+    /// <summary>
+    /// A global index's KeySchema: one to four HASH elements, then up to four RANGE elements, each attribute once.
+    /// The messages follow AWS's wording for the classic checks; AWS's own texts for these were not found.
+    /// </summary>
+    private static void CheckMultiAttributeKeys(IndexRequest index)
+    {
+        var keys = index.KeySchema;
+        int hashes = 0, ranges = 0;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (keys[i].Type == "HASH")
+            {
+                if (ranges > 0)
+                    throw DynamoErrors.Validation("Invalid KeySchema: HASH KeySchemaElements must precede RANGE KeySchemaElements for index: " + index.Name);
+                hashes++;
+            }
+            else ranges++;
+
+            for (var j = 0; j < i; j++)
+            {
+                if (keys[j].Name == keys[i].Name)
+                    throw DynamoErrors.Validation("Invalid KeySchema: Duplicate attribute name in KeySchema: " + keys[i].Name);
+            }
+        }
+
+        if (hashes > MaxKeyAttributesPerRole)
+            throw DynamoErrors.Validation($"Invalid KeySchema: Number of HASH KeySchemaElements exceeds the limit of {MaxKeyAttributesPerRole} for index: {index.Name}");
+        if (ranges > MaxKeyAttributesPerRole)
+            throw DynamoErrors.Validation($"Invalid KeySchema: Number of RANGE KeySchemaElements exceeds the limit of {MaxKeyAttributesPerRole} for index: {index.Name}");
     }
 
     private static void CheckProjection(IndexRequest index, HashSet<string> names)

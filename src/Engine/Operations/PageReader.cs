@@ -164,8 +164,10 @@ internal static class PageReader
         {
             var d = index.Definition;
             var pos = KeyCodec.HeaderLength;
-            key[d.HashKey.Name] = KeyCodec.DecodeComponent(position, ref pos);
-            if (d.RangeKey != null) key[d.RangeKey.Name] = KeyCodec.DecodeComponent(position, ref pos);
+            var hashKeys = d.HashKeys;
+            var partition = MultiAttributeKey.Split(KeyCodec.DecodeComponent(position, ref pos), hashKeys.Length);
+            for (var i = 0; i < hashKeys.Length; i++) key[hashKeys[i].Name] = partition[i];
+            foreach (var r in d.RangeKeys) key[r.Name] = KeyCodec.DecodeComponent(position, ref pos);
             storageKey = storageKey[pos..];
         }
 
@@ -209,10 +211,19 @@ internal static class PageReader
         if (index != null)
         {
             var d = index.Definition;
-            names.Add(d.HashKey.Name);
-            if (d.RangeKey != null) names.Add(d.RangeKey.Name);
-            if (key.Count != names.Count || !Matches(key, d.HashKey) || (d.RangeKey != null && !Matches(key, d.RangeKey)))
-                throw DynamoErrors.Validation("The provided starting key is invalid");
+            foreach (var k in d.HashKeys)
+            {
+                names.Add(k.Name);
+                if (!Matches(key, k)) throw DynamoErrors.Validation("The provided starting key is invalid");
+            }
+
+            foreach (var k in d.RangeKeys)
+            {
+                names.Add(k.Name);
+                if (!Matches(key, k)) throw DynamoErrors.Validation("The provided starting key is invalid");
+            }
+
+            if (key.Count != names.Count) throw DynamoErrors.Validation("The provided starting key is invalid");
         }
 
         if (key.Count != names.Count || !Matches(key, table.HashKey) || (table.RangeKey != null && !Matches(key, table.RangeKey)))

@@ -70,7 +70,8 @@ internal static class Query
         var projectIndex = PageReader.ProjectsIndex(req, index, projection);
         var hashKey = index?.Definition.HashKey ?? definition.HashKey;
         var rangeKey = index == null ? definition.RangeKey : index.Definition.RangeKey;
-        var (hash, sort) = MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
+        var multi = index != null && index.Definition.MultiAttribute ? MultiAttributeQuery.Match(conditions, index.Definition, legacyKeys) : null;
+        var (hash, sort) = multi is { } m ? (m.Partition, m.Last) : MatchSchema(conditions, hashKey, rangeKey, legacyKeys);
         if (filter != null && !ctx.FromPartiQL)
         {
             var names = legacyFilter
@@ -78,7 +79,7 @@ internal static class Query
                 : PageReader.AttributeNames(filter, attributes);
             foreach (var name in names)
             {
-                if (name == hashKey.Name || name == rangeKey?.Name)
+                if (name == hashKey.Name || name == rangeKey?.Name || (multi != null && index!.Definition.IsKeyAttribute(name)))
                     throw DynamoErrors.Validation((legacyFilter ? "QueryFilter" : "Filter Expression") + " can only contain non-primary key attributes: Primary key attribute: " + name);
             }
         }
@@ -91,7 +92,15 @@ internal static class Query
         var bounds = Bounds.ForThread();
         var prefix = bounds.Take(KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash));
         KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix.Span);
-        ReadOnlyMemory<byte> lower = prefix, upper = bounds.Concat(prefix, HighRun);
+        // A multi-attribute sort key fixes its leading attributes by equality: their components extend the prefix
+        // the last condition's bounds start from.
+        ReadOnlyMemory<byte> sortPrefix = prefix;
+        if (multi is { } fixedSort)
+        {
+            foreach (var fixedValue in fixedSort.Equal) sortPrefix = bounds.Concat(sortPrefix, bounds.Component(fixedValue));
+        }
+
+        ReadOnlyMemory<byte> lower = sortPrefix, upper = bounds.Concat(sortPrefix, HighRun);
         bool lowerInclusive = true, upperInclusive = true;
         if (sort != null)
         {
@@ -99,29 +108,29 @@ internal static class Query
             switch (sort.Operator)
             {
                 case KeyConditionOperator.EQ:
-                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
+                    lower = bounds.Concat(sortPrefix, bounds.Component(v[0]));
                     upper = bounds.Concat(lower, HighRun);
                     break;
                 case KeyConditionOperator.LT:
-                    upper = bounds.Concat(prefix, bounds.Component(v[0]));
+                    upper = bounds.Concat(sortPrefix, bounds.Component(v[0]));
                     upperInclusive = false;
                     break;
                 case KeyConditionOperator.LE:
-                    upper = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[0])), HighRun);
+                    upper = bounds.Concat(bounds.Concat(sortPrefix, bounds.Component(v[0])), HighRun);
                     break;
                 case KeyConditionOperator.GT:
-                    lower = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[0])), HighRun);
+                    lower = bounds.Concat(bounds.Concat(sortPrefix, bounds.Component(v[0])), HighRun);
                     lowerInclusive = false;
                     break;
                 case KeyConditionOperator.GE:
-                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
+                    lower = bounds.Concat(sortPrefix, bounds.Component(v[0]));
                     break;
                 case KeyConditionOperator.BETWEEN:
-                    lower = bounds.Concat(prefix, bounds.Component(v[0]));
-                    upper = bounds.Concat(bounds.Concat(prefix, bounds.Component(v[1])), HighRun);
+                    lower = bounds.Concat(sortPrefix, bounds.Component(v[0]));
+                    upper = bounds.Concat(bounds.Concat(sortPrefix, bounds.Component(v[1])), HighRun);
                     break;
                 case KeyConditionOperator.BEGINS_WITH:
-                    lower = bounds.Concat(prefix, bounds.Component(v[0], terminated: false));
+                    lower = bounds.Concat(sortPrefix, bounds.Component(v[0], terminated: false));
                     upper = bounds.Concat(lower, HighRun);
                     break;
             }
@@ -184,33 +193,35 @@ internal static class Query
         if (AttrTypeNames.Name(hash.Type) != hashKey.Type)
             throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
         CheckNotEmpty(hashKey.Name, hash);
-        if (sort != null)
+        if (sort != null) CheckSortCondition(sort, rangeKey!, legacy);
+        return (hash, sort);
+    }
+
+    /// <summary>Checks the sort key condition's values against the sort key attribute it names.</summary>
+    internal static void CheckSortCondition(KeyCondition sort, KeyAttribute rangeKey, bool legacy)
+    {
+        foreach (var v in sort.Values)
         {
-            foreach (var v in sort.Values)
-            {
-                if (AttrTypeNames.Name(v.Type) != rangeKey!.Type)
-                    throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
-            }
-
-            if (sort.Operator == KeyConditionOperator.BEGINS_WITH && sort.Values[0].Type == AttrType.N)
-            {
-                throw DynamoErrors.Validation(legacy
-                    ? "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
-                    : "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N");
-            }
-
-            if (sort.Operator == KeyConditionOperator.BETWEEN
-                && Component(sort.Values[0]).AsSpan().SequenceCompareTo(Component(sort.Values[1])) > 0)
-            {
-                throw DynamoErrors.Validation(legacy
-                    ? "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
-                    : "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
-                      + $"lower bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[0].Type)}:{Show(sort.Values[0])}}}, "
-                      + $"upper bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[1].Type)}:{Show(sort.Values[1])}}}");
-            }
+            if (AttrTypeNames.Name(v.Type) != rangeKey.Type)
+                throw DynamoErrors.Validation("One or more parameter values were invalid: Condition parameter type does not match schema type");
         }
 
-        return (hash, sort);
+        if (sort.Operator == KeyConditionOperator.BEGINS_WITH && sort.Values[0].Type == AttrType.N)
+        {
+            throw DynamoErrors.Validation(legacy
+                ? "One or more parameter values were invalid: ComparisonOperator BEGINS_WITH is not valid for N AttributeValue type"
+                : "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N");
+        }
+
+        if (sort.Operator == KeyConditionOperator.BETWEEN
+            && Component(sort.Values[0]).AsSpan().SequenceCompareTo(Component(sort.Values[1])) > 0)
+        {
+            throw DynamoErrors.Validation(legacy
+                ? "The BETWEEN condition was provided a range where the lower bound is greater than the upper bound"
+                : "Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; "
+                  + $"lower bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[0].Type)}:{Show(sort.Values[0])}}}, "
+                  + $"upper bound operand: AttributeValue: {{{AttrTypeNames.Name(sort.Values[1].Type)}:{Show(sort.Values[1])}}}");
+        }
     }
 
     private static string Show(AttrValue v) => v.Type switch
@@ -220,7 +231,7 @@ internal static class Query
         _ => Convert.ToBase64String(v.B),
     };
 
-    private static void CheckNotEmpty(string name, AttrValue value)
+    internal static void CheckNotEmpty(string name, AttrValue value)
     {
         if (value.Type == AttrType.S && value.S.Length == 0)
             throw DynamoErrors.Validation($"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}");
@@ -284,7 +295,7 @@ internal static class Query
         return result;
     }
 
-    private static byte[] Component(AttrValue v, bool terminated = true)
+    internal static byte[] Component(AttrValue v, bool terminated = true)
     {
         var b = new byte[KeyCodec.ComponentLength(v)];
         var n = KeyCodec.EncodeComponent(v, b, terminated);

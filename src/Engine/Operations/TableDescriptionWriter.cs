@@ -106,8 +106,8 @@ internal static class TableDescriptionWriter
         w.WriteStartObject();
         w.WriteString("IndexName"u8, index.Name);
         w.WriteStartArray("KeySchema"u8);
-        WriteKey(w, index.HashKey.Name, "HASH");
-        if (index.RangeKey != null) WriteKey(w, index.RangeKey.Name, "RANGE");
+        foreach (var k in index.HashKeys) WriteKey(w, k.Name, "HASH");
+        foreach (var k in index.RangeKeys) WriteKey(w, k.Name, "RANGE");
         w.WriteEndArray();
         w.WriteStartObject("Projection"u8);
         w.WriteString("ProjectionType"u8, index.ProjectionType);

@@ -217,8 +217,8 @@ internal static class UpdateTable
             if (d.RangeKey != null) used.Add(d.RangeKey.Name);
             foreach (var i in d.Indexes)
             {
-                used.Add(i.HashKey.Name);
-                if (i.RangeKey != null) used.Add(i.RangeKey.Name);
+                foreach (var k in i.HashKeys) used.Add(k.Name);
+                foreach (var k in i.RangeKeys) used.Add(k.Name);
             }
 
             d.AttributeDefinitions.Clear();

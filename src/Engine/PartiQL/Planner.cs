@@ -30,12 +30,14 @@ internal static class PqPlanner
         var definition = table.Definition;
         KeyAttribute hashKey = definition.HashKey;
         var rangeKey = definition.RangeKey;
+        var multiAttribute = false; // an index with a multi-attribute key is read by a Scan with the WHERE as filter
         if (s.Index != null)
         {
             var index = definition.FindIndex(s.Index) ?? throw Protocol.DynamoErrors.Validation(
                 $"The table does not have the specified index: {s.Index}");
             hashKey = index.HashKey;
             rangeKey = index.RangeKey;
+            multiAttribute = index.MultiAttribute;
         }
 
         // Nested paths are picked from the whole item: a ProjectionExpression would compact the lists they index.
@@ -46,7 +48,7 @@ internal static class PqPlanner
             else topLevel = projection;
         }
 
-        var parts = PlanQueries(s.Where, hashKey, rangeKey, topLevel, parameters);
+        var parts = multiAttribute ? null : PlanQueries(s.Where, hashKey, rangeKey, topLevel, parameters);
         var text = new PqExpressionText();
         var plan = new PqSelectPlan { Table = definition.Name, Index = s.Index, Text = text, Parts = parts, NestedProjection = nested };
         if (parts == null)

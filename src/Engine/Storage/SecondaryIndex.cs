@@ -69,8 +69,9 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     /// </summary>
     public byte[]? EntryFor(IReadOnlyDictionary<string, AttrValue>? item, ReadOnlySpan<byte> storageKey)
     {
-        if (!TryGetKeys(item, out var hash, out var range)) return null;
         var d = Definition;
+        if (d.MultiAttribute) return MultiAttributeEntryFor(d, item, storageKey);
+        if (!TryGetKeys(item, out var hash, out var range)) return null;
 
         var length = KeyCodec.KeyLength(hash, range);
         var entry = new byte[length + storageKey.Length];
@@ -78,6 +79,37 @@ public sealed class SecondaryIndex(IndexDefinition definition)
         storageKey.CopyTo(entry.AsSpan(length));
         return entry;
     }
+
+    // The layout is described in MultiAttributeKey.cs.
+    private static byte[]? MultiAttributeEntryFor(IndexDefinition d, IReadOnlyDictionary<string, AttrValue>? item, ReadOnlySpan<byte> storageKey)
+    {
+        if (item == null) return null;
+        var hashKeys = d.HashKeys;
+        var rangeKeys = d.RangeKeys;
+        var hashValues = new AttrValue[hashKeys.Length];
+        for (var i = 0; i < hashKeys.Length; i++)
+        {
+            if (!TryGet(item, hashKeys[i], out hashValues[i])) return null;
+        }
+
+        var rangeValues = new AttrValue[rangeKeys.Length];
+        for (var i = 0; i < rangeKeys.Length; i++)
+        {
+            if (!TryGet(item, rangeKeys[i], out rangeValues[i])) return null;
+        }
+
+        var partition = MultiAttributeKey.Partition(hashValues);
+        var length = KeyCodec.HeaderLength + KeyCodec.ComponentLength(partition);
+        foreach (var r in rangeValues) length += KeyCodec.ComponentLength(r);
+        var entry = new byte[length + storageKey.Length];
+        var pos = KeyCodec.EncodePartitionPrefix(d.Number, partition, entry);
+        foreach (var r in rangeValues) pos += KeyCodec.EncodeComponent(r, entry.AsSpan(pos));
+        storageKey.CopyTo(entry.AsSpan(pos));
+        return entry;
+    }
+
+    private static bool TryGet(IReadOnlyDictionary<string, AttrValue> item, KeyAttribute key, out AttrValue value) =>
+        item.TryGetValue(key.Name, out value!) && AttrTypeNames.Name(value.Type) == key.Type;
 
     /// <summary>
     /// Checks an item's index key attributes, where present: false, with the <paramref name="problem"/>, when one has
@@ -87,6 +119,21 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     {
         var d = Definition;
         problem = default;
+        if (d.MultiAttribute)
+        {
+            foreach (var k in d.HashKeys)
+            {
+                if (!Check(k, out problem)) return false;
+            }
+
+            foreach (var k in d.RangeKeys)
+            {
+                if (!Check(k, out problem)) return false;
+            }
+
+            return true;
+        }
+
         return Check(d.HashKey, out problem) && (d.RangeKey == null || Check(d.RangeKey, out problem));
 
         bool Check(KeyAttribute key, out IndexKeyProblem problem)
@@ -103,7 +150,23 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     }
 
     /// <summary>Whether <paramref name="item"/> has the index key attributes, with their declared types (is in the index).</summary>
-    public bool Contains(IReadOnlyDictionary<string, AttrValue>? item) => TryGetKeys(item, out _, out _);
+    public bool Contains(IReadOnlyDictionary<string, AttrValue>? item)
+    {
+        var d = Definition;
+        if (!d.MultiAttribute) return TryGetKeys(item, out _, out _);
+        if (item == null) return false;
+        foreach (var k in d.HashKeys)
+        {
+            if (!TryGet(item, k, out _)) return false;
+        }
+
+        foreach (var k in d.RangeKeys)
+        {
+            if (!TryGet(item, k, out _)) return false;
+        }
+
+        return true;
+    }
 
     private bool TryGetKeys(IReadOnlyDictionary<string, AttrValue>? item, out AttrValue hash, out AttrValue? range)
     {
@@ -123,7 +186,8 @@ public sealed class SecondaryIndex(IndexDefinition definition)
     {
         var pos = KeyCodec.HeaderLength;
         KeyCodec.SkipComponent(entry, ref pos);
-        if (Definition.RangeKey != null) KeyCodec.SkipComponent(entry, ref pos);
+        var sortComponents = Definition.RangeKeys.Length;
+        for (var i = 0; i < sortComponents; i++) KeyCodec.SkipComponent(entry, ref pos);
         return entry[pos..];
     }
 
@@ -140,8 +204,8 @@ public sealed class SecondaryIndex(IndexDefinition definition)
 
         Copy(table.HashKey.Name);
         Copy(table.RangeKey?.Name);
-        Copy(d.HashKey.Name);
-        Copy(d.RangeKey?.Name);
+        foreach (var k in d.HashKeys) Copy(k.Name);
+        foreach (var k in d.RangeKeys) Copy(k.Name);
         if (d.NonKeyAttributes != null)
         {
             foreach (var n in d.NonKeyAttributes) Copy(n);

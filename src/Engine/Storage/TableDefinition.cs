@@ -152,6 +152,38 @@ public sealed class IndexDefinition
 
     public KeyAttribute? RangeKey { get; init; }
 
+    /// <summary>
+    /// A multi-attribute global index key: the partition key attributes after <see cref="HashKey"/>, in order; null
+    /// for a single-attribute partition key (so older catalog records read unchanged).
+    /// </summary>
+    public List<KeyAttribute>? ExtraHashKeys { get; init; }
+
+    /// <summary>The sort key attributes after <see cref="RangeKey"/>, in order; null when there are none.</summary>
+    public List<KeyAttribute>? ExtraRangeKeys { get; init; }
+
+    private KeyAttribute[]? _hashKeys;
+    private KeyAttribute[]? _rangeKeys;
+
+    /// <summary>Every partition key attribute, in KeySchema order (one for a classic index, up to four).</summary>
+    [JsonIgnore]
+    public KeyAttribute[] HashKeys => _hashKeys ??= ExtraHashKeys == null ? [HashKey] : [HashKey, .. ExtraHashKeys];
+
+    /// <summary>Every sort key attribute, in KeySchema order (none, one, or up to four).</summary>
+    [JsonIgnore]
+    public KeyAttribute[] RangeKeys => _rangeKeys ??= RangeKey == null ? [] : ExtraRangeKeys == null ? [RangeKey] : [RangeKey, .. ExtraRangeKeys];
+
+    /// <summary>Whether the key has more than one partition or sort attribute.</summary>
+    [JsonIgnore]
+    public bool MultiAttribute => ExtraHashKeys != null || ExtraRangeKeys != null;
+
+    /// <summary>Whether <paramref name="name"/> is one of the index's key attributes.</summary>
+    public bool IsKeyAttribute(string name)
+    {
+        foreach (var k in HashKeys) if (k.Name == name) return true;
+        foreach (var k in RangeKeys) if (k.Name == name) return true;
+        return false;
+    }
+
     /// <summary>ALL, KEYS_ONLY or INCLUDE.</summary>
     public required string ProjectionType { get; init; }
 
@@ -173,6 +205,7 @@ public sealed class IndexDefinition
     public IndexDefinition Clone() => new()
     {
         Name = Name, Number = Number, Global = Global, HashKey = HashKey, RangeKey = RangeKey, ProjectionType = ProjectionType,
+        ExtraHashKeys = ExtraHashKeys == null ? null : [.. ExtraHashKeys], ExtraRangeKeys = ExtraRangeKeys == null ? null : [.. ExtraRangeKeys],
         NonKeyAttributes = NonKeyAttributes == null ? null : [.. NonKeyAttributes], Status = Status,
         ReadCapacityUnits = ReadCapacityUnits, WriteCapacityUnits = WriteCapacityUnits,
         OnDemandThroughput = OnDemandThroughput, WarmThroughput = WarmThroughput,
