@@ -87,7 +87,7 @@ public sealed class SpilledStoreTests : IDisposable
         var racing = new byte[100];
         BinaryPrimitives.WriteInt32LittleEndian(racing, 424242);
         var raced = false;
-        for (var attempt = 0; attempt < 30 && !raced; attempt++)
+        for (var attempt = 0; attempt < 300 && !raced; attempt++)
         {
             var i = 21 + (attempt * 10);
             var key = Key(i);

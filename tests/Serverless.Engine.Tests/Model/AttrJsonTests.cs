@@ -37,11 +37,19 @@ public class AttrJsonTests
     [InlineData("01.50", "1.5")]
     [InlineData("-0", "0")]
     [InlineData("1e3", "1000")]
-    [InlineData(" 5 ", "5")]
     public void ReadValue_CanonicalisesNumbers(string input, string expected)
     {
         using var doc = Parse($$"""{"N":"{{input}}"}""");
         Assert.Equal(expected, AttrJson.ReadValue(doc.RootElement).N);
+    }
+
+    [Fact]
+    public void ReadValue_RefusesNumbersWithSurroundingSpaces()
+    {
+        // AWS does not trim: " 5 " is not a number (docs/validation-order.md).
+        using var doc = Parse("""{"N":" 5 "}""");
+        Assert.False(AttrJson.TryReadValue(doc.RootElement, out _, out var error));
+        Assert.Contains("The parameter cannot be converted to a numeric value:  5 ", error.Message);
     }
 
     [Fact]
