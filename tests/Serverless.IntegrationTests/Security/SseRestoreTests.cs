@@ -50,7 +50,18 @@ public sealed class SseRestoreTests
         await client.RestoreTableFromBackupAsync(new RestoreTableFromBackupRequest { TargetTableName = plain, BackupArn = backup });
         Assert.Null((await WaitActiveAsync(client, plain)).SSEDescription);
 
-        // To a point in time, with the managed key; the setting survives a restart (it is in the catalog).
+        // To a point in time, with the managed key; the setting survives a restart (it is in the catalog). The latest
+        // restorable time trails the present by a second, so wait until the window holds one.
+        var window = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var recovery = (await client.DescribeContinuousBackupsAsync(new DescribeContinuousBackupsRequest { TableName = source }))
+                .ContinuousBackupsDescription.PointInTimeRecoveryDescription;
+            if (recovery.LatestRestorableDateTime >= recovery.EarliestRestorableDateTime) break;
+            Assert.True(DateTime.UtcNow < window, "the restore window never opened");
+            await Task.Delay(200);
+        }
+
         var pitr = NewName("ssepitr");
         var atPoint = await client.RestoreTableToPointInTimeAsync(new RestoreTableToPointInTimeRequest
         {
