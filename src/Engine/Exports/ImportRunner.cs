@@ -84,12 +84,14 @@ internal sealed class ImportRunner(ExportService service, DynamoEngine engine, I
                 // The failure below is what is reported.
             }
 
+            // The partly loaded table goes first, so a client that sees FAILED no longer finds it (a crash in between
+            // leaves the import IN_PROGRESS, which the next start fails the same way).
+            if (engine.Database.FindTable(record.TableName) is { } t && t.Definition.ImportInProgress == record.ImportArn)
+                await engine.Database.DeleteTableAsync(t).ConfigureAwait(false);
             record.Status = "FAILED";
             record.EndTime = engine.NowSeconds();
             (record.FailureCode, record.FailureMessage) = e is ExportFailure f ? (f.Code, f.Message) : ("InternalFailure", e.Message);
             service.SaveImport(record);
-            if (engine.Database.FindTable(record.TableName) is { } t && t.Definition.ImportInProgress == record.ImportArn)
-                await engine.Database.DeleteTableAsync(t).ConfigureAwait(false);
             service.Log?.Invoke($"Import {record.ImportArn} FAILED: {record.FailureCode}: {record.FailureMessage}");
         }
         finally
