@@ -86,7 +86,7 @@ public sealed class AutoScaler
                         await ApplyAsync(table, target.Dimension, target.Index, decision.Capacity, decision.Cause, decision.Direction).ConfigureAwait(false);
                         activities++;
                     }
-                    catch (Exception e) when (e is DynamoException or StoreException)
+                    catch (Exception e) when (DynamoErrors.Of(e) != null)
                     {
                         // The table changed under the evaluation (deleted, say): the other tables still get theirs.
                     }
@@ -117,10 +117,10 @@ public sealed class AutoScaler
             status = "Successful";
             message = $"Successfully set {units} to {capacity}. Change successfully fulfilled by dynamodb.";
         }
-        catch (Exception e) when (e is DynamoException or StoreException)
+        catch (Exception ex) when (DynamoErrors.Of(ex) is { } e)
         {
             status = "Failed";
-            message = $"Failed to set {units} to {capacity}. Reason: {(e as DynamoException ?? DynamoErrors.From((StoreException)e)).Message}";
+            message = $"Failed to set {units} to {capacity}. Reason: {e.Message}";
         }
 
         var activity = new ScalingActivityDefinition
@@ -144,7 +144,7 @@ public sealed class AutoScaler
                 else if (direction == ScalingDirection.ScaleIn) target.LastScaleInAt = start;
             }).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is DynamoException or StoreException && table.Deleting)
+        catch (Exception e) when (table.Deleting && DynamoErrors.Of(e) != null)
         {
             // The table went away meanwhile: so did its targets and activities.
         }

@@ -58,6 +58,12 @@ public static class DynamoErrors
     /// <inheritdoc cref="From(Storage.StoreStatus, in Storage.IndexKeyProblem, string?)"/>
     public static DynamoException From(Storage.StoreException e) => From(e.Status, default, e.Subject);
 
+    /// <summary>
+    /// The DynamoDB error an exception stands for: itself, or a store refusal's error; null for anything else (a fault).
+    /// For callers of the engine outside the request path, which catch both the way <c>RequestHandler</c> does.
+    /// </summary>
+    public static DynamoException? Of(Exception e) => e as DynamoException ?? (e is Storage.StoreException s ? From(s) : null);
+
     /// <summary>A write whose new image has a secondary index key of the wrong type, or an empty one.</summary>
     public static DynamoException InvalidIndexKey(in Storage.IndexKeyProblem p) => p.EmptyKind == null
         ? Validation($"One or more parameter values were invalid: Type mismatch for Index Key {p.KeyName} Expected: {p.Expected} Actual: {p.Actual} IndexName: {p.IndexName}")

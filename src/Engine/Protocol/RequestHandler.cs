@@ -132,19 +132,12 @@ public sealed class RequestHandler
 
             return Complete(200, output, requestId, contentType, cbor);
         }
-        catch (DynamoException e)
+        catch (Exception ex) when (DynamoErrors.Of(ex) is { } e)
         {
+            // A DynamoDB error, or a store refusal raised where no status could be returned (Storage/StoreStatus.cs).
             output.Clear();
             WriteError(output, e);
             return Complete(e.StatusCode, output, requestId, contentType, cbor);
-        }
-        catch (Storage.StoreException e)
-        {
-            // The store's refusals raised where it could not return a status (see Storage/StoreStatus.cs).
-            var error = DynamoErrors.From(e);
-            output.Clear();
-            WriteError(output, error);
-            return Complete(error.StatusCode, output, requestId, contentType, cbor);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -28,15 +28,6 @@ public sealed class TableCatalog
     /// <summary>The lock under which the catalog changes; also orders catalog records with the numbers they draw.</summary>
     internal object SyncRoot => _lock;
 
-    /// <summary>The number the next table or index will get.</summary>
-    public uint NextTableNumber
-    {
-        get
-        {
-            lock (_lock) return _nextTableNumber;
-        }
-    }
-
     public IReadOnlyCollection<TableState> All => Volatile.Read(ref _current).All;
 
     public TableState? Find(string name) => Volatile.Read(ref _current).ByName.GetValueOrDefault(name);
