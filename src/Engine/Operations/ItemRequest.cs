@@ -128,6 +128,7 @@ internal static class ItemRequest
                 if (p.Value.ValueKind != JsonValueKind.String) throw DynamoErrors.Serialization(p.Value.ValueKind == JsonValueKind.Object ? "Start of structure or map found where not expected" : "Unexpected field type");
                 var value = p.Value.GetString()!;
                 if (value.Length == 0) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid value: Empty attribute name for key {p.Name}");
+                if (AttrJson.IsNameTooLarge(value)) throw DynamoErrors.Validation(AttrJson.NameTooLarge);
                 names[placeholder] = value;
             }
 

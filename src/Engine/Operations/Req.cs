@@ -251,6 +251,13 @@ internal sealed class ConstraintErrors
             return;
         }
 
+        // A table may be named by its ARN (up to 1024 characters); TableArns resolves it.
+        if (TableArns.IsArn(value) && path == "tableName")
+        {
+            if (value.Length > TableArns.MaxLength) Add(path, value, $"Member must have length less than or equal to {TableArns.MaxLength}");
+            return;
+        }
+
         if (!IsValidName(value)) Add(path, value, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
         if (value.Length < 3) Add(path, value, "Member must have length greater than or equal to 3");
         if (value.Length > 255) Add(path, value, "Member must have length less than or equal to 255");

@@ -62,6 +62,9 @@ internal static class Scan
         {
             lower = Bound(number, (ulong)seg * 0x1_0000_0000UL / (ulong)total);
             upper = Bound(number, ((ulong)seg + 1) * 0x1_0000_0000UL / (ulong)total);
+            if (start != null && (start.AsSpan().SequenceCompareTo(lower) < 0 || start.AsSpan().SequenceCompareTo(upper) >= 0))
+                throw DynamoErrors.Validation("The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
+                    + $"TotalSegments: {Str(total)} Segment: {Str(seg)}");
         }
         else
         {
