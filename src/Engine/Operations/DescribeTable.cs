@@ -26,7 +26,7 @@ internal static class Tables
     {
         var name = Req.String(req, "TableName");
         var errors = new ConstraintErrors();
-        errors.Name("tableName", name);
+        errors.Name("tableName", name, allowArn: true);
         errors.ThrowIfAny();
         return ctx.Engine.Database.FindTable(TableArns.Resolve(ctx, name!))
             ?? throw DynamoErrors.ResourceNotFound($"Requested resource not found: Table: {name} not found");

@@ -33,7 +33,7 @@ internal static class Query
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         var attributesToGet = Req.StringList(req, "AttributesToGet");
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
-        errors.Name("tableName", tableName);
+        errors.Name("tableName", tableName, allowArn: true);
         errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
         errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
         if (Req.String(req, "IndexName") is { } indexName) errors.Name("indexName", indexName);

@@ -243,7 +243,7 @@ internal sealed class ConstraintErrors
     }
 
     /// <summary>AWS's constraints on table and index names: pattern, then length 3..255.</summary>
-    public void Name(string path, string? value, bool required = true)
+    public void Name(string path, string? value, bool required = true, bool allowArn = false)
     {
         if (value is null)
         {
@@ -251,8 +251,8 @@ internal sealed class ConstraintErrors
             return;
         }
 
-        // A table may be named by its ARN (up to 1024 characters); TableArns resolves it.
-        if (TableArns.IsArn(value) && path == "tableName")
+        // Where TableArns resolves the name, a table may be named by its ARN (up to 1024 characters).
+        if (allowArn && TableArns.IsArn(value))
         {
             if (value.Length > TableArns.MaxLength) Add(path, value, $"Member must have length less than or equal to {TableArns.MaxLength}");
             return;

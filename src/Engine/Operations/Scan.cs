@@ -20,7 +20,7 @@ internal static class Scan
         var select = Req.String(req, "Select");
         var consistent = Req.Bool(req, "ConsistentRead") ?? false;
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
-        errors.Name("tableName", tableName);
+        errors.Name("tableName", tableName, allowArn: true);
         errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
         errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
         var segment = Req.Long(req, "Segment", "Integer");

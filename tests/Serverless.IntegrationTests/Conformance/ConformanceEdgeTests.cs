@@ -21,18 +21,18 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
     public async Task ATableArnOfThisAccount_NamesTheTable_AndAnotherAccountsArn_IsAccessDenied()
     {
         using var client = _host.CreateClient();
-        var table = await CreateHashTableAsync(client, NewName("arn"));
+        var table = await CreateAsync(client, "arn");
         var arn = (await client.DescribeTableAsync(table)).Table.TableArn;
         Assert.StartsWith("arn:aws:dynamodb:us-east-1:000000000000:table/", arn, StringComparison.Ordinal);
 
-        await client.PutItemAsync(new PutItemRequest { TableName = arn, Item = new() { ["a"] = new AttributeValue { S = "k" }, ["v"] = new AttributeValue { N = "1" } } });
-        var item = await client.GetItemAsync(new GetItemRequest { TableName = table, Key = new() { ["a"] = new AttributeValue { S = "k" } }, ConsistentRead = true });
+        await client.PutItemAsync(new PutItemRequest { TableName = arn, Item = new() { ["pk"] = new AttributeValue { S = "k" }, ["v"] = new AttributeValue { N = "1" } } });
+        var item = await client.GetItemAsync(new GetItemRequest { TableName = table, Key = new() { ["pk"] = new AttributeValue { S = "k" } }, ConsistentRead = true });
         Assert.Equal("1", item.Item["v"].N);
         Assert.Equal(table, (await client.DescribeTableAsync(arn)).Table.TableName);
 
         var other = arn.Replace(":000000000000:", ":111122223333:", StringComparison.Ordinal);
         var denied = await Assert.ThrowsAsync<AmazonDynamoDBException>(() =>
-            client.GetItemAsync(new GetItemRequest { TableName = other, Key = new() { ["a"] = new AttributeValue { S = "k" } } }));
+            client.GetItemAsync(new GetItemRequest { TableName = other, Key = new() { ["pk"] = new AttributeValue { S = "k" } } }));
         Assert.Equal("AccessDeniedException", denied.ErrorCode);
         Assert.Equal($"User: arn:aws:iam::000000000000:root is not authorized to perform: dynamodb:GetItem on resource: {other} "
             + "because no resource-based policy allows the dynamodb:GetItem action", denied.Message);
@@ -45,13 +45,13 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
     public async Task LegacyScanFilterAndQueryFilter_EqAndNe_WorkOnListsMapsBooleansAndNulls()
     {
         using var client = _host.CreateClient();
-        var table = await CreateHashTableAsync(client, NewName("legacy-eq"));
+        var table = await CreateAsync(client, "legacy-eq");
         await client.PutItemAsync(new PutItemRequest
         {
             TableName = table,
             Item = new()
             {
-                ["a"] = new AttributeValue { S = "one" }, ["l"] = new AttributeValue { L = [new AttributeValue { S = "x" }] },
+                ["pk"] = new AttributeValue { S = "one" }, ["l"] = new AttributeValue { L = [new AttributeValue { S = "x" }] },
                 ["m"] = new AttributeValue { M = new() { ["k"] = new AttributeValue { S = "v" } } }, ["t"] = new AttributeValue { BOOL = true },
                 ["z"] = new AttributeValue { NULL = true },
             },
@@ -61,7 +61,7 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
             TableName = table,
             Item = new()
             {
-                ["a"] = new AttributeValue { S = "two" }, ["l"] = new AttributeValue { L = [new AttributeValue { S = "y" }] },
+                ["pk"] = new AttributeValue { S = "two" }, ["l"] = new AttributeValue { L = [new AttributeValue { S = "y" }] },
                 ["m"] = new AttributeValue { M = new() { ["k"] = new AttributeValue { S = "w" } } }, ["t"] = new AttributeValue { BOOL = false },
             },
         });
@@ -80,19 +80,19 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
                 TableName = table, ConsistentRead = true,
                 ScanFilter = new() { [attribute] = new Condition { ComparisonOperator = ComparisonOperator.EQ, AttributeValueList = [value] } },
             });
-            Assert.Equal(["one"], eq.Items.Select(i => i["a"].S));
+            Assert.Equal(["one"], eq.Items.Select(i => i["pk"].S));
             var ne = await client.ScanAsync(new ScanRequest
             {
                 TableName = table, ConsistentRead = true,
                 ScanFilter = new() { [attribute] = new Condition { ComparisonOperator = ComparisonOperator.NE, AttributeValueList = [value] } },
             });
-            Assert.Equal(["two"], ne.Items.Select(i => i["a"].S));
+            Assert.Equal(["two"], ne.Items.Select(i => i["pk"].S));
         }
 
         var query = await client.QueryAsync(new QueryRequest
         {
             TableName = table, ConsistentRead = true,
-            KeyConditions = new() { ["a"] = new Condition { ComparisonOperator = ComparisonOperator.EQ, AttributeValueList = [new AttributeValue { S = "one" }] } },
+            KeyConditions = new() { ["pk"] = new Condition { ComparisonOperator = ComparisonOperator.EQ, AttributeValueList = [new AttributeValue { S = "one" }] } },
             QueryFilter = new() { ["t"] = new Condition { ComparisonOperator = ComparisonOperator.EQ, AttributeValueList = [new AttributeValue { BOOL = true }] } },
         });
         Assert.Equal(1, query.Count);
@@ -102,9 +102,9 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
     public async Task IndexKeysOverTheKeyLimits_AreRefusedOnWrites_AndLeftOutOfABackfill()
     {
         using var client = _host.CreateClient();
-        var table = await CreateHashTableAsync(client, NewName("gsi-len"));
-        await client.PutItemAsync(new PutItemRequest { TableName = table, Item = new() { ["a"] = new AttributeValue { S = "long" }, ["g"] = new AttributeValue { S = new string('g', 2049) } } });
-        await client.PutItemAsync(new PutItemRequest { TableName = table, Item = new() { ["a"] = new AttributeValue { S = "short" }, ["g"] = new AttributeValue { S = "g" } } });
+        var table = await CreateAsync(client, "gsi-len");
+        await client.PutItemAsync(new PutItemRequest { TableName = table, Item = new() { ["pk"] = new AttributeValue { S = "long" }, ["g"] = new AttributeValue { S = new string('g', 2049) } } });
+        await client.PutItemAsync(new PutItemRequest { TableName = table, Item = new() { ["pk"] = new AttributeValue { S = "short" }, ["g"] = new AttributeValue { S = "g" } } });
 
         await client.UpdateTableAsync(new UpdateTableRequest
         {
@@ -119,11 +119,11 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
         }
 
         var scan = await client.ScanAsync(new ScanRequest { TableName = table, IndexName = "by-g" });
-        Assert.Equal(["short"], scan.Items.Select(i => i["a"].S));
+        Assert.Equal(["short"], scan.Items.Select(i => i["pk"].S));
 
         var refused = await Assert.ThrowsAsync<AmazonDynamoDBException>(() => client.UpdateItemAsync(new UpdateItemRequest
         {
-            TableName = table, Key = new() { ["a"] = new AttributeValue { S = "short" } }, UpdateExpression = "SET g = :g",
+            TableName = table, Key = new() { ["pk"] = new AttributeValue { S = "short" } }, UpdateExpression = "SET g = :g",
             ExpressionAttributeValues = new() { [":g"] = new AttributeValue { S = new string('x', 3000) } },
         }));
         Assert.Equal("One or more parameter values were invalid: Size limit exceeded for Index Key g Actual Size: 3000 bytes Max Size: 2048 bytes IndexName: by-g", refused.Message);
@@ -151,15 +151,5 @@ public sealed class ConformanceEdgeTests(SharedHostFixture fixture)
         Assert.NotEqual(HttpStatusCode.BadRequest, shortStatus);
         var (root, _) = await PostAsync("/");
         Assert.Equal(HttpStatusCode.OK, root);
-    }
-
-    private static async Task<string> CreateHashTableAsync(AmazonDynamoDBClient client, string name)
-    {
-        await client.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = name, BillingMode = BillingMode.PAY_PER_REQUEST,
-            KeySchema = [new("a", KeyType.HASH)], AttributeDefinitions = [new("a", ScalarAttributeType.S)],
-        });
-        return name;
     }
 }
