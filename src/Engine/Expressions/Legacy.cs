@@ -116,6 +116,7 @@ public static class LegacyParameters
         var actions = new List<UpdateAction>(updates.Count);
         foreach (var u in updates)
         {
+            if (AttrJson.IsNameTooLarge(u.Name)) throw DynamoErrors.Validation(AttrJson.NameTooLarge);
             var action = u.Action ?? "PUT";
             var path = new DocPath([PathElem.OfName(u.Name)]);
             if (u.Value == null)
