@@ -30,6 +30,7 @@ public sealed class GlobalTableReplicator
     private readonly ConcurrentDictionary<(string Region, string Table, string Removed), long> _toldRemoved = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _lastTrim = Environment.TickCount64;
+    private long _extendUntil;
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public GlobalTableReplicator(EngineRegions regions, GlobalTablesOptions options, IMessageQueues queues, Func<string, IMessageQueues> queuesFor, ILogger<GlobalTableReplicator> logger)
@@ -87,7 +88,14 @@ public sealed class GlobalTableReplicator
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (!await _gate.WaitAsync(0, cancellationToken).ConfigureAwait(false)) return;
+        if (!await _gate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            // The previous run is still following the logs: it follows them for this tick too. (Returning alone left
+            // no run for a whole second whenever a busy pass took a run past the next tick.)
+            Interlocked.Exchange(ref _extendUntil, Environment.TickCount64 + _options.TailMilliseconds);
+            return;
+        }
+
         try
         {
             var until = Environment.TickCount64 + _options.TailMilliseconds;
@@ -95,6 +103,7 @@ public sealed class GlobalTableReplicator
             {
                 var poke = Volatile.Read(ref _poke).Task;
                 await PassAsync(cancellationToken).ConfigureAwait(false);
+                until = Math.Max(until, Interlocked.Read(ref _extendUntil));
                 if (Environment.TickCount64 >= until) return;
                 await Task.WhenAny(poke, Task.Delay(_options.PollMilliseconds, cancellationToken)).ConfigureAwait(false);
             }
