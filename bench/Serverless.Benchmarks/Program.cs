@@ -30,4 +30,11 @@ if (args.Length > 0 && args[0] == "verify-cpu")
     return;
 }
 
+// FASTER snapshot against fold-over checkpoints, time and bytes: ... -- checkpoints [items] [storeMiB] [rounds]
+if (args.Length > 0 && args[0] == "checkpoints")
+{
+    await CheckpointKinds.RunAsync(args);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

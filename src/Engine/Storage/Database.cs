@@ -224,6 +224,12 @@ public sealed partial class Database : IAsyncDisposable
     /// </summary>
     public ValueTask<bool> TryReadAsync(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryReadAsync(key, destination);
 
+    /// <inheritdoc cref="FasterStore.OpenReader"/>
+    public FasterStore.StoreReader OpenReader() => _store.OpenReader();
+
+    /// <inheritdoc cref="FasterStore.WarmAsync"/>
+    public ValueTask WarmAsync(IReadOnlyList<byte[]> keys) => _store.WarmAsync(keys);
+
     /// <summary>
     /// Runs <paramref name="mutation"/> on the item under its lock, stores the outcome and appends it to the change
     /// log. Await <see cref="WriteResult.Committed"/> before acknowledging the write.
