@@ -22,7 +22,17 @@ public sealed partial class BlobPersistence
     public static string IndexName(string fileName) => IndexPrefix + fileName;
 
     /// <summary>The sealed manifest, or null when the container holds none.</summary>
-    public Task<byte[]?> ReadManifestAsync(CancellationToken cancellationToken) => ReadAsync(ManifestBlob, cancellationToken);
+    public async Task<byte[]?> ReadManifestAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _bulk.GetBlobClient(ManifestBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToArray();
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Uploads index files (runs and collection files) whose names no manifest may have named yet.</summary>
     public Task UploadIndexFilesAsync(IEnumerable<string> paths, CancellationToken cancellationToken) =>

@@ -165,10 +165,10 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
     public async Task DownloadBackupsAsync(string directory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "backups/" }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = "backups/" }, cancellationToken).ConfigureAwait(false))
         {
             var local = Path.Combine(directory, item.Name["backups/".Length..]);
-            if (!File.Exists(local)) await _container.GetBlobClient(item.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
+            if (!File.Exists(local)) await _bulk.GetBlobClient(item.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
         }
     }
 
