@@ -47,6 +47,7 @@ kill -KILL "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=""; rm -r
 sleep 16 # the killed owner's lease runs out
 t0=$(now); start_host; t1=$(now)
 echo "fresh instance recovery ($ITEMS items in the snapshot + $LOG_ITEMS log records): $(echo "$t1 - $t0" | bc) s to serving"
+grep -o 'store opened: .*' "$HOST_DATA.log" || true
 node "$BENCH_DIR/ddbctl.js" count "$HOST_URL" bench
 fi
 

@@ -68,6 +68,9 @@ public sealed partial class Database : IAsyncDisposable
 
     internal BlobPersistence? Blob => _files.Blob;
 
+    /// <summary>Where the store's durable state lives; null in memory-only mode.</summary>
+    internal IStoreBackend? Backend => _files.Backend;
+
     /// <summary>The memory-only engine's change log (docs/streams-in-memory.md); null with a data directory.</summary>
     internal MemoryChangeLog? MemoryLog => _files.MemoryLog;
 
@@ -296,7 +299,7 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         if (Shipper != null) await Shipper.DisposeAsync().ConfigureAwait(false);
-        if (Blob != null) await Blob.DisposeAsync().ConfigureAwait(false);
+        if (Backend != null) await Backend.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
         _files.DirectoryLock?.Dispose();
     }
