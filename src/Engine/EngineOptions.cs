@@ -24,8 +24,11 @@ public sealed class EngineOptions
     /// <summary>Largest request body accepted, in bytes; larger bodies are refused before they are buffered. Default: 16 MiB.</summary>
     public long MaxRequestBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>Memory given to FASTER's in-memory log, in bytes; colder items spill to disk. Default: 512 MiB.</summary>
-    public long StoreMemoryBytes { get; set; } = 512L * 1024 * 1024;
+    /// <summary>
+    /// Memory given to FASTER's in-memory log, in bytes; colder items spill to disk. Default: 64 MiB, sized for a
+    /// serverless instance billed by its memory (docs/startup.md, "Memory"); raise it for a large hot working set.
+    /// </summary>
+    public long StoreMemoryBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// Memory for decoded blocks of the ordered indexes' runs on disk (keys, secondary and expiry indexes), shared by

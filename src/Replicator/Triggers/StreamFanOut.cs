@@ -249,7 +249,10 @@ public sealed partial class StreamFanOut
             dynamodb.Remove("OldImage");
         }
 
-        return JsonSerializer.SerializeToUtf8Bytes(node);
+        // JsonNode writes itself (no reflection-based serializer, so the host also compiles ahead of time).
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(record.Length);
+        using (var writer = new Utf8JsonWriter(buffer)) node.WriteTo(writer);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static string SequenceOf(byte[] record) =>
