@@ -18,6 +18,7 @@ public static class PartitionedStore
     {
         var count = options.Partitions;
         if (!options.InMemory) CheckLayout(options.DataDirectory, count);
+        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, count, cancellationToken).ConfigureAwait(false);
         var engines = new DynamoEngine[count];
         try
         {
@@ -83,6 +84,49 @@ public static class PartitionedStore
         var temp = path + ".tmp";
         File.WriteAllBytes(temp, WriteLayout(partitions));
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>
+    /// With blob storage the truth is in the storage account, not the data directory (a cache): P is recorded as
+    /// <c>partitions.json</c> in the base container (<c>{Container}</c>, beside the partitions' <c>{Container}-p{k}</c>),
+    /// written once with an if-none-match condition, so two instances starting together agree on it.
+    /// </summary>
+    public static async Task CheckBlobLayoutAsync(BlobOptions blob, int partitions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        var container = new Azure.Storage.Blobs.BlobContainerClient(blob.ConnectionString, blob.Container,
+            new Azure.Storage.Blobs.BlobClientOptions(Azure.Storage.Blobs.BlobClientOptions.ServiceVersion.V2025_11_05));
+        await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var layout = container.GetBlobClient(LayoutFile);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var recorded = ReadLayout((await layout.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToMemory().Span);
+                if (recorded != partitions)
+                    throw new ArgumentException($"Partitions: the store in container '{blob.Container}' was created with {recorded} partitions, not {partitions}; the number is fixed when a store is created (docs/scale-out.md).");
+                return;
+            }
+            catch (Azure.RequestFailedException e) when (e.Status == 404 && attempt == 0)
+            {
+                // Not recorded yet: a store without partitions may already live in the base container.
+            }
+
+            if (await container.GetBlobClient("manifest.json").ExistsAsync(cancellationToken).ConfigureAwait(false)
+                || await container.GetBlobClient("owner.lease").ExistsAsync(cancellationToken).ConfigureAwait(false))
+                throw new ArgumentException($"Partitions: container '{blob.Container}' holds a store created without partitions; the number is fixed when a store is created (docs/scale-out.md).");
+            try
+            {
+                await layout.UploadAsync(BinaryData.FromBytes(WriteLayout(partitions)),
+                    new Azure.Storage.Blobs.Models.BlobUploadOptions { Conditions = new Azure.Storage.Blobs.Models.BlobRequestConditions { IfNoneMatch = Azure.ETag.All } },
+                    cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Azure.RequestFailedException e) when (e.Status is 409 or 412 && attempt == 0)
+            {
+                // Another instance recorded it first: read what it wrote.
+            }
+        }
     }
 
     /// <summary>The layout file's bytes (persisted, golden-tested): <c>{"Version":1,"Partitions":P}</c>.</summary>

@@ -93,6 +93,55 @@ public sealed class PartitionedStoreTests
         }
     }
 
+    [Fact]
+    public async Task BlobStorage_EachPartitionInItsOwnContainer_AFreshInstanceRecoversThemAll_AndPIsRecordedInTheAccount()
+    {
+        await using var azurite = await AzuriteProcess.StartAsync();
+        var storage = new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["Engine__Blob__Container"] = "parts",
+            ["Engine__Blob__LeaseSeconds"] = "15",
+            ["Engine__Partitions"] = "3",
+        };
+        string expected;
+        await using (var first = await HostProcess.StartAsync(new HostProcessOptions { Environment = storage }))
+        {
+            try
+            {
+                using var client = first.CreateClient();
+                await client.CreateTableAsync(new CreateTableRequest
+                {
+                    TableName = Table, BillingMode = BillingMode.PAY_PER_REQUEST,
+                    AttributeDefinitions = [new AttributeDefinition("pk", ScalarAttributeType.S), new AttributeDefinition("sk", ScalarAttributeType.N)],
+                    KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
+                });
+                for (var i = 0; i < 60; i++) await client.PutItemAsync(Table, Item("user" + i, i, "open"));
+                expected = await ScanAllAsync(client, 7);
+                Assert.Equal(0, await first.StopAsync());
+            }
+            catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+            {
+                throw new InvalidOperationException(e.Message + "\n" + first.Output, e);
+            }
+        }
+
+        // A fresh instance (empty data directory) rebuilds every partition from its container.
+        await using (var fresh = await HostProcess.StartAsync(new HostProcessOptions { Environment = storage }))
+        {
+            using var client = fresh.CreateClient();
+            Assert.Equal(expected, await ScanAllAsync(client, 7));
+            Assert.Equal(0, await fresh.StopAsync());
+        }
+
+        // Another P against the same account is refused, whatever the data directory says.
+        var other = new Dictionary<string, string>(storage) { ["Engine__Partitions"] = "2" };
+        var refused = await HostProcess.RunToExitAsync(["--port", "0", "--data-dir", Path.Combine(Path.GetTempPath(), "parts-" + Guid.NewGuid().ToString("N"))],
+            TimeSpan.FromSeconds(90), other);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("container 'parts' was created with 3 partitions", refused.StandardOutput + refused.StandardError);
+    }
+
     /// <summary>Runs the scenario and returns every answer as text, in order, for comparison.</summary>
     private static async Task<List<string>> RunScenarioAsync(AmazonDynamoDBClient client)
     {
