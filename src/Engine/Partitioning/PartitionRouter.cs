@@ -31,6 +31,7 @@ public sealed partial class PartitionRouter
         BatchWrite,
         Transaction,
         Catalog,
+        Describe,
     }
 
     private static readonly Dictionary<MethodInfo, Route> Routes = new()
@@ -45,6 +46,7 @@ public sealed partial class PartitionRouter
         [Method(BatchWriteItem.ExecuteAsync)] = Route.BatchWrite,
         [Method(TransactWriteItems.ExecuteAsync)] = Route.Transaction,
         [Method(TransactGetItems.ExecuteAsync)] = Route.Transaction,
+        [Method(DescribeTable.ExecuteAsync)] = Route.Describe,
         [Method(CreateTable.ExecuteAsync)] = Route.Catalog,
         [Method(DeleteTable.ExecuteAsync)] = Route.Catalog,
         [Method(UpdateTable.ExecuteAsync)] = Route.Catalog,
@@ -97,7 +99,8 @@ public sealed partial class PartitionRouter
         Route.BatchGet => BatchAsync(handler, ctx, req, w, write: false),
         Route.BatchWrite => BatchAsync(handler, ctx, req, w, write: true),
         Route.Transaction => CallAsync(PartitionOfTransaction(req), handler, ctx, req, w),
-        _ => CatalogAsync(handler, ctx, req, w),
+        Route.Catalog => CatalogAsync(handler, ctx, req, w),
+        _ => DescribeAsync(handler, ctx, req, w),
     };
 
     /// <summary>Runs <paramref name="handler"/> on partition <paramref name="k"/>'s engine, with the request's caller and region.</summary>
@@ -130,6 +133,73 @@ public sealed partial class PartitionRouter
         for (var k = 1; k < _engines.Length; k++)
         {
             using var _ = await CallForDocumentAsync(k, handler, ctx, req).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>DescribeTable: partition 0's description, with the item counts and sizes of every partition summed.</summary>
+    private async ValueTask DescribeAsync(OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var pages = new List<JsonDocument>(_engines.Length);
+        try
+        {
+            for (var k = 0; k < _engines.Length; k++) pages.Add(await CallForDocumentAsync(k, handler, ctx, req).ConfigureAwait(false));
+            var others = new List<JsonElement>(pages.Count - 1);
+            for (var k = 1; k < pages.Count; k++) others.Add(pages[k].RootElement);
+            WriteSummed(w, pages[0].RootElement, others);
+        }
+        finally
+        {
+            foreach (var page in pages) page.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="primary"/> with its ItemCount, TableSizeBytes and IndexSizeBytes members replaced by
+    /// their sums over the same places in <paramref name="others"/> (the partitions share one catalog, so their
+    /// descriptions have the same shape: objects by member name, index lists in the same order).
+    /// </summary>
+    private static void WriteSummed(Utf8JsonWriter w, JsonElement primary, List<JsonElement> others)
+    {
+        switch (primary.ValueKind)
+        {
+            case JsonValueKind.Object:
+                w.WriteStartObject();
+                foreach (var member in primary.EnumerateObject())
+                {
+                    var inOthers = new List<JsonElement>(others.Count);
+                    foreach (var o in others)
+                        if (o.ValueKind == JsonValueKind.Object && o.TryGetProperty(member.Name, out var v)) inOthers.Add(v);
+                    if (member.Value.ValueKind == JsonValueKind.Number && member.Name is "ItemCount" or "TableSizeBytes" or "IndexSizeBytes")
+                    {
+                        var sum = member.Value.GetInt64();
+                        foreach (var v in inOthers) sum += v.GetInt64();
+                        w.WriteNumber(member.Name, sum);
+                        continue;
+                    }
+
+                    w.WritePropertyName(member.Name);
+                    WriteSummed(w, member.Value, inOthers);
+                }
+
+                w.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                w.WriteStartArray();
+                var i = 0;
+                foreach (var element in primary.EnumerateArray())
+                {
+                    var inOthers = new List<JsonElement>(others.Count);
+                    foreach (var o in others)
+                        if (o.ValueKind == JsonValueKind.Array && o.GetArrayLength() > i) inOthers.Add(o[i]);
+                    WriteSummed(w, element, inOthers);
+                    i++;
+                }
+
+                w.WriteEndArray();
+                break;
+            default:
+                primary.WriteTo(w);
+                break;
         }
     }
 

@@ -170,6 +170,11 @@ public sealed class PartitionedStoreTests
 
         for (var i = 0; i < 120; i++) await client.PutItemAsync(Table, Item("user" + (i % 40), i, i % 3 == 0 ? "open" : "closed"));
 
+        // The table's statistics are the sum over its partitions.
+        var counted0 = (await client.DescribeTableAsync(Table)).Table;
+        log.Add($"describe counts {counted0.ItemCount} {counted0.TableSizeBytes} {string.Join(",", counted0.LocalSecondaryIndexes.Select(i => i.IndexName + ":" + i.ItemCount + ":" + i.IndexSizeBytes))}");
+        Assert.Equal(120, counted0.ItemCount);
+
         // Items: reads, conditional writes and their refusals.
         foreach (var i in new[] { 0, 7, 41, 119, 500 })
         {
