@@ -95,7 +95,7 @@ public sealed partial class PartitionRouter
         var total = 0;
         foreach (var table in tables.EnumerateObject())
         {
-            if (Front.Database.FindTable(table.Name)?.Definition is not { } definition) return null;
+            if (FindDefinition(table.Name) is not { } definition) return null;
             var list = write ? table.Value : table.Value.ValueKind == JsonValueKind.Object && table.Value.TryGetProperty("Keys"u8, out var keys) ? keys : default;
             if (list.ValueKind != JsonValueKind.Array) return null;
             foreach (var element in list.EnumerateArray())

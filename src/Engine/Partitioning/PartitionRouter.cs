@@ -206,8 +206,18 @@ public sealed partial class PartitionRouter
     /// <summary>The table definition the request names (from partition 0's catalog, which every partition shares); null: route to 0.</summary>
     private TableDefinition? DefinitionOf(JsonElement req) =>
         req.TryGetProperty("TableName"u8, out var name) && name.ValueKind == JsonValueKind.String && name.GetString() is { } text
-            ? Front.Database.FindTable(text)?.Definition
+            ? FindDefinition(text)
             : null;
+
+    /// <summary>
+    /// The table a TableName (or a batch's table key) names, by name or by the name inside a table ARN; the operation
+    /// itself still checks the ARN's account and region, on whichever partition it runs.
+    /// </summary>
+    private TableDefinition? FindDefinition(string name)
+    {
+        if (TableArns.IsArn(name) && name.IndexOf(":table/", StringComparison.Ordinal) is var at and > 0) name = name[(at + ":table/".Length)..];
+        return Front.Database.FindTable(name)?.Definition;
+    }
 
     private int PartitionOfMember(JsonElement req, ReadOnlySpan<byte> member) =>
         DefinitionOf(req) is { } definition && req.TryGetProperty(member, out var map) ? PartitionOfAttribute(map, definition.HashKey.Name) : 0;

@@ -203,6 +203,9 @@ public sealed class PartitionedStoreTests
             ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
         }));
         log.Add("condition " + failed.ErrorCode + " " + failed.Message + " " + Show(failed.Item));
+        // A table named by its ARN routes like one named by its name.
+        var byArn = await client.GetItemAsync(new GetItemRequest { TableName = described.Table.TableArn, Key = Key("user7", 7), ConsistentRead = true });
+        log.Add("get by arn " + Show(byArn.Item));
         var deleted = await client.DeleteItemAsync(new DeleteItemRequest { TableName = Table, Key = Key("user9", 9), ReturnValues = ReturnValue.ALL_OLD });
         log.Add("delete " + Show(deleted.Attributes));
         var invalid = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(() => client.GetItemAsync(Table, new Dictionary<string, AttributeValue> { ["pk"] = new("x") }));
