@@ -48,6 +48,12 @@ public sealed class EngineOptions
     /// </summary>
     public long ItemCollectionSizeLimitBytes { get; set; } = 10L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// Partitions of the store, by partition-key hash, 1–256 (docs/scale-out.md). Fixed when the store is created. Default: 1
+    /// (one store, the layout of a store without partitions).
+    /// </summary>
+    public int Partitions { get; set; } = 1;
+
     /// <summary>Blob storage for the store (checkpoints and the change log); unset keeps everything in the data directory.</summary>
     public BlobOptions Blob { get; set; } = new();
 
@@ -75,6 +81,7 @@ public sealed class EngineOptions
         if (Blob.LogBlobBlocks is < 100 or > 49_000) throw new ArgumentException("Blob.LogBlobBlocks must be from 100 to 49,000 (Azure allows 50,000 blocks per append blob).");
         if (!InMemory && string.IsNullOrWhiteSpace(DataDirectory))
             throw new ArgumentException("DataDirectory must be set unless InMemory is true.");
+        if (Partitions is < 1 or > Partitioning.PartitionMap.MaxPartitions) throw new ArgumentException("Partitions must be from 1 to 256.");
         if (InMemoryLogBytes < 16L * 1024 * 1024) throw new ArgumentException("InMemoryLogBytes must be at least 16 MiB.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
         if (StoreMemoryBytes < 16L * 1024 * 1024) throw new ArgumentException("StoreMemoryBytes must be at least 16 MiB.");

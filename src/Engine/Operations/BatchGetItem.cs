@@ -61,6 +61,8 @@ internal static class BatchGetItem
             plans.Add(new Plan(table, entry.Value, keys, projection, attributes, Req.Bool(entry.Value, "ConsistentRead") ?? false));
         }
 
+        if (ctx.ValidateOnly) return ValueTask.CompletedTask;
+
         // Each key is admitted on its own: the throttled ones go back in UnprocessedKeys, and a request of which none
         // can be processed is refused, as on AWS.
         var unprocessed = new List<(Plan Plan, JsonElement Key)>();
