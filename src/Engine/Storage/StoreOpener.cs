@@ -122,7 +122,7 @@ internal static class StoreOpener
             if (db.ReplayMaintainsIndexes) db.Maintenance.StartOrphanPurge();
             else RebuildStatistics(db.Catalog, store);
             db.OpenTimings = new StoreOpenTimings(recovered, replayed - recovered, clock.Elapsed - replayed);
-            if (blob != null) db.Shipper = new LogShipper(db.Log, blob, options.Blob);
+            if (blob != null) db.Shipper = new LogShipper(db.Log, blob, options.Blob, db.Time);
             await db.Maintenance.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }
