@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using Serverless.Engine;
+using Serverless.Engine.Protocol;
 using Serverless.Functions.Hosting;
 using Serverless.Host.Functions;
 
@@ -117,6 +118,8 @@ internal static class LocalFunctionHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null; // the engine enforces Engine:MaxRequestBytes itself
+            // Kestrel would answer a long URL 414 itself; DynamoDB answers 400 (HttpEdge.MaxUrlLength, checked below).
+            kestrel.Limits.MaxRequestLineSize = 1024 * 1024;
             kestrel.Listen(endPoint);
             if (https is not null) kestrel.Listen(httpsEndPoint!, o => o.UseHttps(https.ToKestrelOptions()));
         });
@@ -154,6 +157,12 @@ internal static class LocalFunctionHost
         // In Verify mode every /admin route needs a signature and its action allowed (AdminAuthentication).
         app.Run(StartupTrace.Wrap(context =>
         {
+            if (HttpEdge.UrlTooLong((context.Request.Path.Value?.Length ?? 0) + (context.Request.QueryString.Value?.Length ?? 0)))
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return Task.CompletedTask;
+            }
+
             if (IsAdminRun(context, out var name)) return AdminAuthentication.RunAsync(context, AdminAuthentication.InvokeFunction, () => RunOnDemandAsync(context, runner, name));
             if (HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/admin/metrics")
                 return AdminAuthentication.RunAsync(context, AdminAuthentication.GetMetrics, () => WriteMetricsAsync(context));

@@ -67,7 +67,8 @@ public static class LegacyParameters
             {
                 var allowed = op switch
                 {
-                    "EQ" or "NE" => v.Type is AttrType.S or AttrType.N or AttrType.B or AttrType.SS or AttrType.NS or AttrType.BS,
+                    // EQ and NE take every data type, lists and maps included (AWS's Condition reference).
+                    "EQ" or "NE" => true,
                     "BEGINS_WITH" => v.Type is AttrType.S or AttrType.B,
                     _ => v.Type is AttrType.S or AttrType.N or AttrType.B,
                 };
@@ -115,6 +116,7 @@ public static class LegacyParameters
         var actions = new List<UpdateAction>(updates.Count);
         foreach (var u in updates)
         {
+            if (AttrJson.IsNameTooLarge(u.Name)) throw DynamoErrors.Validation(AttrJson.NameTooLarge);
             var action = u.Action ?? "PUT";
             var path = new DocPath([PathElem.OfName(u.Name)]);
             if (u.Value == null)
@@ -148,6 +150,10 @@ public static class LegacyParameters
     }
 
     /// <summary>Converts <c>AttributesToGet</c> (top-level names, taken literally).</summary>
-    public static ProjectionExpression FromAttributesToGet(IReadOnlyList<string> names) =>
-        new(names.Distinct(StringComparer.Ordinal).Select(n => new DocPath([PathElem.OfName(n)])).ToList());
+    public static ProjectionExpression FromAttributesToGet(IReadOnlyList<string> names)
+    {
+        foreach (var n in names)
+            if (AttrJson.IsNameTooLarge(n)) throw DynamoErrors.Validation(AttrJson.NameTooLarge);
+        return new(names.Distinct(StringComparer.Ordinal).Select(n => new DocPath([PathElem.OfName(n)])).ToList());
+    }
 }

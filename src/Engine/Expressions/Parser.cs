@@ -71,6 +71,18 @@ internal sealed class Parser
 
     public string?[] Errors { get; } = new string?[Slots.Count];
 
+    /// <summary>DynamoDB's limit on the operators (AND, OR, NOT, comparators, BETWEEN, IN) of one condition.</summary>
+    public const int MaxOperators = 300;
+
+    private int _operators;
+
+    /// <summary>Counts one operator; the 301st fails at once, as DynamoDB reports it (parentheses and functions do not count).</summary>
+    private void CountOperator()
+    {
+        if (++_operators > MaxOperators)
+            throw DynamoErrors.Validation($"Invalid {_label}: The expression contains too many operators; operator count: {_operators}");
+    }
+
     /// <summary>True when the text holds nothing but whitespace.</summary>
     public bool IsEmpty => _tokens.Count == 1;
 
@@ -185,6 +197,7 @@ internal sealed class Parser
         while (IsKeyword(Cur, "OR"))
         {
             _pos++;
+            CountOperator();
             var right = ParseAnd();
             CheckCondition(left);
             CheckCondition(right);
@@ -200,6 +213,7 @@ internal sealed class Parser
         while (IsKeyword(Cur, "AND"))
         {
             _pos++;
+            CountOperator();
             var right = ParseNot();
             CheckCondition(left);
             CheckCondition(right);
@@ -213,6 +227,7 @@ internal sealed class Parser
     {
         if (!IsKeyword(Cur, "NOT")) return ParseComparison();
         _pos++;
+        CountOperator();
         var operand = ParseNot();
         CheckCondition(operand);
         return new NotNode(operand);
@@ -240,6 +255,7 @@ internal sealed class Parser
         {
             if (IsConditionNode(left)) throw Syntax();
             _pos++;
+            CountOperator();
             var right = ParseOperand();
             CheckOperands(left, right);
             return new CompareNode(cmp, left, right);
@@ -249,6 +265,7 @@ internal sealed class Parser
         {
             if (IsConditionNode(left)) throw Syntax();
             _pos++;
+            CountOperator();
             var low = ParseOperand();
             if (!IsKeyword(Cur, "AND")) throw Syntax();
             _pos++;
@@ -261,6 +278,7 @@ internal sealed class Parser
         {
             if (IsConditionNode(left)) throw Syntax();
             _pos++;
+            CountOperator();
             Expect(Tok.LParen);
             var list = new List<Node> { ParseOperand() };
             while (Cur.Kind == Tok.Comma)

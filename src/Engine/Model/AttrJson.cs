@@ -62,6 +62,16 @@ public static class AttrJson
     private const string UnexpectedValue = "Unexpected value type in payload";
     private const string BadBase64 = "Invalid last non-pad Base64 character dectected";
 
+    /// <summary>DynamoDB's limit on an attribute name (at any depth), in UTF-8 bytes: 64 KB less one.</summary>
+    public const int MaxAttributeNameBytes = 65535;
+
+    /// <summary>AWS's message for an attribute name of 64 KB or more.</summary>
+    public const string NameTooLarge = "1 validation error detected: Attribute name is too large, must be less than 65536 bytes";
+
+    /// <summary>Whether <paramref name="name"/> is over <see cref="MaxAttributeNameBytes"/> (counted only when it could be).</summary>
+    public static bool IsNameTooLarge(string name) =>
+        name.Length > MaxAttributeNameBytes / 3 && System.Text.Encoding.UTF8.GetByteCount(name) > MaxAttributeNameBytes;
+
     public static bool TryReadValue(JsonElement element, [NotNullWhen(true)] out AttrValue? value, out AttrJsonError error)
     {
         var state = default(ReadState);
@@ -216,7 +226,9 @@ public static class AttrJson
         {
             var v = ReadValueCore(property.Value, depth, ref state);
             if (state.Aborted) return null;
-            if (v != null) map[property.Name] = v;
+            var name = property.Name;
+            if (IsNameTooLarge(name)) state.Invalid(NameTooLarge);
+            if (v != null) map[name] = v;
         }
 
         return map;

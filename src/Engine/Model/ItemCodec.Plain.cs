@@ -29,6 +29,7 @@ public static partial class ItemCodec
             if (++count > MaxPlainAttributes) return false;
             var name = RawString(p);
             if (name.IsEmpty || name.IndexOf((byte)'\\') >= 0) return false;
+            if (name.Length > AttrJson.MaxAttributeNameBytes) return false; // the general reader reports it
 
             // Duplicate names: the general reader keeps the last value; leave that to it.
             var seen = 0;

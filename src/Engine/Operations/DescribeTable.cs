@@ -26,13 +26,13 @@ internal static class Tables
     {
         var name = Req.String(req, "TableName");
         var errors = new ConstraintErrors();
-        errors.Name("tableName", name);
+        errors.Name("tableName", name, allowArn: true);
         errors.ThrowIfAny();
-        return ctx.Engine.Database.FindTable(name!)
+        return ctx.Engine.Database.FindTable(TableArns.Resolve(ctx, name!))
             ?? throw DynamoErrors.ResourceNotFound($"Requested resource not found: Table: {name} not found");
     }
 
     /// <summary>Data-plane operations answer with the bare "Requested resource not found" (also while a restore is still loading the table).</summary>
     public static TableState RequireForDataPlane(OperationContext ctx, string name) =>
-        ctx.Engine.Database.FindTable(name) is { } table && table.Definition.Restore is not { InProgress: true } && table.Definition.ImportInProgress == null ? table : throw DynamoErrors.TableNotFound();
+        ctx.Engine.Database.FindTable(TableArns.Resolve(ctx, name)) is { } table && table.Definition.Restore is not { InProgress: true } && table.Definition.ImportInProgress == null ? table : throw DynamoErrors.TableNotFound();
 }

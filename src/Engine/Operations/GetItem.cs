@@ -27,7 +27,7 @@ internal static class GetItem
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         var attributesToGet = Req.StringList(req, "AttributesToGet"u8);
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
-        errors.Name("tableName", tableName);
+        errors.Name("tableName", tableName, allowArn: true);
         if (keyJson is null) errors.NotNull("key", null);
         errors.ThrowIfAny();
 

@@ -38,6 +38,9 @@ internal static class IndexSchema
         return result;
     }
 
+    /// <summary>The longest name NonKeyAttributes may hold (the API's constraint on each member).</summary>
+    private const int MaxNonKeyNameLength = 255;
+
     /// <summary>Reads one index declaration at constraint path <paramref name="path"/>.</summary>
     public static IndexRequest? Read(JsonElement e, string path, bool global, ConstraintErrors errors)
     {
@@ -55,6 +58,9 @@ internal static class IndexSchema
             if (nonKey is { Count: 0 }) errors.Add(path + ".projection.nonKeyAttributes", "[]", "Member must have length greater than or equal to 1");
             if (nonKey is { Count: > 20 })
                 errors.Add(path + ".projection.nonKeyAttributes", "[" + string.Join(", ", nonKey) + "]", "Member must have length less than or equal to 20");
+            else if (nonKey != null && nonKey.Exists(n => n.Length is 0 or > MaxNonKeyNameLength))
+                errors.Add(path + ".projection.nonKeyAttributes", "[" + string.Join(", ", nonKey) + "]",
+                    $"Member must satisfy constraint: [Member must have length less than or equal to {MaxNonKeyNameLength}, Member must have length greater than or equal to 1]");
         }
 
         var throughput = global ? Req.Object(e, "ProvisionedThroughput") : null;

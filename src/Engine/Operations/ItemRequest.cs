@@ -21,16 +21,26 @@ internal static class ItemRequest
     /// Reads and checks the members every single-item write has: TableName, the item or key (<paramref name="targetMember"/>),
     /// ReturnValues and the option enums.
     /// </summary>
-    public static WriteRequest ReadWriteRequest(JsonElement req, string targetMember)
+    public static WriteRequest ReadWriteRequest(JsonElement req, string targetMember, bool update = false)
     {
         var tableName = Req.TableName(req);
         var target = Req.Map(req, targetMember);
         var returnValues = Req.String(req, "ReturnValues"u8);
+        var returnCapacity = Req.String(req, "ReturnConsumedCapacity"u8);
+        var returnMetrics = Req.String(req, "ReturnItemCollectionMetrics"u8);
         var errors = ConstraintErrors.ForThread();
-        CheckCommonEnums(errors, req, out var returnCapacity, out var returnMetrics);
-        errors.Name("tableName", tableName);
-        if (target is null) errors.NotNull(char.ToLowerInvariant(targetMember[0]) + targetMember[1..], null);
+        // The list in AWS's order, which differs by operation (recorded in dynalite's suite):
+        // PutItem: returnConsumedCapacity, tableName, item, returnValues, returnItemCollectionMetrics;
+        // DeleteItem: returnConsumedCapacity, tableName, returnValues, returnItemCollectionMetrics, key;
+        // UpdateItem: returnConsumedCapacity, tableName, returnItemCollectionMetrics, returnValues, key.
+        errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
+        errors.Name("tableName", tableName, allowArn: true);
+        var put = targetMember == "Item";
+        if (put && target is null) errors.NotNull("item", null);
+        if (update) errors.Enum("returnItemCollectionMetrics", returnMetrics, "SIZE, NONE", "SIZE", "NONE");
         errors.Enum("returnValues", returnValues, ReturnValuesEnum, "ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW");
+        if (!update) errors.Enum("returnItemCollectionMetrics", returnMetrics, "SIZE, NONE", "SIZE", "NONE");
+        if (!put && target is null) errors.NotNull("key", null);
         var onFailure = ReadReturnValuesOnConditionCheckFailure(errors, req);
         errors.ThrowIfAny();
         return new WriteRequest(tableName!, target!.Value, returnValues, returnCapacity, onFailure == "ALL_OLD", returnMetrics == "SIZE");
@@ -128,6 +138,7 @@ internal static class ItemRequest
                 if (p.Value.ValueKind != JsonValueKind.String) throw DynamoErrors.Serialization(p.Value.ValueKind == JsonValueKind.Object ? "Start of structure or map found where not expected" : "Unexpected field type");
                 var value = p.Value.GetString()!;
                 if (value.Length == 0) throw DynamoErrors.Validation($"ExpressionAttributeNames contains invalid value: Empty attribute name for key {p.Name}");
+                if (AttrJson.IsNameTooLarge(value)) throw DynamoErrors.Validation(AttrJson.NameTooLarge);
                 names[placeholder] = value;
             }
 

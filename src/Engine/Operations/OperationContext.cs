@@ -87,6 +87,9 @@ public sealed class OperationContext
         init => _host = value;
     }
 
+    /// <summary>The request's X-Amz-Target (<c>DynamoDB_20120810.GetItem</c>): the action an AccessDeniedException names.</summary>
+    internal string? Target { get; set; }
+
     internal bool Https
     {
         get => _https;

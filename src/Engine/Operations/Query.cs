@@ -33,7 +33,7 @@ internal static class Query
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
         var attributesToGet = Req.StringList(req, "AttributesToGet");
         if (attributesToGet is { Count: 0 }) errors.Add("attributesToGet", "[]", "Member must have length greater than or equal to 1");
-        errors.Name("tableName", tableName);
+        errors.Name("tableName", tableName, allowArn: true);
         errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
         errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
         if (Req.String(req, "IndexName") is { } indexName) errors.Name("indexName", indexName);
@@ -138,8 +138,13 @@ internal static class Query
 
         if (start != null)
         {
+            // With a sort key condition AWS checks the start key's sort value first, then its partition.
+            if (sort != null && multi == null && !StartMatchesSort(req, sort))
+                throw DynamoErrors.Validation("The provided starting key does not match the range key predicate");
             if (!start.AsSpan().StartsWith(prefix.Span))
-                throw DynamoErrors.Validation("The provided starting key is outside query boundaries based on provided conditions");
+                throw DynamoErrors.Validation(sort != null && multi == null
+                    ? "The query can return at most one row and cannot be restarted"
+                    : "The provided starting key is outside query boundaries based on provided conditions");
             if (forward && start.AsSpan().SequenceCompareTo(lower.Span) >= 0)
             {
                 lower = start;
@@ -162,6 +167,26 @@ internal static class Query
     }
 
     /// <summary>Checks the key conditions against the key schema; returns the partition value and the sort condition.</summary>
+    /// <summary>Whether ExclusiveStartKey's value of the sort attribute satisfies the query's sort key condition.</summary>
+    private static bool StartMatchesSort(JsonElement req, KeyCondition sort)
+    {
+        if (Req.Map(req, "ExclusiveStartKey") is not { } key || !key.TryGetProperty(sort.AttributeName, out var json)
+            || !AttrJson.TryReadValue(json, out var value, out _)) return true;
+        var v = sort.Values;
+        var c = Evaluator.Compare(value, v[0]);
+        if (c is not { } cmp) return false;
+        return sort.Operator switch
+        {
+            KeyConditionOperator.EQ => cmp == 0,
+            KeyConditionOperator.LT => cmp < 0,
+            KeyConditionOperator.LE => cmp <= 0,
+            KeyConditionOperator.GT => cmp > 0,
+            KeyConditionOperator.GE => cmp >= 0,
+            KeyConditionOperator.BETWEEN => cmp >= 0 && Evaluator.Compare(value, v[1]) <= 0,
+            _ => value.Type == v[0].Type && (value.Type == AttrType.S ? value.S.StartsWith(v[0].S, StringComparison.Ordinal) : value.B.AsSpan().StartsWith(v[0].B)),
+        };
+    }
+
     private static (AttrValue Hash, KeyCondition? Sort) MatchSchema(IReadOnlyList<KeyCondition> conditions, KeyAttribute hashKey, KeyAttribute? rangeKey, bool legacy)
     {
         if (legacy && conditions.Count is not (1 or 2)) throw DynamoErrors.Validation("Conditions can be of length 1 or 2 only");

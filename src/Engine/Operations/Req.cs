@@ -243,11 +243,18 @@ internal sealed class ConstraintErrors
     }
 
     /// <summary>AWS's constraints on table and index names: pattern, then length 3..255.</summary>
-    public void Name(string path, string? value, bool required = true)
+    public void Name(string path, string? value, bool required = true, bool allowArn = false)
     {
         if (value is null)
         {
             if (required) NotNull(path, value);
+            return;
+        }
+
+        // Where TableArns resolves the name, a table may be named by its ARN (up to 1024 characters).
+        if (allowArn && TableArns.IsArn(value))
+        {
+            if (value.Length > TableArns.MaxLength) Add(path, value, $"Member must have length less than or equal to {TableArns.MaxLength}");
             return;
         }
 

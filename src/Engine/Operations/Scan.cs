@@ -20,7 +20,7 @@ internal static class Scan
         var select = Req.String(req, "Select");
         var consistent = Req.Bool(req, "ConsistentRead") ?? false;
         errors.Enum("returnConsumedCapacity", returnCapacity, "INDEXES, TOTAL, NONE", "INDEXES", "TOTAL", "NONE");
-        errors.Name("tableName", tableName);
+        errors.Name("tableName", tableName, allowArn: true);
         errors.Enum("select", select, "SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES");
         errors.Enum("conditionalOperator", Req.String(req, "ConditionalOperator"), "AND, OR", "AND", "OR");
         var segment = Req.Long(req, "Segment", "Integer");
@@ -62,6 +62,9 @@ internal static class Scan
         {
             lower = Bound(number, (ulong)seg * 0x1_0000_0000UL / (ulong)total);
             upper = Bound(number, ((ulong)seg + 1) * 0x1_0000_0000UL / (ulong)total);
+            if (start != null && (start.AsSpan().SequenceCompareTo(lower) < 0 || start.AsSpan().SequenceCompareTo(upper) >= 0))
+                throw DynamoErrors.Validation("The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
+                    + $"TotalSegments: {Str(total)} Segment: {Str(seg)}");
         }
         else
         {

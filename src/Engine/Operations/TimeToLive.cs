@@ -11,7 +11,7 @@ internal static class TimeToLive
         var name = Req.String(req, "TableName");
         var specification = Req.Object(req, "TimeToLiveSpecification");
         var errors = new ConstraintErrors();
-        errors.Name("tableName", name);
+        errors.Name("tableName", name, allowArn: true);
         errors.NotNull("timeToLiveSpecification", specification);
         string? attribute = null;
         bool? enabled = null;

@@ -16,7 +16,7 @@ internal static class UpdateItem
 
     public static async ValueTask ExecuteAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        var request = ItemRequest.ReadWriteRequest(req, "Key");
+        var request = ItemRequest.ReadWriteRequest(req, "Key", update: true);
         ItemRequest.CheckExpressionMix(req, LegacyNames, ExpressionNames, static r => NullExpressionsText(r));
         var attributes = ItemRequest.ReadExpressionAttributes(req);
         UpdateExpression? update = null;

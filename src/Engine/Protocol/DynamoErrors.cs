@@ -65,7 +65,9 @@ public static class DynamoErrors
     public static DynamoException? Of(Exception e) => e as DynamoException ?? (e is Storage.StoreException s ? From(s) : null);
 
     /// <summary>A write whose new image has a secondary index key of the wrong type, or an empty one.</summary>
-    public static DynamoException InvalidIndexKey(in Storage.IndexKeyProblem p) => p.EmptyKind == null
+    public static DynamoException InvalidIndexKey(in Storage.IndexKeyProblem p) => p.MaxSize > 0
+        ? Validation($"One or more parameter values were invalid: Size limit exceeded for Index Key {p.KeyName} Actual Size: {p.Size} bytes Max Size: {p.MaxSize} bytes IndexName: {p.IndexName}")
+        : p.EmptyKind == null
         ? Validation($"One or more parameter values were invalid: Type mismatch for Index Key {p.KeyName} Expected: {p.Expected} Actual: {p.Actual} IndexName: {p.IndexName}")
         : Validation("One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
             + $"The AttributeValue for a key attribute cannot contain an empty {p.EmptyKind} value. IndexName: {p.IndexName}, IndexKey: {p.KeyName}");
@@ -220,6 +222,10 @@ public static class DynamoErrors
         });
 
     public static DynamoException AccessDenied(string message) => new("AccessDeniedException", message);
+
+    /// <summary>A request naming another account's resource by ARN: only a resource-based policy could allow it.</summary>
+    public static DynamoException NoResourcePolicy(string principal, string action, string resource) =>
+        AccessDenied($"User: {principal} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action");
 
     /// <summary>PutResourcePolicy refusing a policy that would deny its caller future PutResourcePolicy calls.</summary>
     public static DynamoException ResourcePolicyLockout() =>

@@ -31,6 +31,15 @@ public static class HttpEdge
     /// </summary>
     public const int CompressFromBytes = 4096;
 
+    /// <summary>
+    /// The longest request target (path and query) served. DynamoDB's front end answers a longer one with a bare
+    /// 400 Bad Request, not 414 (a public suite run against DynamoDB sends a 17,000-character path and expects 400).
+    /// </summary>
+    public const int MaxUrlLength = 8192;
+
+    /// <summary>Whether a request target of this many characters is refused with 400.</summary>
+    public static bool UrlTooLong(int pathAndQueryLength) => pathAndQueryLength > MaxUrlLength;
+
     /// <summary>The content coding of a request body that the engine decodes: gzip and deflate; anything else is taken as sent.</summary>
     public enum BodyCoding
     {

@@ -102,6 +102,7 @@ public sealed class RequestHandler
                 var caller = _engine.Security.Authenticate(request, body.AsSpan(0, length));
                 if (document.RootElement.ValueKind != JsonValueKind.Object) throw DynamoErrors.Serialization("");
                 var context = OperationContext.Rent(_engine, SigV4.RegionFromAuthorization(request.Authorization) ?? _engine.Options.DefaultRegion, requestId, caller, request.Host, request.Https);
+                context.Target = request.Target;
                 var writer = RentWriter(output);
                 try
                 {

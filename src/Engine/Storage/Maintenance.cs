@@ -81,7 +81,8 @@ public sealed class Maintenance
         {
             var index = Array.Find(table.Indexes, i => i.Number == indexNumber);
             if (index == null) return false;
-            index.Add(table.Definition, key, item);
+            // An item whose index key is empty or too large is left out of the index, as DynamoDB's backfill does.
+            if (index.CheckKeys(item, out _)) index.Add(table.Definition, key, item);
             return true;
         }, cancellationToken).ConfigureAwait(false);
         if (!completed) return;

@@ -144,8 +144,17 @@ public sealed class SecondaryIndex(IndexDefinition definition)
             if (actual != key.Type) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, null);
             else if (value.Type == AttrType.S && value.S.Length == 0) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, "string");
             else if (value.Type == AttrType.B && value.B.Length == 0) problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, "binary");
+            else if (value.Type != AttrType.N && TooLarge(key, value) is { } max)
+                problem = new IndexKeyProblem(d.Name, key.Name, key.Type, actual, null, ItemSize.OfKeyValue(value), max);
             else return true;
             return false;
+        }
+
+        // DynamoDB's key limits hold for index keys too: 2048 bytes for a partition key, 1024 for a sort key.
+        int? TooLarge(KeyAttribute key, AttrValue value)
+        {
+            var max = Array.IndexOf(d.HashKeys, key) >= 0 ? ItemSize.MaxPartitionKeyBytes : ItemSize.MaxSortKeyBytes;
+            return ItemSize.OfKeyValue(value) > max ? max : null;
         }
     }
 

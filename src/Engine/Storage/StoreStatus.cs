@@ -33,7 +33,7 @@ public enum StoreStatus
 /// A secondary index key attribute the store refused: its index and name, the declared and the actual type, and
 /// for an empty value which kind (<c>string</c> or <c>binary</c>).
 /// </summary>
-public readonly record struct IndexKeyProblem(string IndexName, string KeyName, string Expected, string Actual, string? EmptyKind);
+public readonly record struct IndexKeyProblem(string IndexName, string KeyName, string Expected, string Actual, string? EmptyKind, int Size = 0, int MaxSize = 0);
 
 /// <summary>
 /// A refusal of the store, raised where a status cannot be returned (see <see cref="StoreStatus"/>).
