@@ -114,13 +114,13 @@ public sealed class GroupCommitTests
     }
 
     /// <summary>
-    /// The default, one append in flight: concurrent writers share appends (fewer appends than writes), no append is
+    /// One append in flight: concurrent writers share appends (fewer appends than writes), no append is
     /// ever refused for its position, the blob's length is read only when shipping starts (or after a failed round),
     /// every byte appended is in the log blobs exactly once, and a fresh instance after a SIGKILL and a lost disk
     /// has every acknowledged write.
     /// </summary>
     [Fact]
-    public async Task DefaultOneAppendInFlight_WritersShareAppends_NoAppendIsRefused_AndAcknowledgedWritesSurvive()
+    public async Task OneAppendInFlight_WritersShareAppends_NoAppendIsRefused_AndAcknowledgedWritesSurvive()
     {
         await using var azurite = await AzuriteProcess.StartAsync();
         var storage = new Dictionary<string, string>
@@ -128,6 +128,7 @@ public sealed class GroupCommitTests
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Engine__Blob__LeaseSeconds"] = "15",
             ["Engine__Blob__Standby"] = "true",
+            ["Engine__Blob__AppendsInFlight"] = "1",
         };
         var first = await HostProcess.StartAsync(new HostProcessOptions { Environment = storage });
         var acknowledged = new ConcurrentBag<string>();
