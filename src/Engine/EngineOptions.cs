@@ -119,7 +119,11 @@ public sealed class BlobOptions
     /// </summary>
     public bool Standby { get; set; }
 
-    /// <summary>Change-log appends to blob storage in flight at once (pipelined group commit), 1–32. Default: 4.</summary>
+    /// <summary>
+    /// Change-log appends to blob storage in flight at once (pipelined group commit), 1–32. Default: 4. On Azurite
+    /// nearly every overtaking append is refused by its position and goes again, yet on a quiet machine 4 still gave
+    /// 4.4 times the PutItem rate of 1 (docs/blob-durability.md, "Measured").
+    /// </summary>
     public int AppendsInFlight { get; set; } = 4;
 
     /// <summary>

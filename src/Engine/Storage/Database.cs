@@ -120,6 +120,13 @@ public sealed partial class Database : IAsyncDisposable
         w.WriteEndArray();
         w.WriteNumber("BackgroundFailures"u8, Maintenance.Failures);
         if (Maintenance.LastFailure is { } failure) w.WriteString("LastBackgroundFailure"u8, failure);
+        if (Shipper != null)
+        {
+            w.WriteStartObject("BlobLog"u8);
+            Shipper.Stats.Write(w);
+            w.WriteEndObject();
+        }
+
         foreach (var observer in Items.Observers) observer.WriteMetrics(w);
         w.WriteEndObject();
     }

@@ -92,9 +92,9 @@ internal sealed class BlobBackend : IStoreBackend
         }
     }
 
-    public LogShipper Ship(ChangeLog log) => _shipper = new LogShipper(log, _blob, _options);
+    public LogShipper Ship(ChangeLog log, TimeProvider time) => _shipper = new LogShipper(log, _blob, _options, time);
 
-    LogShipper? IStoreBackend.Ship(ChangeLog log) => Ship(log);
+    LogShipper? IStoreBackend.Ship(ChangeLog log, TimeProvider time) => Ship(log, time);
 
     private const string UploadFile = "upload.snap";
 

@@ -31,7 +31,7 @@ internal interface IStoreBackend : IAsyncDisposable
     Task LoadAsync(FasterStore store, StoreManifest? manifest, CancellationToken cancellationToken);
 
     /// <summary>What makes a logged write durable beyond the local log; null when the local log is the truth.</summary>
-    LogShipper? Ship(ChangeLog log);
+    LogShipper? Ship(ChangeLog log, TimeProvider time);
 
     /// <summary>
     /// Makes a checkpoint durable: the items as of <see cref="CheckpointCommit.ReplayFrom"/>, the index files the
