@@ -10,6 +10,9 @@ public interface IGlobalTablesHost
     /// </summary>
     string? ReplicaProblem(string region, string table);
 
+    /// <summary>Every region a replica can be created in: those this host serves and its configured peers.</summary>
+    IReadOnlyList<string> Regions { get; }
+
     /// <summary>A replicated table's definition changed in this region: the replicator acts on it soon.</summary>
     void Poke();
 }

@@ -27,11 +27,11 @@ internal static class ReplicaUpdates
         errors.ThrowIfAny();
         if (Req.Has(req, "GlobalTableWitnessUpdates") || consistency == "STRONG")
             throw DynamoErrors.Validation("Multi-Region strong consistency (MultiRegionConsistency STRONG, GlobalTableWitnessUpdates) is not supported by this server: global tables here are eventually consistent (MultiRegionConsistency EVENTUAL).");
-        if (update == null) throw DynamoErrors.Validation("One or more parameter values were invalid: ReplicaUpdates must contain exactly one replica update");
+        if (update == null) throw DynamoErrors.ReplicaActionEmpty();
 
         var d = table.Definition;
         if (update.Region == ctx.Region || update.Region == d.Region)
-            throw DynamoErrors.Validation("Cannot add, delete, or update the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.");
+            throw DynamoErrors.ReplicaLocalRegion();
         var existing = d.Global?.Find(update.Region);
         if (d.Global is { } global && global.Replicas.Exists(r => r.Status is ReplicaStatus.Creating or ReplicaStatus.Deleting or ReplicaStatus.Updating))
             throw DynamoErrors.ResourceInUse($"Attempt to change a resource which is still in use: Table is being updated: {d.Name}");
@@ -40,29 +40,27 @@ internal static class ReplicaUpdates
         switch (update.Action)
         {
             case "Create":
-                if (existing != null) throw DynamoErrors.Validation($"One or more parameter values were invalid: Failed to create a the new replica of table with name: '{d.Name}' because one or more replicas already existed as tables.");
-                if (d.StreamViewType is { } view && view != "NEW_AND_OLD_IMAGES")
-                    throw DynamoErrors.Validation("One or more parameter values were invalid: Table must have DynamoDB Streams enabled with StreamViewType NEW_AND_OLD_IMAGES to add a replica");
+                // No stream prerequisite on AWS: a stream of any view type stays as it is (replication reads the
+                // change log, which always holds whole items); a table without one gets NEW_AND_OLD_IMAGES below.
+                if (existing != null) throw DynamoErrors.ReplicaExists(d.Name);
                 // AWS replicates writes only at a capacity every replica can follow: on demand, or auto scaled.
                 if (d.BillingMode != "PAY_PER_REQUEST" && d.AutoScaling?.Find(AutoScaling.ScalableResource.TableWrite, null) == null)
                     throw DynamoErrors.ReplicaNeedsScaledWrites();
                 if (ctx.Engine.Database.Log == null)
                     throw DynamoErrors.Validation("Global tables replicate the change log, which an in-memory server does not keep: start it with a data directory.");
                 var problem = ctx.Engine.GlobalTables is { } host ? host.ReplicaProblem(update.Region, d.Name) : "region";
-                if (problem == "region")
-                    throw DynamoErrors.Validation($"One or more parameter values were invalid: The region {update.Region} is not served: start the local host with --regions including it, or configure the peer host with GlobalTables__Peers__{update.Region}__Queue.");
-                if (problem != null)
-                    throw DynamoErrors.Validation($"One or more parameter values were invalid: Failed to create a the new replica of table with name: '{d.Name}' because one or more replicas already existed as tables.");
+                if (problem == "region") throw DynamoErrors.ReplicaRegionNotSupported(update.Region, ctx.Engine.GlobalTables?.Regions ?? []);
+                if (problem != null) throw DynamoErrors.ReplicaExists(d.Name);
                 break;
             case "Update":
             case "Delete":
-                if (existing == null) throw DynamoErrors.Validation($"One or more parameter values were invalid: Replica in region {update.Region} does not exist for table {d.Name}");
-                if (update.Action == "Update" && !update.HasOverrides)
-                    throw DynamoErrors.Validation("One or more parameter values were invalid: KMSMasterKeyId, ProvisionedThroughputOverride, OnDemandThroughputOverride, GlobalSecondaryIndexes or TableClassOverride must be specified for a replica update");
+                if (update.Action == "Update" && !update.HasOverrides) throw DynamoErrors.ReplicaActionEmpty();
+                if (existing == null) throw DynamoErrors.ReplicaNotInGroup(update.Region);
                 break;
         }
 
-        CheckIndexOverrides(d, update.Settings);
+        if (update.Action == "Create") update.Settings.Indexes?.RemoveAll(i => d.FindIndex(i.IndexName) is not { Global: true }); // AWS ignores an unknown one
+        else CheckIndexOverrides(d, update.Settings);
         var now = ctx.Engine.NowSeconds();
         await ctx.Engine.Database.UpdateTableAsync(table, t =>
         {
@@ -74,6 +72,7 @@ internal static class ReplicaUpdates
                     update.Settings.Status = ReplicaStatus.Creating;
                     update.Settings.PercentProgress = "0";
                     t.Global.Replicas.Add(update.Settings);
+                    if (t.Global.Removed?.Remove(update.Region) == true && t.Global.Removed.Count == 0) t.Global.Removed = null; // added again
                     break;
                 case "Update":
                     {
@@ -100,25 +99,46 @@ internal static class ReplicaUpdates
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// The one replica action of the request. AWS takes one Create or Delete per call (two identical elements count
+    /// once), never two kinds of action, and names each refusal as <see cref="DynamoErrors.ReplicaActionsMoreThanOne"/>
+    /// lists.
+    /// </summary>
     private static Update? Read(JsonElement req, ConstraintErrors errors)
     {
         if (Req.List(req, "ReplicaUpdates") is not { } list) return null;
-        if (list.GetArrayLength() != 1)
+        Update? result = null;
+        string? firstText = null;
+        var index = 0;
+        foreach (var e in list.EnumerateArray())
         {
-            if (list.GetArrayLength() > 1) throw DynamoErrors.Validation("One or more parameter values were invalid: Only one replica update can be made in a single UpdateTable request");
-            return null;
+            index++;
+            Req.RequireObject(e, "ReplicationGroupUpdate");
+            var update = ReadOne(e, index, errors);
+            var text = e.GetRawText();
+            if (result == null)
+            {
+                (result, firstText) = (update, text);
+                continue;
+            }
+
+            if (text == firstText) continue; // the same action twice: once
+            if (update.Action != result.Action) throw DynamoErrors.ReplicaActionsOfTwoTypes();
+            throw update.Action == "Update" ? DynamoErrors.ReplicaActionsSameActionRegions() : DynamoErrors.ReplicaActionsMoreThanOne();
         }
 
-        var e = list[0];
-        Req.RequireObject(e, "ReplicationGroupUpdate");
-        var actions = 0;
+        return result;
+    }
+
+    private static Update ReadOne(JsonElement e, int index, ConstraintErrors errors)
+    {
         Update? result = null;
         foreach (var action in (string[])["Create", "Update", "Delete"])
         {
             if (Req.Object(e, action) is not { } body) continue;
-            actions++;
+            if (result != null) throw DynamoErrors.ReplicaActionsOfTwoTypes();
             var region = Req.String(body, "RegionName");
-            var path = $"replicaUpdates.1.member.{char.ToLowerInvariant(action[0])}{action[1..]}";
+            var path = $"replicaUpdates.{index}.member.{char.ToLowerInvariant(action[0])}{action[1..]}";
             errors.NotNull($"{path}.regionName", region);
             var settings = new ReplicaDefinition { RegionName = region ?? "" };
             var overrides = false;
@@ -132,16 +152,16 @@ internal static class ReplicaUpdates
                 if (Req.List(body, "GlobalSecondaryIndexes") is { } indexes)
                 {
                     settings.Indexes = [];
-                    foreach (var index in indexes.EnumerateArray())
+                    foreach (var i in indexes.EnumerateArray())
                     {
-                        Req.RequireObject(index, "ReplicaGlobalSecondaryIndex");
-                        var name = Req.String(index, "IndexName");
+                        Req.RequireObject(i, "ReplicaGlobalSecondaryIndex");
+                        var name = Req.String(i, "IndexName");
                         errors.Name($"{path}.globalSecondaryIndexes.member.indexName", name);
                         settings.Indexes.Add(new ReplicaIndexDefinition
                         {
                             IndexName = name ?? "",
-                            ReadCapacityUnitsOverride = ReadUnits(index, "ProvisionedThroughputOverride", "ReadCapacityUnits"),
-                            MaxReadRequestUnitsOverride = ReadUnits(index, "OnDemandThroughputOverride", "MaxReadRequestUnits"),
+                            ReadCapacityUnitsOverride = ReadUnits(i, "ProvisionedThroughputOverride", "ReadCapacityUnits"),
+                            MaxReadRequestUnitsOverride = ReadUnits(i, "OnDemandThroughputOverride", "MaxReadRequestUnits"),
                         });
                     }
                 }
@@ -153,8 +173,7 @@ internal static class ReplicaUpdates
             result = new Update(action, region ?? "", settings, overrides);
         }
 
-        if (actions != 1) throw DynamoErrors.Validation("One or more parameter values were invalid: One of Create, Update or Delete must be specified in a ReplicationGroupUpdate");
-        return result;
+        return result ?? throw DynamoErrors.ReplicaActionEmpty();
     }
 
     private static long? ReadUnits(JsonElement body, string member, string units)

@@ -41,6 +41,37 @@ public static class DynamoErrors
     /// <summary>UpdateTable ReplicaUpdates Create on a PROVISIONED table whose write capacity has no auto scaling (AWS's text).</summary>
     public static DynamoException ReplicaNeedsScaledWrites() => Validation("Table write capacity should either be Pay-Per-Request or AutoScaled.");
 
+    /// <summary>
+    /// ReplicaUpdates refusals, in AWS's words as recorded from live calls (docs/global-tables.md gives the source):
+    /// two Create or two Delete actions, two kinds of action, an element without an action, an Update or Delete of a
+    /// region that is no replica, a Create where the table exists, a region global tables do not reach.
+    /// </summary>
+    public static DynamoException ReplicaActionsMoreThanOne() => Validation("Update table operation with more than one create or delete replica actions not allowed");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaActionsOfTwoTypes() => Validation("Update table operation with more than one type of replica actions not allowed.");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaActionsSameActionRegions() => Validation("Cannot target multiple regions with the same action");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaActionEmpty() => Validation("There are no actions specified in the Replica Update Action of the request.");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaLocalRegion() => Validation("Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, DeleteTable, or UpdateTable as required.");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaNotInGroup(string region) =>
+        Validation($"Update global table operation failed because one or more replicas were not part of the global table. Please retry the request without these replicas: [{region}].");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaExists(string table) =>
+        Validation($"Failed to create a the new replica of table with name: \u2018{table}\u2019 because one or more replicas already existed as tables.");
+
+    /// <inheritdoc cref="ReplicaActionsMoreThanOne"/>
+    public static DynamoException ReplicaRegionNotSupported(string region, IEnumerable<string> supported) =>
+        Validation($"Region {region} is not supported. The latest version of global tables are only supported in the following regions: [{string.Join(", ", supported)}].");
+
     public static DynamoException Serialization(string message) => new("SerializationException", message);
 
     public static DynamoException UnknownOperation() => new("UnknownOperationException", "");

@@ -20,10 +20,29 @@ public sealed class GlobalTableDefinition
     /// </summary>
     public string? SyncedSettings { get; set; }
 
+    /// <summary>
+    /// Per synced settings group (see src/Replicator/GlobalTables/SyncedSettings.cs), the version of its current
+    /// value: "microseconds/region" of the change. The higher version wins when two regions change the same group at
+    /// once, as the last writer wins for items. Null in catalogs written before versions.
+    /// </summary>
+    public Dictionary<string, string>? SettingsVersions { get; set; }
+
+    /// <summary>
+    /// Regions removed from the replication group (a replica inaccessible for more than 20 hours, or deleted), with
+    /// when (seconds since the epoch): replication from them is refused, as AWS stops it both ways. A region added
+    /// again leaves this list. Null when none.
+    /// </summary>
+    public Dictionary<string, double>? Removed { get; set; }
+
     public GlobalTableDefinition Clone() => new()
     {
         Version = Version, Replicas = [.. Replicas.Select(r => r.Clone())], SyncedSettings = SyncedSettings,
+        SettingsVersions = SettingsVersions == null ? null : new Dictionary<string, string>(SettingsVersions, StringComparer.Ordinal),
+        Removed = Removed == null ? null : new Dictionary<string, double>(Removed, StringComparer.Ordinal),
     };
+
+    /// <summary>Whether replication from <paramref name="region"/> is refused (it was removed from the group).</summary>
+    public bool IsRemoved(string region) => Removed?.ContainsKey(region) == true;
 
     public ReplicaDefinition? Find(string region) => Replicas.Find(r => r.RegionName == region);
 }

@@ -27,6 +27,7 @@ public sealed class GlobalTableReplicator
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Region, string Table, string Peer), Link> _links = new();
     private readonly ConcurrentDictionary<(string Region, uint Number), (string Name, List<string> Replicas)> _known = new();
+    private readonly ConcurrentDictionary<(string Region, string Table, string Removed), long> _toldRemoved = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _lastTrim = Environment.TickCount64;
     private TaskCompletionSource _poke = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -270,16 +271,42 @@ public sealed class GlobalTableReplicator
         var db = engine.Database;
         var d = table.Definition;
         var region = engine.Options.DefaultRegion;
-        await db.UpdateTableAsync(table, t => t.Global!.Replicas.RemoveAll(r => r.RegionName == link.Peer)).ConfigureAwait(false);
+        var now = engine.NowSeconds();
+        await db.UpdateTableAsync(table, t =>
+        {
+            t.Global!.Replicas.RemoveAll(r => r.RegionName == link.Peer);
+            (t.Global.Removed ??= new Dictionary<string, double>(StringComparer.Ordinal))[link.Peer] = now;
+        }).ConfigureAwait(false);
         ReplicationCheckpoint.Delete(link.Path);
         _links.TryRemove((region, d.Name, link.Peer), out _);
         var members = Members(table.Definition, region);
         foreach (var other in table.Definition.Global!.Replicas)
             await SendAsync(Message(MessageType.Members, region, other.RegionName, d.Name) with { Regions = members }, cancellationToken).ConfigureAwait(false);
+        await TellRemovedAsync(region, link.Peer, d.Name, members, cancellationToken).ConfigureAwait(false);
         if (table.Definition.Global.Replicas.Count == 0)
         {
             db.UntrackVersions(table);
             _known.TryRemove((region, d.TableNumber), out _);
+        }
+    }
+
+    /// <summary>
+    /// Tells a region it is no longer in the group (a Members message without it), so it stops replicating from its
+    /// side too: when it is removed, and again (at most once a second) whenever it still sends. Best effort: a region
+    /// that cannot be reached now hears it when it sends again.
+    /// </summary>
+    private async Task TellRemovedAsync(string region, string removed, string table, List<string> members, CancellationToken cancellationToken)
+    {
+        var now = Environment.TickCount64;
+        if (_toldRemoved.TryGetValue((region, table, removed), out var last) && now - last < 1000) return;
+        _toldRemoved[(region, table, removed)] = now;
+        try
+        {
+            await SendAsync(Message(MessageType.Members, region, removed, table) with { Regions = members }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogInformation(e, "Global table {Table}: could not tell {Region} that it left the replication group; it hears it when it sends again.", table, removed);
         }
     }
 
@@ -367,6 +394,7 @@ public sealed class GlobalTableReplicator
         var db = engine.Database;
         if (db.Log is not { } log) return;
         var region = engine.Options.DefaultRegion;
+        if (link.Batched && Environment.TickCount64 - link.ShippedAt < _options.ShipIntervalMilliseconds) return;
         while (true)
         {
             var from = link.Next;
@@ -406,6 +434,7 @@ public sealed class GlobalTableReplicator
             }
 
             link.Sent(next);
+            if (sentUpTo > 0) link.ShippedAt = Environment.TickCount64;
             if (!link.LocalPeer)
             {
                 link.Save(d.TableId, next, copied: true);
@@ -482,6 +511,16 @@ public sealed class GlobalTableReplicator
 
         var db = engine.Database;
         var table = db.FindTable(message.Table);
+        if (table?.Definition.Global is { } global && global.IsRemoved(message.Source) && message.Type != MessageType.Create)
+        {
+            // Removed from the group (inaccessible for more than 20 hours, or deleted): replication from it has
+            // stopped, as AWS stops it both ways. It learns it is out from the answer and stops sending.
+            _logger.LogWarning("Global table {Table} in {Region}: {Type} from {Source}, which left the replication group; ignored.", message.Table, message.Target, message.Type, message.Source);
+            if (message.Type == MessageType.Changes)
+                await TellRemovedAsync(message.Target, message.Source, message.Table, Members(table.Definition, message.Target), cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         switch (message.Type)
         {
             case MessageType.Create:
@@ -529,7 +568,7 @@ public sealed class GlobalTableReplicator
                 if (table != null && message.Definition != null) await ApplySettingsAsync(engine, table, message).ConfigureAwait(false);
                 return;
             case MessageType.Members:
-                if (table != null && message.Regions != null) await ApplyMembersAsync(engine, table, message.Regions).ConfigureAwait(false);
+                if (table != null && message.Regions != null) await ApplyMembersAsync(engine, table, message.Source, message.Regions).ConfigureAwait(false);
                 return;
             case MessageType.Delete:
                 if (table != null && table.Definition.Global != null) await db.DeleteTableAsync(table).ConfigureAwait(false);
@@ -586,8 +625,8 @@ public sealed class GlobalTableReplicator
                 BillingMode = source.BillingMode, ReadCapacityUnits = mine?.ReadCapacityUnitsOverride ?? source.ReadCapacityUnits,
                 WriteCapacityUnits = source.WriteCapacityUnits, TableClass = mine?.TableClassOverride ?? source.TableClass, CreationDateTime = now,
                 Tags = new Dictionary<string, string>(source.Tags, StringComparer.Ordinal), TimeToLiveAttribute = source.TimeToLiveAttribute,
-                StreamViewType = "NEW_AND_OLD_IMAGES",
-                Streams = [new StreamDefinition { Label = StreamLabel(now), ViewType = "NEW_AND_OLD_IMAGES", StartLsn = db.NextLsn, CreatedAt = now }],
+                StreamViewType = source.StreamViewType ?? "NEW_AND_OLD_IMAGES", // AWS copies the view type as it is
+                Streams = [new StreamDefinition { Label = StreamLabel(now), ViewType = source.StreamViewType ?? "NEW_AND_OLD_IMAGES", StartLsn = db.NextLsn, CreatedAt = now }],
                 Indexes = source.Indexes?.Select(i => NewIndex(i, next, IndexStatus.Active)).ToList(),
                 Global = new GlobalTableDefinition
                 {
@@ -595,6 +634,7 @@ public sealed class GlobalTableReplicator
                 },
             };
             d.Global.SyncedSettings = SyncedSettings.Fingerprint(d);
+            if (source.Global?.SettingsVersions is { } versions) d.Global.SettingsVersions = new Dictionary<string, string>(versions, StringComparer.Ordinal);
             return d;
         }).ConfigureAwait(false);
         await db.TrackVersionsAsync(table).ConfigureAwait(false);
@@ -620,11 +660,20 @@ public sealed class GlobalTableReplicator
         var fingerprint = SyncedSettings.Fingerprint(d);
         var before = d.Global!.SyncedSettings;
         if (before == fingerprint) return;
-        foreach (var replica in d.Global.Replicas)
+
+        // Each changed group gets this region's version of now: of two regions changing it at once, the later wins.
+        var region = engine.Options.DefaultRegion;
+        var now = engine.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var versions = d.Global.SettingsVersions == null ? new Dictionary<string, string>(StringComparer.Ordinal) : new Dictionary<string, string>(d.Global.SettingsVersions, StringComparer.Ordinal);
+        foreach (var group in SyncedSettings.Changed(SyncedSettings.Groups(d), SyncedSettings.Parse(before)))
+            versions[group] = SyncedSettings.Next(SyncedSettings.VersionOf(versions, group), now, region).ToString();
+        await engine.Database.UpdateTableAsync(table, t => t.Global!.SettingsVersions = versions).ConfigureAwait(false);
+        d = table.Definition;
+        foreach (var replica in d.Global!.Replicas)
         {
             if (replica.Status != ReplicaStatus.Deleting)
             {
-                await SendAsync(Message(MessageType.Settings, engine.Options.DefaultRegion, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = before }, cancellationToken)
+                await SendAsync(Message(MessageType.Settings, region, replica.RegionName, d.Name) with { Definition = d, SyncedBefore = before, Versions = versions }, cancellationToken)
                     .ConfigureAwait(false);
             }
         }
@@ -644,9 +693,27 @@ public sealed class GlobalTableReplicator
         var added = new List<uint>();
         var ttlChanged = false;
         var region = engine.Options.DefaultRegion;
+        var now = engine.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var lost = new List<string>();
         await db.UpdateTableAsync(table, (d, next) =>
         {
-            var mine = source.Global?.Find(region);
+            // Last writer wins per group: a group keeps its value here when this replica's version is newer,
+            // counting a change made here and not sent yet as made now.
+            var mine = SyncedSettings.Groups(d);
+            var synced = SyncedSettings.Parse(d.Global!.SyncedSettings);
+            var versions = d.Global.SettingsVersions ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var group in changed)
+            {
+                var incoming = message.Versions?.TryGetValue(group, out var v) == true ? SyncedSettings.Version.Parse(v) : new SyncedSettings.Version(message.SentAt * 1000, message.Source);
+                mine.TryGetValue(group, out var value);
+                string? syncedValue = null;
+                var pending = synced != null && (synced.TryGetValue(group, out syncedValue) ? syncedValue != value : value != null);
+                if (SyncedSettings.Wins(incoming, SyncedSettings.VersionOf(versions, group), pending, now, region)) versions[group] = incoming.ToString();
+                else lost.Add(group);
+            }
+
+            foreach (var group in lost) changed.Remove(group);
+            var own = source.Global?.Find(region);
             if (changed.Contains(SyncedSettings.Capacity))
             {
                 d.BillingMode = source.BillingMode;
@@ -654,8 +721,8 @@ public sealed class GlobalTableReplicator
                 d.ReadCapacityUnits = source.ReadCapacityUnits;
             }
 
-            if (mine?.ReadCapacityUnitsOverride is { } read) d.ReadCapacityUnits = read;
-            if (mine?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
+            if (own?.ReadCapacityUnitsOverride is { } read) d.ReadCapacityUnits = read;
+            if (own?.TableClassOverride is { } tableClass) d.TableClass = tableClass;
             if (changed.Contains(SyncedSettings.Ttl))
             {
                 ttlChanged = d.TimeToLiveAttribute != source.TimeToLiveAttribute;
@@ -683,20 +750,46 @@ public sealed class GlobalTableReplicator
             }
 
             if (d.Indexes is { Count: 0 }) d.Indexes = null;
-            if (d.Global?.Find(message.Source) is { } r && mine != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
+            if (d.Global?.Find(message.Source) is { } r && own != null) r.Status = r.Status == ReplicaStatus.Updating ? ReplicaStatus.Active : r.Status;
             d.Global!.SyncedSettings = SyncedSettings.AfterApplying(d.Global.SyncedSettings, d, changed);
         }).ConfigureAwait(false);
         if (changed.Count > 0)
             _logger.LogInformation("Global table {Table} in {Region}: applied settings {Groups} from {Source}.", source.Name, region, string.Join(", ", changed), message.Source);
+        if (lost.Count > 0)
+            _logger.LogInformation("Global table {Table} in {Region}: kept its newer settings {Groups} over {Source}'s.", source.Name, region, string.Join(", ", lost), message.Source);
         foreach (var number in added) db.StartBackfill(table, number);
         if (ttlChanged) db.StartExpiryFill(table);
     }
 
     /// <summary>Another replica's view of the group: add the replicas this one lacks, forget those no longer in it.</summary>
-    private async Task ApplyMembersAsync(DynamoEngine engine, TableState table, List<string> regions)
+    private async Task ApplyMembersAsync(DynamoEngine engine, TableState table, string source, List<string> regions)
     {
         var region = engine.Options.DefaultRegion;
         var d = table.Definition;
+        var now = engine.NowSeconds();
+        if (!regions.Contains(region))
+        {
+            // A member's view of the group without this region: it was removed (inaccessible for more than 20
+            // hours). Replication stops from here too; the table stays, with its items, as a regional table.
+            if (d.Global?.Find(source) == null) return;
+            _logger.LogWarning("Global table {Table} in {Region}: {Source} removed this region from the replication group; replication to and from it stops.", d.Name, region, source);
+            var former = d.Global.Replicas.Select(r => r.RegionName).Append(source).Distinct(StringComparer.Ordinal).ToList();
+            await engine.Database.UpdateTableAsync(table, t =>
+            {
+                t.Global!.Replicas.Clear();
+                t.Global.Removed ??= new Dictionary<string, double>(StringComparer.Ordinal);
+                foreach (var r in former) t.Global.Removed[r] = now;
+            }).ConfigureAwait(false);
+            foreach (var r in former)
+            {
+                if (_links.TryRemove((region, d.Name, r), out var old)) ReplicationCheckpoint.Delete(old.Path);
+            }
+
+            engine.Database.UntrackVersions(table);
+            _known.TryRemove((region, d.TableNumber), out _);
+            return;
+        }
+
         var others = regions.Where(r => r != region).ToList();
         var missing = others.Where(r => d.Global?.Find(r) == null).ToList();
         var gone = d.Global?.Replicas.Where(r => !others.Contains(r.RegionName) && r.Status != ReplicaStatus.Creating).Select(r => r.RegionName).ToList() ?? [];
@@ -706,7 +799,14 @@ public sealed class GlobalTableReplicator
         {
             t.Global ??= new GlobalTableDefinition();
             t.Global.Replicas.RemoveAll(r => gone.Contains(r.RegionName));
-            foreach (var r in missing) t.Global.Replicas.Add(new ReplicaDefinition { RegionName = r, Status = ReplicaStatus.Active });
+            foreach (var r in gone) (t.Global.Removed ??= new Dictionary<string, double>(StringComparer.Ordinal))[r] = now;
+            foreach (var r in missing)
+            {
+                t.Global.Replicas.Add(new ReplicaDefinition { RegionName = r, Status = ReplicaStatus.Active });
+                t.Global.Removed?.Remove(r);
+            }
+
+            if (t.Global.Removed is { Count: 0 }) t.Global.Removed = null;
         }).ConfigureAwait(false);
         foreach (var r in gone)
         {
@@ -764,7 +864,10 @@ public sealed class GlobalTableReplicator
         return _links.GetOrAdd((region, d.Name, peer), _ =>
         {
             var path = ReplicationCheckpoint.PathOf(engine.Options.DataDirectory, d.Name, peer);
-            var link = new Link(peer, d.Name, path, _regions.Find(peer) != null);
+            var link = new Link(peer, d.Name, path, _regions.Find(peer) != null) 
+            {
+                Batched = (_regions.Find(peer) == null && _peers.TryGetValue(peer, out var remote) ? remote.Queues : _queues) is not InProcessMessageQueues,
+            };
             if (ReplicationCheckpoint.Load(path) is { } saved && saved.TableId == d.TableId) link.Resume(saved);
             return link;
         });
@@ -787,6 +890,12 @@ public sealed class GlobalTableReplicator
         public bool LocalPeer { get; } = localPeer;
 
         public bool CreateSent { get; set; }
+
+        /// <summary>Its queue is an Azure Storage queue: changes leave at most every ShipIntervalMilliseconds.</summary>
+        public bool Batched { get; init; }
+
+        /// <summary>When changes last left for the peer (Environment.TickCount64).</summary>
+        public long ShippedAt { get; set; } = long.MinValue / 2;
 
         /// <summary>When sends to this peer started failing; null while they succeed.</summary>
         public DateTimeOffset? FailingSince { get; set; }
@@ -920,6 +1029,9 @@ public sealed class GlobalTableReplicator
             if (replicator._regions.Find(region) is { } local) return local.Database.FindTable(table) != null ? "exists" : null;
             return replicator._peers.ContainsKey(region) ? null : "region";
         }
+
+        public IReadOnlyList<string> Regions =>
+            [.. replicator._regions.All.Select(e => e.Options.DefaultRegion).Concat(replicator._peers.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
         public void Poke()
         {

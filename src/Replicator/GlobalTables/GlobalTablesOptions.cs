@@ -25,6 +25,15 @@ public sealed class GlobalTablesOptions
     public int PollMilliseconds { get; set; } = 5;
 
     /// <summary>
+    /// To a peer behind an Azure Storage queue, changes leave at most this often (one fuller message instead of one
+    /// per look at the log): the queue function takes one message at a time (host.json <c>batchSize</c> 1, which
+    /// triggers need for order), so the number of messages, not their size, bounds how fast a region applies. The
+    /// first change after a quiet spell leaves at once. Milliseconds; default 50; 0 sends on every look. In-process
+    /// queues always send at once.
+    /// </summary>
+    public int ShipIntervalMilliseconds { get; set; } = 50;
+
+    /// <summary>
     /// A replica whose queue has refused every message for this long is shown as REGION_DISABLED, with
     /// ReplicaInaccessibleDateTime; it is ACTIVE again once a message gets through. Seconds; default 60.
     /// </summary>

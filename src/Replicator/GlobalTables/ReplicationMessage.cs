@@ -67,6 +67,13 @@ public sealed record ReplicationMessage
     /// </summary>
     public string? SyncedBefore { get; init; }
 
+    /// <summary>
+    /// Settings: the sender's version of each synced group ("microseconds/region"); a receiver applies a changed group
+    /// only when this version is newer than its own, so the same setting changed at once in two regions converges.
+    /// Absent (older senders): the message's send time counts as the version.
+    /// </summary>
+    public Dictionary<string, string>? Versions { get; init; }
+
     /// <summary>Create and Members: every region of the global table.</summary>
     public List<string>? Regions { get; init; }
 

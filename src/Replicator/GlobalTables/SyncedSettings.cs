@@ -91,6 +91,48 @@ public static class SyncedSettings
         return changed;
     }
 
+    /// <summary>A group's version: when and where its value was set; the higher one wins (time, then region).</summary>
+    public readonly record struct Version(long Micros, string Region) : IComparable<Version>
+    {
+        public static readonly Version None = new(0, "");
+
+        public int CompareTo(Version other) => Micros != other.Micros ? Micros.CompareTo(other.Micros) : string.CompareOrdinal(Region, other.Region);
+
+        public static bool operator >(Version a, Version b) => a.CompareTo(b) > 0;
+
+        public static bool operator <(Version a, Version b) => a.CompareTo(b) < 0;
+
+        public static bool operator >=(Version a, Version b) => a.CompareTo(b) >= 0;
+
+        public static bool operator <=(Version a, Version b) => a.CompareTo(b) <= 0;
+
+        /// <summary>"microseconds/region", as stored in <see cref="GlobalTableDefinition.SettingsVersions"/>.</summary>
+        public override string ToString() => Micros.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + Region;
+
+        public static Version Parse(string? text)
+        {
+            var at = text?.IndexOf('/', StringComparison.Ordinal) ?? -1;
+            return at > 0 && long.TryParse(text![..at], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var micros)
+                ? new Version(micros, text[(at + 1)..])
+                : None;
+        }
+    }
+
+    /// <summary>The stored version of <paramref name="group"/>; <see cref="Version.None"/> when it has none.</summary>
+    public static Version VersionOf(IReadOnlyDictionary<string, string>? versions, string group) =>
+        versions != null && versions.TryGetValue(group, out var v) ? Version.Parse(v) : Version.None;
+
+    /// <summary>A version for a change made here now: later than both the clock and the group's current version.</summary>
+    public static Version Next(Version current, long nowMicros, string region) => new(Math.Max(nowMicros, current.Micros + 1), region);
+
+    /// <summary>
+    /// Whether a value another region set with <paramref name="incoming"/> replaces this replica's: only when it is
+    /// newer than the version here. A change made here and not sent yet counts as made now
+    /// (<paramref name="nowMicros"/>), so of two changes at the same moment both regions keep the same one.
+    /// </summary>
+    public static bool Wins(Version incoming, Version local, bool pendingHere, long nowMicros, string region) =>
+        incoming > (pendingHere ? Next(local, nowMicros, region) : local);
+
     /// <summary>
     /// The receiver's synced groups after applying <paramref name="changed"/>: those groups take the value they now
     /// have here; the others keep what was last synced, so a local change not yet sent is still sent.

@@ -50,6 +50,22 @@ public sealed class PeerLivenessTests
         var table = (await eastClient.DescribeTableAsync("alive")).Table;
         Assert.Null(table.GlobalTableVersion);
         Assert.Equal(12, (await eastClient.ScanAsync(new ScanRequest("alive") { ConsistentRead = true })).Count);
+
+        // It comes back without having heard (its queue is emptied of the notice us-east-1 sent), and writes: it
+        // still ships to us-east-1, which refuses the write and answers that it is out. Replication has stopped
+        // both ways, as AWS stops it: it leaves the group too, and its write is not in us-east-1.
+        await new Azure.Storage.Queues.QueueClient(azurite.ConnectionString, "ddb-replication-eu-west-1").ClearMessagesAsync();
+        await west.RestartAsync();
+        using (var westClient = west.CreateClient(c => c.AuthenticationRegion = "eu-west-1"))
+        {
+            await westClient.PutItemAsync("alive", GlobalTableTests.Item("west-after-removal", "1"));
+            await GlobalTableTests.EventuallyAsync(async () => (await westClient.DescribeTableAsync("alive")).Table is { GlobalTableVersion: null, Replicas: null or { Count: 0 } },
+                TimeSpan.FromSeconds(120));
+            Assert.Contains("which left the replication group; ignored", east.Output, StringComparison.Ordinal);
+            Assert.False((await eastClient.GetItemAsync(new GetItemRequest("alive", GlobalTableTests.Key("west-after-removal")) { ConsistentRead = true })).IsItemSet);
+            Assert.Equal(12, (await eastClient.ScanAsync(new ScanRequest("alive") { ConsistentRead = true })).Count);
+            Assert.Equal(12, (await westClient.ScanAsync(new ScanRequest("alive") { ConsistentRead = true })).Count); // 11 replicated + its own; "last" never arrived
+        }
     }
 
     private static async Task<List<ReplicaDescription>> ReplicasAsync(Amazon.DynamoDBv2.AmazonDynamoDBClient client) =>
