@@ -23,4 +23,18 @@ if (args.Length > 0 && args[0] == "cache-interleaved")
     return;
 }
 
+// The Verify path's steps timed by the thread's CPU clock, robust to a loaded machine: ... -- verify-cpu [rounds]
+if (args.Length > 0 && args[0] == "verify-cpu")
+{
+    await VerifyCpuProbe.RunAsync(args);
+    return;
+}
+
+// FASTER snapshot against fold-over checkpoints, time and bytes: ... -- checkpoints [items] [storeMiB] [rounds]
+if (args.Length > 0 && args[0] == "checkpoints")
+{
+    await CheckpointKinds.RunAsync(args);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -20,8 +20,8 @@ public class SignedItemBenchmarks
     private const int Keys = 20_000;
     private const string Table = "items";
     private const string Host = "127.0.0.1:8000";
-    private static readonly DateTime SignedAt = new(2026, 12, 1, 12, 0, 0, DateTimeKind.Utc);
-    private static readonly SigV4Key Key = new("AKIABENCHBENCHBENCH0", "benchsecretbenchsecretbenchsecret0000000");
+    internal static readonly DateTime SignedAt = new(2026, 12, 1, 12, 0, 0, DateTimeKind.Utc);
+    internal static readonly SigV4Key Key = new("AKIABENCHBENCHBENCH0", "benchsecretbenchsecretbenchsecret0000000");
 
     private DynamoEngine _engine = null!;
     private string? _directory;
@@ -110,7 +110,7 @@ public class SignedItemBenchmarks
             throw new InvalidOperationException($"{request.Target} answered {response.StatusCode}: {System.Text.Encoding.UTF8.GetString(response.Body.Span)}");
     }
 
-    private static Signed Sign(string target, byte[] body)
+    internal static Signed Sign(string target, byte[] body)
     {
         var stamp = SignedAt.ToString(SigV4Signer.DateFormat, System.Globalization.CultureInfo.InvariantCulture);
         var headers = new SortedDictionary<string, string>(StringComparer.Ordinal)
@@ -128,16 +128,16 @@ public class SignedItemBenchmarks
         return new Signed(target, body, authorization, new Headers(headers));
     }
 
-    private sealed record Signed(string Target, byte[] Body, string Authorization, Headers Headers);
+    internal sealed record Signed(string Target, byte[] Body, string Authorization, Headers Headers);
 
-    private sealed class Headers(SortedDictionary<string, string> values) : IApiHeaders
+    internal sealed class Headers(SortedDictionary<string, string> values) : IApiHeaders
     {
         private readonly Dictionary<string, string> _values = new(values, StringComparer.OrdinalIgnoreCase);
 
         public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;
     }
 
-    private sealed class FrozenClock(DateTime utc) : TimeProvider
+    internal sealed class FrozenClock(DateTime utc) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => new(utc);
     }

@@ -47,12 +47,30 @@ kill -KILL "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=""; rm -r
 sleep 16 # the killed owner's lease runs out
 t0=$(now); start_host; t1=$(now)
 echo "fresh instance recovery ($ITEMS items in the snapshot + $LOG_ITEMS log records): $(echo "$t1 - $t0" | bc) s to serving"
+grep -o 'store opened: .*' "$HOST_DATA.log" || true
 node "$BENCH_DIR/ddbctl.js" count "$HOST_URL" bench
 fi
 
 echo "== PutItem with blob durability"
+# Around the wrk runs (warm-up included): the change log's appends (/admin/metrics "BlobLog") and Azurite's CPU.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+blob_log() { curl -s "$HOST_URL/admin/metrics" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("BlobLog", {})))'; }
+m0=$(blob_log); az0=$(cpu_ticks "$AZPID"); host0=$(cpu_ticks "$HOST_PID"); t0=$(now)
 URL="$HOST_URL" SERVER_PID="$HOST_PID" SKIP_SETUP=1 NKEYS=100000 OPS=put DUR="${DUR:-10s}" CONNS="${CONNS:-1:1 2:16}" WARMUP=3s \
   REPEAT="${REPEAT:-1}" "$BENCH_DIR/run.sh" 2>&1 | grep -E 'RESULT|^r='
+m1=$(blob_log); az1=$(cpu_ticks "$AZPID"); host1=$(cpu_ticks "$HOST_PID"); t1=$(now)
+python3 - "$m0" "$m1" "$(( az1 - az0 ))" "$(( host1 - host0 ))" "$(echo "$t1 - $t0" | bc)" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+az, host, wall, hz = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+d = {k: b[k] - a.get(k, 0) for k in b if k != "MaxAppendMicros"}
+n = max(d.get("Appends", 0), 1); w = max(d.get("DurableWaits", 0), 1)
+print(f"blob appends: {d.get('Appends', 0)} in {wall:.1f} s = {d.get('Appends', 0) / wall:.0f}/s; {d.get('AppendedBytes', 0) / n:.0f} B per append; "
+      f"append latency mean {d.get('AppendMicros', 0) / n / 1000:.2f} ms (max {b.get('MaxAppendMicros', 0) / 1000:.1f} ms since start); "
+      f"refused {d.get('RefusedAppends', 0)}, blobs created {d.get('BlobsCreated', 0)}, length reads {d.get('LengthReads', 0)}; "
+      f"writers waited {d.get('DurableWaits', 0)} times, mean {d.get('DurableWaitMicros', 0) / w / 1000:.2f} ms")
+print(f"cpu: azurite {az / hz / wall:.2f} cores = {az / hz * 1e6 / n:.0f} us per append; host {host / hz / wall:.2f} cores")
+PY
 [[ "${PUT_ONLY:-0}" == 1 ]] && exit 0
 
 t0=$(now)

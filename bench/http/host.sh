@@ -22,7 +22,8 @@ start_host() {
   (cd "$HOST_DATA" && exec dotnet "$HOST_DLL" "${args[@]}") > "$log" 2>&1 &
   HOST_PID=$!
   HOST_URL=""
-  for _ in $(seq 100); do
+  # HOST_START_TRIES: how many tenths of a second to wait for the host to listen (a loaded machine needs more).
+  for _ in $(seq "${HOST_START_TRIES:-100}"); do
     HOST_URL=$(sed -n 's/^Now listening on: //p' "$log" | head -1)
     [[ -n "$HOST_URL" ]] && break
     kill -0 "$HOST_PID" 2>/dev/null || { cat "$log" >&2; return 1; }

@@ -13,6 +13,9 @@ public sealed class Checkpoint(EngineRegions regions)
     [Function(nameof(Checkpoint))]
     public async Task RunAsync([TimerTrigger("%CheckpointSchedule%")] TimerInfo timer, CancellationToken cancellationToken)
     {
-        foreach (var engine in regions.All) await engine.Database.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var engine in regions.All)
+        {
+            foreach (var store in engine.Stores) await store.Database.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 }

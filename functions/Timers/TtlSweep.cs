@@ -16,7 +16,8 @@ public sealed class TtlSweep(EngineRegions regions, ILogger<TtlSweep> logger)
     {
         foreach (var engine in regions.All)
         {
-            var deleted = await engine.Database.SweepExpiredAsync(cancellationToken).ConfigureAwait(false);
+            long deleted = 0;
+            foreach (var store in engine.Stores) deleted += await store.Database.SweepExpiredAsync(cancellationToken).ConfigureAwait(false);
             if (deleted > 0) logger.LogInformation("TTL sweep deleted {Count} expired items in {Region}", deleted, engine.Options.DefaultRegion);
         }
     }

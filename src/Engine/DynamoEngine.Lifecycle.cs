@@ -16,6 +16,7 @@ public sealed partial class DynamoEngine
     public static async Task<DynamoEngine> OpenAsync(EngineOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        if (options.Partitions > 1) return await Partitioning.PartitionedStore.OpenAsync(options, time ?? TimeProvider.System, cancellationToken).ConfigureAwait(false);
         var engine = new DynamoEngine(options, time ?? TimeProvider.System);
         engine.Database = await Database.OpenAsync(options, engine.Time, cancellationToken).ConfigureAwait(false);
         engine.Exports = new Exports.ExportService(engine, options.Exports);
@@ -34,5 +35,6 @@ public sealed partial class DynamoEngine
         if (Exports != null) await Exports.DisposeAsync().ConfigureAwait(false);
         DisposeKinesis();
         if (Database != null) await Database.DisposeAsync().ConfigureAwait(false);
+        await DisposePartitionsAsync().ConfigureAwait(false);
     }
 }

@@ -137,7 +137,7 @@ internal static class LocalFunctionHost
 
         // Registered after the engine: hosted services start in order (the engine opens first) and stop in reverse.
         var timers = TimerFunctionRunner.Resolve(functions, configuration);
-        builder.Services.AddSingleton(sp => new TimerFunctionRunner(timers, sp, sp.GetRequiredService<ILogger<TimerFunctionRunner>>()));
+        builder.Services.AddSingleton(sp => new TimerFunctionRunner(timers, sp, sp.GetRequiredService<ILogger<TimerFunctionRunner>>(), sp.GetService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TimerFunctionRunner>());
         var queueSettings = QueueHostSettings.From(HostJsonFile.Read(FunctionsAssembly));
         var queueFunctions = QueueFunctionRunner.Resolve(functions, configuration, queueSettings);

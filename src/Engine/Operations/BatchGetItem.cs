@@ -61,6 +61,8 @@ internal static class BatchGetItem
             plans.Add(new Plan(table, entry.Value, keys, projection, attributes, Req.Bool(entry.Value, "ConsistentRead") ?? false));
         }
 
+        if (ctx.ValidateOnly) return ValueTask.CompletedTask;
+
         // Each key is admitted on its own: the throttled ones go back in UnprocessedKeys, and a request of which none
         // can be processed is refused, as on AWS.
         var unprocessed = new List<(Plan Plan, JsonElement Key)>();
@@ -89,45 +91,59 @@ internal static class BatchGetItem
         if (admitted == 0) throw CapacityGate.Throttled(firstRefusal);
         if (firstRefusal.Refused) CapacityGate.CountRequest(firstRefusal);
 
+        return RespondAsync(ctx, plans, admissions, unprocessed, returnCapacity, w);
+    }
+
+    /// <summary>
+    /// Reads every admitted key and writes the response. Each table's keys are read on one session: those in memory are
+    /// answered at once; those on disk are issued together and awaited together, with no thread waiting and no lock
+    /// held, before the table's list closes. All in memory, this completes synchronously.
+    /// </summary>
+    private static async ValueTask RespondAsync(
+        OperationContext ctx, List<Plan> plans, List<Admission>[] admissions, List<(Plan Plan, JsonElement Key)> unprocessed, string? returnCapacity, Utf8JsonWriter w)
+    {
         using var buffer = new PooledBufferWriter(4096);
+        ReadSlots? slots = null;
         long responseBytes = 0;
-        w.WriteStartObject();
-        w.WriteStartObject("Responses"u8);
-        for (var p = 0; p < plans.Count; p++)
+        var reader = ctx.Engine.Database.OpenReader();
+        try
         {
-            var plan = plans[p];
-            w.WriteStartArray(plan.Table.Definition.Name);
-            for (var k = 0; k < plan.Keys.Count; k++)
+            w.WriteStartObject();
+            w.WriteStartObject("Responses"u8);
+            for (var p = 0; p < plans.Count; p++)
             {
-                var (key, json) = plan.Keys[k];
-                var admission = admissions[p][k];
-                if (admission.State == null) continue;
-                if (responseBytes >= MaxResponseBytes)
+                var plan = plans[p];
+                List<int>? onDisk = null;
+                w.WriteStartArray(plan.Table.Definition.Name);
+                for (var k = 0; k < plan.Keys.Count; k++)
                 {
-                    ctx.Engine.Capacity.Release(admission);
-                    unprocessed.Add((plan, json));
-                    continue;
+                    if (admissions[p][k].State == null || Unprocessed(ctx, plan, admissions[p][k], k, responseBytes, unprocessed)) continue;
+                    buffer.Clear();
+                    var read = reader.Read(plan.Keys[k].Key, buffer, k);
+                    if (read == StoreRead.Pending) (onDisk ??= []).Add(k);
+                    else responseBytes += Answer(ctx, plan, admissions[p][k], read == StoreRead.Found, buffer.WrittenSpan, w);
                 }
 
-                buffer.Clear();
-                if (!ctx.Engine.Database.TryRead(key, buffer))
+                if (onDisk != null)
                 {
-                    var missing = Capacity.ReadUnits(0, plan.Consistent);
-                    ctx.Engine.Capacity.Settle(admission, missing);
-                    plan.Units += missing;
-                    continue;
+                    slots ??= new ReadSlots();
+                    slots.Reset(plan.Keys.Count);
+                    await reader.CompletePendingAsync(slots).ConfigureAwait(false);
+                    foreach (var k in onDisk)
+                    {
+                        if (Unprocessed(ctx, plan, admissions[p][k], k, responseBytes, unprocessed)) continue;
+                        var found = slots.TryGet(k, out var stored);
+                        responseBytes += Answer(ctx, plan, admissions[p][k], found, stored, w);
+                    }
                 }
 
-                var size = StoredValue.ItemSize(buffer.WrittenSpan);
-                responseBytes += size;
-                var units = Capacity.ReadUnits(size, plan.Consistent);
-                ctx.Engine.Capacity.Settle(admission, units);
-                plan.Units += units;
-                if (plan.Projection == null) ItemCodec.WriteJson(StoredValue.Item(buffer.WrittenSpan), w);
-                else AttrJson.WriteItem(w, plan.Projection.Apply(ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan)), plan.Attributes));
+                w.WriteEndArray();
             }
-
-            w.WriteEndArray();
+        }
+        finally
+        {
+            reader.Dispose();
+            slots?.Dispose();
         }
 
         w.WriteEndObject();
@@ -140,7 +156,35 @@ internal static class BatchGetItem
         }
 
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Past the 16 MB response limit, a key goes back in UnprocessedKeys (its admission released).</summary>
+    private static bool Unprocessed(OperationContext ctx, Plan plan, Admission admission, int k, long responseBytes, List<(Plan Plan, JsonElement Key)> unprocessed)
+    {
+        if (responseBytes < MaxResponseBytes) return false;
+        ctx.Engine.Capacity.Release(admission);
+        unprocessed.Add((plan, plan.Keys[k].Json));
+        return true;
+    }
+
+    /// <summary>Settles one key's read and writes its item, if found; returns the item's size.</summary>
+    private static int Answer(OperationContext ctx, Plan plan, Admission admission, bool found, ReadOnlySpan<byte> stored, Utf8JsonWriter w)
+    {
+        if (!found)
+        {
+            var missing = Capacity.ReadUnits(0, plan.Consistent);
+            ctx.Engine.Capacity.Settle(admission, missing);
+            plan.Units += missing;
+            return 0;
+        }
+
+        var size = StoredValue.ItemSize(stored);
+        var units = Capacity.ReadUnits(size, plan.Consistent);
+        ctx.Engine.Capacity.Settle(admission, units);
+        plan.Units += units;
+        if (plan.Projection == null) ItemCodec.WriteJson(StoredValue.Item(stored), w);
+        else AttrJson.WriteItem(w, plan.Projection.Apply(ItemCodec.Decode(StoredValue.Item(stored)), plan.Attributes));
+        return size;
     }
 
     /// <summary>Unprocessed keys go back with the table's original request members, so the caller can resend them as is.</summary>

@@ -66,6 +66,8 @@ internal static class BatchWriteItem
             }
         }
 
+        if (ctx.ValidateOnly) return;
+
         // Each write is admitted on its own: the throttled ones go back in UnprocessedItems, and a request of which
         // none can be processed is refused, as on AWS.
         var writes = new List<Item>(items.Count);

@@ -78,6 +78,12 @@ public sealed class OperationContext
     internal bool FromPartiQL { get; init; }
 
     /// <summary>
+    /// Validate the request completely and stop before capacity and storage (a batch the partition router splits is
+    /// validated whole first, src/Engine/Partitioning). Only the batch operations look at it.
+    /// </summary>
+    internal bool ValidateOnly { get; init; }
+
+    /// <summary>
     /// The Host header the request was sent to (<c>127.0.0.1:8000</c>), and whether over HTTPS: DescribeEndpoints
     /// answers the host, and DAX cluster endpoints are reported on it.
     /// </summary>

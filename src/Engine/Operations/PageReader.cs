@@ -62,19 +62,26 @@ internal static class PageReader
     [ThreadStatic]
     private static List<byte[]>? t_keys;
 
-    public static void Run(OperationContext ctx, PageRequest p, Utf8JsonWriter w)
+    /// <summary>Keys whose reads are issued together, then awaited together, once a page has met a record on disk.</summary>
+    private const int DiskGroup = 32;
+
+    /// <summary>
+    /// Reads one page. While every item is in memory it runs synchronously, allocating nothing of its own. Once a read
+    /// goes to disk, the page continues asynchronously: the reads of the next keys are issued together (in groups of
+    /// <see cref="DiskGroup"/>) and awaited together, no thread waits for the disk, and no lock is held. The thread's
+    /// buffers, and the bounds the caller may have built in its own thread's buffer, then become this page's.
+    /// </summary>
+    public static async ValueTask RunAsync(OperationContext ctx, PageRequest p, Utf8JsonWriter w)
     {
         var db = ctx.Engine.Database;
         var definition = p.Table.Definition;
         var buffer = t_buffer ??= new PooledBufferWriter(4096);
-        // Run is synchronous, so this thread's key list serves every page it reads (cleared after, holding no keys).
+        // While synchronous, this thread's key list serves every page it reads (cleared after, holding no keys).
         var keys = t_keys ??= new List<byte[]>(Batch);
         ReadOnlyMemory<byte> lower = p.Lower, upper = p.Upper;
         bool lowerInclusive = p.LowerInclusive, upperInclusive = p.UpperInclusive;
-        long bytes = 0;
-        int scanned = 0, count = 0;
-        byte[]? lastKey = null;
-        var stoppedEarly = false;
+        var progress = default(Progress);
+        ReadSlots? slots = null;
         var index = p.Index;
         var source = index?.Entries ?? p.Table.Keys;
         var globalIndex = index is { Definition.Global: true } ? index : null;
@@ -85,74 +92,135 @@ internal static class PageReader
 
         w.WriteStartObject();
         if (!p.CountOnly) w.WriteStartArray("Items"u8);
-        while (!stoppedEarly)
+        var reader = db.OpenReader();
+        try
         {
-            keys.Clear();
-            // A Limit smaller than a batch needs only that many keys (entries skipped as moved are rare).
-            var want = p.Limit is { } l ? Math.Clamp(l - scanned, 1, Batch) : Batch;
-            var n = source.Read(lower.Span, lowerInclusive, upper.Span, upperInclusive, p.Forward, want, keys);
-            foreach (var key in keys)
+            while (!progress.StoppedEarly)
             {
-                buffer.Clear();
-                if (index == null)
+                keys.Clear();
+                // A Limit smaller than a batch needs only that many keys (entries skipped as moved are rare).
+                var want = p.Limit is { } l ? Math.Clamp(l - progress.Scanned, 1, Batch) : Batch;
+                var n = source.Read(lower.Span, lowerInclusive, upper.Span, upperInclusive, p.Forward, want, keys);
+                var next = 0;
+                if (slots == null)
                 {
-                    if (!db.TryRead(key, buffer)) continue; // deleted since the index was read
-                    var stored = buffer.WrittenSpan;
-                    scanned++;
-                    bytes += StoredValue.ItemSize(stored);
-                    lastKey = key;
-                    if (Emit(p, StoredValue.Item(stored), w)) count++;
+                    // In memory: each item is read and visited in turn, until one is on disk.
+                    for (; next < keys.Count; next++)
+                    {
+                        buffer.Clear();
+                        var read = reader.Read(StorageKey(index, keys[next]), buffer, 0);
+                        if (read == StoreRead.Pending) break;
+                        if (read == StoreRead.Found && Visit(p, ref progress, keys[next], buffer.WrittenSpan, w)) break;
+                    }
+
+                    if (next < keys.Count && reader.HasPending)
+                    {
+                        // From here on this page is asynchronous: what the thread lent it, and the caller's bounds, are its own.
+                        if (ReferenceEquals(t_buffer, buffer)) t_buffer = null;
+                        if (ReferenceEquals(t_keys, keys)) t_keys = null;
+                        lower = lower.ToArray();
+                        upper = upper.ToArray();
+                        slots = new ReadSlots();
+                    }
+                }
+
+                while (slots != null && next < keys.Count && !progress.StoppedEarly)
+                {
+                    // The key at next may already be pending (into slot 0 of its group); the rest of the group is issued now.
+                    var count = Math.Min(DiskGroup, keys.Count - next);
+                    slots.Reset(count);
+                    for (var j = reader.HasPending ? 1 : 0; j < count; j++)
+                    {
+                        buffer.Clear();
+                        if (reader.Read(StorageKey(index, keys[next + j]), buffer, j) == StoreRead.Found) slots.Set(j, buffer.WrittenSpan);
+                    }
+
+                    if (reader.HasPending) await reader.CompletePendingAsync(slots).ConfigureAwait(false);
+                    for (var j = 0; j < count && !progress.StoppedEarly; j++)
+                    {
+                        if (slots.TryGet(j, out var stored)) Visit(p, ref progress, keys[next + j], stored, w);
+                    }
+
+                    next += count;
+                }
+
+                if (progress.StoppedEarly || n < want) break;
+                if (p.Forward)
+                {
+                    lower = keys[^1];
+                    lowerInclusive = false;
                 }
                 else
                 {
-                    if (!db.TryRead(index.StorageKeyOf(key), buffer)) continue;
-                    var item = ItemCodec.Decode(StoredValue.Item(buffer.WrittenSpan));
-
-                    // The item may have changed since the entry was read; it belongs on this page only if it still
-                    // has this entry.
-                    if (index.EntryFor(item, index.StorageKeyOf(key)) is not { } entry || !entry.AsSpan().SequenceEqual(key)) continue;
-                    var view = p.ProjectIndex ? index.Project(item, definition) : item;
-                    scanned++;
-                    bytes += ReferenceEquals(view, item) ? StoredValue.ItemSize(buffer.WrittenSpan) : ItemSize.Of(view);
-                    lastKey = key;
-                    if (Emit(p, view, w)) count++;
+                    upper = keys[^1];
+                    upperInclusive = false;
                 }
-
-                if ((p.Limit is { } limit && scanned >= limit) || bytes >= MaxPageBytes)
-                {
-                    stoppedEarly = true;
-                    break;
-                }
-            }
-
-            if (n < want) break;
-            if (p.Forward)
-            {
-                lower = keys[^1];
-                lowerInclusive = false;
-            }
-            else
-            {
-                upper = keys[^1];
-                upperInclusive = false;
             }
         }
+        finally
+        {
+            reader.Dispose();
+            slots?.Dispose();
+            keys.Clear();
+        }
 
-        keys.Clear();
         if (!p.CountOnly) w.WriteEndArray();
-        w.WriteNumber("Count"u8, count);
-        w.WriteNumber("ScannedCount"u8, scanned);
-        if (stoppedEarly && lastKey != null)
+        w.WriteNumber("Count"u8, progress.Count);
+        w.WriteNumber("ScannedCount"u8, progress.Scanned);
+        if (progress.StoppedEarly && progress.LastKey != null)
         {
             w.WritePropertyName("LastEvaluatedKey"u8);
-            AttrJson.WriteItem(w, KeyOfPosition(lastKey, definition, index));
+            AttrJson.WriteItem(w, KeyOfPosition(progress.LastKey, definition, index));
         }
 
-        var units = Capacity.ReadUnits(bytes, p.Consistent);
+        var units = Capacity.ReadUnits(progress.Bytes, p.Consistent);
         ctx.Engine.Capacity.Settle(admission, units);
         if (index == null) Capacity.Write(w, p.ReturnCapacity, definition.Name, units, isRead: true);
         else IndexCapacity.Write(w, p.ReturnCapacity, definition.Name, index.Definition, units, isRead: true);
         w.WriteEndObject();
+    }
+
+    /// <summary>Where a page stands: what it has read and written so far.</summary>
+    private struct Progress
+    {
+        public long Bytes;
+        public int Scanned;
+        public int Count;
+        public byte[]? LastKey;
+        public bool StoppedEarly;
+    }
+
+    private static ReadOnlySpan<byte> StorageKey(SecondaryIndex? index, byte[] key) => index == null ? key : index.StorageKeyOf(key);
+
+    /// <summary>
+    /// Visits one item read at a page position: counts it, filters, projects and writes it. True when the page is full
+    /// (Limit items, or 1 MB read).
+    /// </summary>
+    private static bool Visit(PageRequest p, ref Progress progress, byte[] key, ReadOnlySpan<byte> stored, Utf8JsonWriter w)
+    {
+        var index = p.Index;
+        if (index == null)
+        {
+            progress.Scanned++;
+            progress.Bytes += StoredValue.ItemSize(stored);
+            progress.LastKey = key;
+            if (Emit(p, StoredValue.Item(stored), w)) progress.Count++;
+        }
+        else
+        {
+            var item = ItemCodec.Decode(StoredValue.Item(stored));
+
+            // The item may have changed since the entry was read; it belongs on this page only if it still has this entry.
+            if (index.EntryFor(item, index.StorageKeyOf(key)) is not { } entry || !entry.AsSpan().SequenceEqual(key)) return false;
+            var view = p.ProjectIndex ? index.Project(item, p.Table.Definition) : item;
+            progress.Scanned++;
+            progress.Bytes += ReferenceEquals(view, item) ? StoredValue.ItemSize(stored) : ItemSize.Of(view);
+            progress.LastKey = key;
+            if (Emit(p, view, w)) progress.Count++;
+        }
+
+        if ((p.Limit is { } limit && progress.Scanned >= limit) || progress.Bytes >= MaxPageBytes) progress.StoppedEarly = true;
+        return progress.StoppedEarly;
     }
 
     /// <summary>The key attributes a page position stands for: the table's keys, plus the index's for an index entry.</summary>

@@ -88,7 +88,7 @@ internal static class Query
 
         // Bounds over storage keys, or over index entries (an index key followed by a storage key): an upper bound
         // "at value v" is v's component followed by a run of 0xFF, above every key or entry that extends it.
-        // The bounds are built in this thread's scratch buffer (PageReader.Run reads them before this returns).
+        // The bounds are built in this thread's scratch buffer (PageReader.RunAsync copies them if it has to wait for the disk).
         var bounds = Bounds.ForThread();
         var prefix = bounds.Take(KeyCodec.HeaderLength + KeyCodec.ComponentLength(hash));
         KeyCodec.EncodePartitionPrefix(index?.Number ?? definition.TableNumber, hash, prefix.Span);
@@ -157,13 +157,12 @@ internal static class Query
             }
         }
 
-        PageReader.Run(ctx, new PageRequest
+        return PageReader.RunAsync(ctx, new PageRequest
         {
             Table = table, Index = index, ProjectIndex = projectIndex, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = upperInclusive,
             Forward = forward, Limit = limit, Filter = filter, Projection = projection, Attributes = attributes,
             CountOnly = countOnly, Consistent = consistent, ReturnCapacity = returnCapacity, PartitionKey = prefix,
         }, w);
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Checks the key conditions against the key schema; returns the partition value and the sort condition.</summary>

@@ -79,13 +79,12 @@ internal static class Scan
             lowerInclusive = false;
         }
 
-        PageReader.Run(ctx, new PageRequest
+        return PageReader.RunAsync(ctx, new PageRequest
         {
             Table = table, Index = index, ProjectIndex = projectIndex, Lower = lower, LowerInclusive = lowerInclusive, Upper = upper, UpperInclusive = false,
             Limit = limit, Filter = filter, Projection = projection, Attributes = attributes, CountOnly = countOnly,
             Consistent = consistent, ReturnCapacity = returnCapacity,
         }, w);
-        return ValueTask.CompletedTask;
     }
 
     /// <summary><c>table | hash</c> as 8 bytes; hash 2^32 gives the first key past the table.</summary>

@@ -68,6 +68,22 @@ internal static class TransactGetItems
         var refusedAt = ctx.Engine.Capacity.TryAdmitAll(charges, admissions, out var refusal);
         if (refusedAt >= 0) throw CapacityGate.TransactionThrottled(charges.Length, refusedAt, refusal);
 
+        // Items on disk are brought into memory first, no thread waiting, so the reads under the locks find them there.
+        var warming = ctx.Engine.Database.WarmAsync(keys);
+        if (!warming.IsCompletedSuccessfully) return RespondWhenWarmAsync(warming, ctx, gets, keys, admissions, returnCapacity, w);
+        Respond(ctx, gets, keys, admissions, returnCapacity, w);
+        return ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask RespondWhenWarmAsync(
+        ValueTask warming, OperationContext ctx, List<Get> gets, List<byte[]> keys, Admission[] admissions, string? returnCapacity, Utf8JsonWriter w)
+    {
+        await warming.ConfigureAwait(false);
+        Respond(ctx, gets, keys, admissions, returnCapacity, w);
+    }
+
+    private static void Respond(OperationContext ctx, List<Get> gets, List<byte[]> keys, Admission[] admissions, string? returnCapacity, Utf8JsonWriter w)
+    {
         var values = ctx.Engine.Database.ReadTransaction(keys, out var conflicts);
         if (values == null)
         {
@@ -100,7 +116,6 @@ internal static class TransactGetItems
         w.WriteEndArray();
         if (returnCapacity is "TOTAL" or "INDEXES") usage.Write(w, returnCapacity);
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
     private sealed record Get(TableState Table, ProjectionExpression? Projection, ExpressionAttributes Attributes);

@@ -25,6 +25,7 @@ internal static class PqRunner
         using var request = JsonDocument.Parse(requestBuffer.WrittenMemory, DocumentOptions);
         var responseBuffer = new ArrayBufferWriter<byte>(1024);
         var inner = new OperationContext(ctx.Engine, ctx.Region, ctx.RequestId) { Caller = ctx.Caller, FromPartiQL = true };
+        if (ctx.Engine.Partitions is { } partitions) handler = partitions.Bind(handler);
         using (var w = new Utf8JsonWriter(responseBuffer))
         {
             await handler(inner, request.RootElement, w).ConfigureAwait(false);

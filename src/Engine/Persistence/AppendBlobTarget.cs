@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -12,11 +13,15 @@ namespace Serverless.Engine.Persistence;
 /// </summary>
 public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null)
 {
+    /// <summary>What the appends cost (for <c>/admin/metrics</c>).</summary>
+    public AppendStats Stats { get; } = new();
+
     /// <summary>The segment blob's length and block count (zeros when it does not exist yet).</summary>
     public async Task<(long Length, long Blocks)> StateAsync(ulong segment, CancellationToken cancellationToken)
     {
         try
         {
+            Stats.LengthRead();
             var properties = (await container.GetAppendBlobClient(nameOf(segment)).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
             return (properties.ContentLength, properties.BlobCommittedBlockCount);
         }
@@ -30,22 +35,31 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
     /// Appends <paramref name="bytes"/> (at most <see cref="PipelinedAppender.MaxAppendBytes"/>) at <paramref name="offset"/>
     /// of the segment's blob, creating it at offset 0. Returns false when the blob was shorter than the offset (the
     /// append before this one had not landed yet): go again once it has. A blob that already holds these bytes (an earlier attempt
-    /// whose reply was lost) counts as done.
+    /// whose reply was lost) counts as done. <paramref name="ahead"/> is the append just before this one: while it is
+    /// still on its way, a refusal means this one overtook it, and false comes back without asking the blob's length
+    /// (one request less; the retry after it asks, should the blob have been longer after all).
     /// </summary>
-    public async Task<bool> AppendAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    public async Task<bool> AppendAsync(ulong segment, long offset, ReadOnlyMemory<byte> bytes, Task? ahead, CancellationToken cancellationToken)
     {
         if (mayWrite != null && !mayWrite()) throw new InvalidOperationException("This instance lost the store's lease: another instance may own it now.");
         var blob = container.GetAppendBlobClient(nameOf(segment));
-        if (offset == 0) await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (offset == 0)
+        {
+            Stats.Created();
+            await blob.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
         while (true)
         {
             try
             {
                 using var stream = new ReadOnlyMemoryStream(bytes);
+                var start = Stopwatch.GetTimestamp();
                 await blob.AppendBlockAsync(stream, new AppendBlobAppendBlockOptions
                 {
                     Conditions = new AppendBlobRequestConditions { IfAppendPositionEqual = offset },
                 }, cancellationToken).ConfigureAwait(false);
+                Stats.Appended(bytes.Length, start);
                 return true;
             }
             catch (RequestFailedException e) when (e.Status == 412)
@@ -54,6 +68,9 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
                 // have landed by now: the length is exactly this offset then), or already past (an earlier attempt
                 // whose reply was lost landed after all). The blob is always a prefix of the local log, so bytes it
                 // already holds are these bytes: append only the rest.
+                Stats.Refused();
+                if (ahead is { IsCompleted: false }) return false;
+                Stats.LengthRead();
                 var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
                 if (length <= offset) return false;
                 if (length >= offset + bytes.Length) return true;

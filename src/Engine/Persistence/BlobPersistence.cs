@@ -12,7 +12,9 @@ namespace Serverless.Engine.Persistence;
 ///   owner.lease                  empty blob whose lease makes one instance the writer
 ///   log/{firstLsn:D20}.log       append blobs: the change-log segments, byte for byte as on the local disk
 ///   snapshots/{replayFrom:D20}.snap   item snapshots (<see cref="SnapshotFile"/>)
-///   manifest.json                the latest snapshot and the catalog (<see cref="Storage.StoreManifest"/> JSON, sealed)
+///   index/{guid:N}.run           the ordered indexes' immutable runs, byte for byte as on the local disk
+///   index/{guid:N}.col           item-collection sizes beside them (both named by the manifest's Indexes)
+///   manifest.json                the latest snapshot, the catalog and the indexes (<see cref="Storage.StoreManifest"/> JSON, sealed)
 ///   backups/{name}.bak           backup files, as on the local disk
 ///   store.key                    the store's data key, wrapped by the master key (<see cref="StoreKeyFile"/>)
 ///   master.key                   only when no master key is configured: the store's generated master key
@@ -22,15 +24,16 @@ namespace Serverless.Engine.Persistence;
 /// A write is acknowledged only after its log bytes are appended here (<see cref="LogShipper"/>), so an instance
 /// that loses its disk loses nothing acknowledged: a new one downloads the snapshot and the log after it.
 /// </summary>
-public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
+public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
 {
     private const string LeaseBlob = "owner.lease";
-    private const string ManifestBlob = "manifest.json";
+    public const string ManifestBlob = "manifest.json";
 
     /// <summary>How often a waiting instance asks for the lease again.</summary>
     private static readonly TimeSpan LeasePoll = TimeSpan.FromSeconds(1);
 
     private readonly BlobContainerClient _container;
+    private readonly BlobContainerClient _bulk;
     private readonly BlobOptions _options;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -54,6 +57,12 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
         clientOptions.Retry.MaxRetries = 0;
         clientOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(2);
         _container = new BlobContainerClient(options.ConnectionString, options.Container, clientOptions);
+
+        // Checkpoint uploads and start-up downloads move megabytes and are no one's acknowledgement: a patient client.
+        var bulkOptions = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
+        bulkOptions.Retry.MaxRetries = 3;
+        bulkOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        _bulk = new BlobContainerClient(options.ConnectionString, options.Container, bulkOptions);
     }
 
     /// <summary>False once the lease could not be renewed: this instance must not acknowledge writes any more.</summary>
@@ -121,20 +130,6 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
     /// <summary>The log segments' append blobs, written only while this instance holds the lease (<see cref="LogShipper"/>).</summary>
     public AppendBlobTarget LogTarget => new(_container, LogName, () => !_leaseLost);
 
-    /// <summary>Uploads a snapshot file, then the manifest that points at it (the manifest is the commit point).</summary>
-    public async Task UploadSnapshotAsync(string snapshotPath, ulong replayFrom, byte[] manifestJson, CancellationToken cancellationToken)
-    {
-        var name = SnapshotName(replayFrom);
-        await _container.GetBlobClient(name).UploadAsync(snapshotPath, overwrite: true, cancellationToken).ConfigureAwait(false);
-        await _container.GetBlobClient(ManifestBlob).UploadAsync(BinaryData.FromBytes(manifestJson), overwrite: true, cancellationToken).ConfigureAwait(false);
-
-        // Older snapshots are no longer needed.
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "snapshots/" }, cancellationToken).ConfigureAwait(false))
-        {
-            if (string.CompareOrdinal(item.Name, name) < 0) await _container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     public async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken)
     {
         try
@@ -170,10 +165,10 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
     public async Task DownloadBackupsAsync(string directory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "backups/" }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = "backups/" }, cancellationToken).ConfigureAwait(false))
         {
             var local = Path.Combine(directory, item.Name["backups/".Length..]);
-            if (!File.Exists(local)) await _container.GetBlobClient(item.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
+            if (!File.Exists(local)) await _bulk.GetBlobClient(item.Name).DownloadToAsync(local, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -185,35 +180,6 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
             if (string.CompareOrdinal(item.Name, LogName(firstKeptSegment)) < 0)
                 await _container.DeleteBlobIfExistsAsync(item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>
-    /// Downloads the store into an empty local directory: the latest snapshot (to <paramref name="snapshotPath"/>)
-    /// and every log segment after it (into <paramref name="logDirectory"/>). Returns the manifest JSON, or null
-    /// when the container holds no store yet.
-    /// </summary>
-    public async Task<byte[]?> DownloadAsync(string snapshotPath, string logDirectory, CancellationToken cancellationToken)
-    {
-        var manifestBlob = _container.GetBlobClient(ManifestBlob);
-        byte[]? manifest = null;
-        if (await manifestBlob.ExistsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            manifest = (await manifestBlob.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content.ToArray();
-        }
-
-        Directory.CreateDirectory(logDirectory);
-        var logs = new List<string>();
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false)) logs.Add(item.Name);
-        foreach (var name in logs)
-        {
-            await _container.GetBlobClient(name).DownloadToAsync(Path.Combine(logDirectory, name["log/".Length..]), cancellationToken).ConfigureAwait(false);
-        }
-
-        if (manifest == null) return logs.Count == 0 ? null : [];
-        var snapshots = new List<string>();
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "snapshots/" }, cancellationToken).ConfigureAwait(false)) snapshots.Add(item.Name);
-        if (snapshots.Count > 0) await _container.GetBlobClient(snapshots.Max(StringComparer.Ordinal)!).DownloadToAsync(snapshotPath, cancellationToken).ConfigureAwait(false);
-        return manifest;
     }
 
     public async ValueTask DisposeAsync()
@@ -237,7 +203,7 @@ public sealed class BlobPersistence : IAsyncDisposable, IKeyLocation
 
     public static string LogName(ulong segment) => $"log/{segment:D20}.log";
 
-    private static string SnapshotName(ulong replayFrom) => $"snapshots/{replayFrom:D20}.snap";
+    public static string SnapshotName(ulong replayFrom) => $"snapshots/{replayFrom:D20}.snap";
 
     /// <summary>
     /// Renews the lease at a third of its duration; after a failed renewal it retries every second. Renewing still

@@ -15,7 +15,8 @@ public sealed class LogShipper : IAsyncDisposable, IAppendSource
     private readonly PipelinedAppender _appender;
     private readonly SegmentFileReader _reader;
 
-    public LogShipper(ChangeLog log, BlobPersistence blob, BlobOptions options)
+    /// <param name="time">The clock of the appender's pause after a failed append (the system clock when null).</param>
+    public LogShipper(ChangeLog log, BlobPersistence blob, BlobOptions options, TimeProvider? time = null)
     {
         _log = log;
         _reader = new SegmentFileReader(PathOf);
@@ -23,8 +24,11 @@ public sealed class LogShipper : IAsyncDisposable, IAppendSource
         // Everything already in the local log when shipping starts came from blob storage (a fresh recovery) or
         // was shipped by this store's previous owner run; the local files are a copy of the blobs.
         var tail = log.Tail;
-        _appender = new PipelinedAppender(this, blob.LogTarget, new AppendPosition(tail.Segment, tail.Offset, tail.Lsn - 1), options.AppendsInFlight, Unavailable, options.LogBlobBlocks);
+        _appender = new PipelinedAppender(this, blob.LogTarget, new AppendPosition(tail.Segment, tail.Offset, tail.Lsn - 1), options.AppendsInFlight, Unavailable, options.LogBlobBlocks, time);
     }
+
+    /// <summary>What the change log's appends cost.</summary>
+    public AppendStats Stats => _appender.Stats;
 
     /// <summary>The last sequence number durable in blob storage.</summary>
     public ulong ShippedLsn => _appender.Durable;

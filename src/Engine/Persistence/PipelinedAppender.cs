@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace Serverless.Engine.Persistence;
 
@@ -40,12 +41,15 @@ public sealed class PipelinedAppender : IAsyncDisposable
     /// <summary>Largest single append (one block): the limit of older service versions and of Azurite.</summary>
     public const int MaxAppendBytes = 4 * 1024 * 1024;
 
+    /// <summary>The pause after a failed append before the next round asks the blob for its length again.</summary>
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
     private readonly IAppendSource _source;
     private readonly AppendBlobTarget _target;
     private readonly int _maxInFlight;
     private readonly int _rollAtBlocks;
     private readonly Func<string, Exception> _unavailable;
+    private readonly TimeProvider _time;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Queue<InFlight> _inFlight = new();
@@ -68,8 +72,10 @@ public sealed class PipelinedAppender : IAsyncDisposable
     /// <param name="maxInFlight">Appends in flight at once (1 = one round at a time).</param>
     /// <param name="unavailable">Builds the error waiting writers get when an append fails, from the cause.</param>
     /// <param name="rollAtBlocks">Blocks in a segment's blob after which the source is asked for a new segment (Azure allows 50,000).</param>
-    public PipelinedAppender(IAppendSource source, AppendBlobTarget target, AppendPosition start, int maxInFlight, Func<string, Exception> unavailable, int rollAtBlocks = 45_000)
+    /// <param name="time">The clock of the pause after a failed append (the system clock when null).</param>
+    public PipelinedAppender(IAppendSource source, AppendBlobTarget target, AppendPosition start, int maxInFlight, Func<string, Exception> unavailable, int rollAtBlocks = 45_000, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _rollAtBlocks = rollAtBlocks;
         _source = source;
         _target = target;
@@ -79,6 +85,9 @@ public sealed class PipelinedAppender : IAsyncDisposable
         _durable = start.LastSequence;
         _loop = Task.Run(LoopAsync);
     }
+
+    /// <summary>What the appends cost.</summary>
+    public AppendStats Stats => _target.Stats;
 
     /// <summary>The last sequence number durable in blob storage.</summary>
     public ulong Durable => Volatile.Read(ref _durable);
@@ -114,6 +123,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
 
     private async Task WaitAsync(ulong sequence)
     {
+        var start = Stopwatch.GetTimestamp();
         while (Volatile.Read(ref _durable) < sequence)
         {
             Task progress;
@@ -122,6 +132,8 @@ public sealed class PipelinedAppender : IAsyncDisposable
             Signal();
             await progress.ConfigureAwait(false);
         }
+
+        _target.Stats.Waited(start);
     }
 
     private void Signal()
@@ -189,6 +201,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
     /// <summary>After a failed append: fail the waiting writers, let the appends behind it settle, and start again from the blob's length.</summary>
     private async Task RecoverAsync(Exception failure)
     {
+        _target.Stats.Failed();
         Publish(_unavailable(failure.Message));
         while (_inFlight.TryDequeue(out var rest))
         {
@@ -208,7 +221,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
         if (_stop.IsCancellationRequested) return;
         try
         {
-            await Task.Delay(200, _stop.Token).ConfigureAwait(false); // do not spin while storage is down
+            await Task.Delay(RetryPause, _time, _stop.Token).ConfigureAwait(false); // do not spin while storage is down
         }
         catch (OperationCanceledException)
         {
@@ -283,11 +296,11 @@ public sealed class PipelinedAppender : IAsyncDisposable
     {
         try
         {
-            if (!await _target.AppendAsync(segment, offset, buffer.AsMemory(0, count), _stop.Token).ConfigureAwait(false))
+            if (!await _target.AppendAsync(segment, offset, buffer.AsMemory(0, count), predecessor, _stop.Token).ConfigureAwait(false))
             {
                 // It overtook the append before it (the blob is shorter than its position): go again once that one landed.
                 await predecessor.ConfigureAwait(false);
-                if (!await _target.AppendAsync(segment, offset, buffer.AsMemory(0, count), _stop.Token).ConfigureAwait(false))
+                if (!await _target.AppendAsync(segment, offset, buffer.AsMemory(0, count), null, _stop.Token).ConfigureAwait(false))
                     throw new IOException($"The blob of log segment {segment} is shorter than the bytes already shipped.");
             }
         }

@@ -11,8 +11,12 @@ public sealed class SegmentFileReader(Func<ulong, string?> pathOf) : IDisposable
     private ulong _segment;
     private SafeFileHandle? _handle;
 
-    /// <summary>Fills <paramref name="destination"/> from <paramref name="offset"/> of the segment's file.</summary>
-    public async ValueTask ReadAsync(ulong segment, long offset, Memory<byte> destination)
+    /// <summary>
+    /// Fills <paramref name="destination"/> from <paramref name="offset"/> of the segment's file. The bytes were just
+    /// committed, so they are in the page cache (the change log writes through a shared mapping): the read is a
+    /// synchronous copy, which costs less than a hop to the thread pool and back between two appends.
+    /// </summary>
+    public ValueTask ReadAsync(ulong segment, long offset, Memory<byte> destination)
     {
         if (_handle == null || _segment != segment)
         {
@@ -25,10 +29,12 @@ public sealed class SegmentFileReader(Func<ulong, string?> pathOf) : IDisposable
 
         for (var done = 0; done < destination.Length;)
         {
-            var n = await RandomAccess.ReadAsync(_handle, destination[done..], offset + done).ConfigureAwait(false);
+            var n = RandomAccess.Read(_handle, destination.Span[done..], offset + done);
             if (n <= 0) throw new IOException($"The log segment {segment} is shorter than expected.");
             done += n;
         }
+
+        return ValueTask.CompletedTask;
     }
 
     public void Dispose()

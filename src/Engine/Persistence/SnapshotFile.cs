@@ -60,6 +60,21 @@ public static class SnapshotFile
     public static ulong Read(string path, StoreCipher cipher, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
     {
         using var sealedFile = SealedFileReader.OpenFile(path, cipher, SealedKind.Snapshot);
+        return Read(sealedFile, path, visit);
+    }
+
+    /// <summary>
+    /// Reads a snapshot as it arrives from <paramref name="source"/> (a blob download: decoding and loading overlap the
+    /// transfer), as <see cref="Read(string, StoreCipher, Action{ReadOnlyMemory{byte}, ReadOnlyMemory{byte}})"/> does a file.
+    /// </summary>
+    public static ulong Read(Stream source, string name, StoreCipher cipher, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
+    {
+        using var sealedFile = new SealedFileReader(source, cipher, SealedKind.Snapshot, name);
+        return Read(sealedFile, name, visit);
+    }
+
+    private static ulong Read(SealedFileReader sealedFile, string path, Action<ReadOnlyMemory<byte>, ReadOnlyMemory<byte>> visit)
+    {
         var reader = new RecordReader(sealedFile, path);
         Span<byte> head = stackalloc byte[8];
         reader.Read(head);

@@ -34,6 +34,10 @@ public static class DynamoErrors
 {
     public static DynamoException Validation(string message) => new("ValidationException", message);
 
+    /// <summary>A transaction whose items hash to several partitions of a partitioned store (ours: two-phase commit is not built yet, docs/scale-out.md).</summary>
+    public static DynamoException CrossPartitionTransaction() =>
+        Validation("Transactions across partitions are not supported yet (Engine:Partitions > 1): every item of a transaction must hash to the same partition.");
+
     /// <summary>UpdateTable ReplicaUpdates Create on a PROVISIONED table whose write capacity has no auto scaling (AWS's text).</summary>
     public static DynamoException ReplicaNeedsScaledWrites() => Validation("Table write capacity should either be Pay-Per-Request or AutoScaled.");
 

@@ -107,6 +107,8 @@ public sealed class RequestHandler
                 try
                 {
                     _engine.Security.Authorize(context, request.Target!, document.RootElement);
+                    // A partitioned store routes the operation to its partitions (src/Engine/Partitioning).
+                    if (_engine.Partitions is { } partitions) handler = partitions.Bind(handler);
                     // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
                     try
                     {

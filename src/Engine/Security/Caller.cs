@@ -19,4 +19,15 @@ public sealed class Caller
 
     /// <summary>The last segment of the principal ARN: <c>${aws:username}</c> in policies.</summary>
     public string UserName { get; }
+
+    private Authorization.PolicyVariables? _variables;
+
+    /// <summary>This caller's policy variables in account <paramref name="accountId"/>, made once rather than per request.</summary>
+    internal Authorization.PolicyVariables Variables(string accountId)
+    {
+        var variables = _variables;
+        if (variables is null || !string.Equals(variables.AccountId, accountId, StringComparison.Ordinal))
+            _variables = variables = new Authorization.PolicyVariables(this, accountId);
+        return variables;
+    }
 }

@@ -26,8 +26,11 @@ public sealed class ChangeLogOptions
     /// <summary>Background fsync period in <see cref="ChangeLogSync.Interval"/> mode. Default: 100 ms.</summary>
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Roll to a new segment file past this size. Default: 64 MiB.</summary>
-    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Roll to a new segment file past this size. Default: 16 MiB: the open segment is memory-mapped, so its written
+    /// pages count in the process's resident memory (docs/startup.md, "Memory").
+    /// </summary>
+    public long SegmentBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Extra wait before a flush so more writes can join it. Default: none.</summary>
     public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.Zero;

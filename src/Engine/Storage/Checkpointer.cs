@@ -1,13 +1,10 @@
-using System.Text.Json;
-using Serverless.Engine.Persistence;
-using Serverless.Engine.Security.Encryption;
-
 namespace Serverless.Engine.Storage;
 
 /// <summary>
-/// Checkpoints with retention: a FASTER snapshot plus the manifest (the catalog and the replay point), the blob
-/// snapshot when blob storage holds the truth, and the deletion of log segments no window needs any more. One runs
-/// at a time; the write path starts one every <see cref="EngineOptions.CheckpointLogBytes"/> of log.
+/// Checkpoints with retention: under a barrier, the replay point, the catalog and the frozen indexes; then the
+/// indexes' new runs, and the backend (<see cref="IStoreBackend"/>) makes the items, the runs and the manifest
+/// durable; then the deletion of log segments no window needs any more. One runs at a time; the write path starts
+/// one every <see cref="EngineOptions.CheckpointLogBytes"/> of log.
 /// </summary>
 public sealed class Checkpointer
 {
@@ -45,7 +42,7 @@ public sealed class Checkpointer
         });
     }
 
-    /// <summary>Takes a checkpoint: FASTER snapshot plus manifest, then drops log segments it covers.</summary>
+    /// <summary>Takes a checkpoint (the items, the index runs, the manifest), then drops log segments it covers.</summary>
     public async Task CheckpointAsync(CancellationToken cancellationToken = default)
     {
         if (_db.Log is not { } log) return;
@@ -88,44 +85,22 @@ public sealed class Checkpointer
                 ExitAllStripes();
             }
 
-            var token = await _store.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+            // The log up to replayFrom must be durable locally before a manifest says replay starts there.
             await log.FlushAsync().ConfigureAwait(false);
             var indexes = frozen == null ? null : await _db.IndexFiles!.WriteAsync(frozen, cancellationToken).ConfigureAwait(false);
-            Index.IndexCheckpoint.TestHookBeforeManifest();
-            var manifest = new StoreManifest
+            _db.Items.SaveTransactionTokens(_db.Root);
+            var backend = _db.Backend!;
+            var logNeededFrom = await backend.CommitAsync(new CheckpointCommit
             {
-                FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables,
+                ReplayFrom = replayFrom, NextTableNumber = nextNumber, Tables = tables,
                 CreatedAt = _db.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, Indexes = indexes, PurgingTables = purging.Count > 0 ? purging : null,
-            };
-            var root = _db.Root;
-            _db.Items.SaveTransactionTokens(root);
-            var manifestJson = JsonSerializer.SerializeToUtf8Bytes(manifest, StorageJsonContext.Default.StoreManifest);
-            SealedFile.WriteAtomically(Path.Combine(root, ManifestFile), _db.Cipher, SealedKind.Manifest, manifestJson);
-            _store.PurgeCheckpointsExcept(token);
+                Store = _store, Cipher = _db.Cipher, IndexDirectory = _db.IndexFiles!.Directory,
+            }, cancellationToken).ConfigureAwait(false);
             if (indexes != null) _db.IndexFiles!.Retire(indexes);
-            var keepSince = RetainSince(tables);
-            if (_db.Blob is { } blob && _db.Shipper is { } shipper)
-            {
-                // The snapshot goes to blob storage with a manifest naming it; log segments older than both the
-                // snapshot's replay point and the retention windows are then deleted there and here (never ones
-                // not yet shipped).
-                var snapshot = Path.Combine(root, "upload.snap");
-                await Task.Run(() => SnapshotFile.Write(snapshot, replayFrom, _store, _db.Cipher), cancellationToken).ConfigureAwait(false);
-                // Index runs are not uploaded yet: the container's manifest names none, so a fresh instance rebuilds them.
-                var blobManifest = new StoreManifest
-                {
-                    FasterToken = token, ReplayFromLsn = replayFrom, NextTableNumber = nextNumber, Tables = tables, CreatedAt = manifest.CreatedAt,
-                    PurgingTables = manifest.PurgingTables,
-                };
-                var sealedManifest = SealedFile.Seal(_db.Cipher, SealedKind.Manifest,
-                    JsonSerializer.SerializeToUtf8Bytes(blobManifest, StorageJsonContext.Default.StoreManifest));
-                await blob.UploadSnapshotAsync(snapshot, replayFrom, sealedManifest, cancellationToken).ConfigureAwait(false);
-                File.Delete(snapshot);
-                replayFrom = Math.Min(replayFrom, shipper.ShippedLsn + 1);
-            }
 
-            log.DeleteSegmentsBefore(replayFrom, keepSince);
-            if (_db.Blob is { } b && log.Segments.Count > 0) await b.DeleteLogBeforeAsync(log.Segments[0].FirstLsn, cancellationToken).ConfigureAwait(false);
+            // Log segments older than both what recovery needs and the retention windows go, here and in the backend.
+            log.DeleteSegmentsBefore(logNeededFrom, RetainSince(tables));
+            await backend.LogTrimmedAsync(log, cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _logBytesAtCheckpoint, bytesAtStart);
         }
         finally

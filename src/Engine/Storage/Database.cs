@@ -68,6 +68,9 @@ public sealed partial class Database : IAsyncDisposable
 
     internal BlobPersistence? Blob => _files.Blob;
 
+    /// <summary>Where the store's durable state lives; null in memory-only mode.</summary>
+    internal IStoreBackend? Backend => _files.Backend;
+
     /// <summary>The memory-only engine's change log (docs/streams-in-memory.md); null with a data directory.</summary>
     internal MemoryChangeLog? MemoryLog => _files.MemoryLog;
 
@@ -117,6 +120,13 @@ public sealed partial class Database : IAsyncDisposable
         w.WriteEndArray();
         w.WriteNumber("BackgroundFailures"u8, Maintenance.Failures);
         if (Maintenance.LastFailure is { } failure) w.WriteString("LastBackgroundFailure"u8, failure);
+        if (Shipper != null)
+        {
+            w.WriteStartObject("BlobLog"u8);
+            Shipper.Stats.Write(w);
+            w.WriteEndObject();
+        }
+
         foreach (var observer in Items.Observers) observer.WriteMetrics(w);
         w.WriteEndObject();
     }
@@ -224,6 +234,12 @@ public sealed partial class Database : IAsyncDisposable
     /// </summary>
     public ValueTask<bool> TryReadAsync(ReadOnlySpan<byte> key, IBufferWriter<byte> destination) => _store.TryReadAsync(key, destination);
 
+    /// <inheritdoc cref="FasterStore.OpenReader"/>
+    public FasterStore.StoreReader OpenReader() => _store.OpenReader();
+
+    /// <inheritdoc cref="FasterStore.WarmAsync"/>
+    public ValueTask WarmAsync(IReadOnlyList<byte[]> keys) => _store.WarmAsync(keys);
+
     /// <summary>
     /// Runs <paramref name="mutation"/> on the item under its lock, stores the outcome and appends it to the change
     /// log. Await <see cref="WriteResult.Committed"/> before acknowledging the write.
@@ -290,7 +306,7 @@ public sealed partial class Database : IAsyncDisposable
         }
 
         if (Shipper != null) await Shipper.DisposeAsync().ConfigureAwait(false);
-        if (Blob != null) await Blob.DisposeAsync().ConfigureAwait(false);
+        if (Backend != null) await Backend.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
         _files.DirectoryLock?.Dispose();
     }

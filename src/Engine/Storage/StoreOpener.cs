@@ -5,10 +5,10 @@ using Serverless.Engine.Security.Encryption;
 namespace Serverless.Engine.Storage;
 
 /// <summary>
-/// Store opening and recovery: lock the data directory; with blob storage take the single-writer lease and rebuild
-/// the local cache from the container; open the key; recover FASTER from the manifest's checkpoint (or load the
-/// blob snapshot); load the catalog; replay the change log after the checkpoint; rebuild what is derived from the
-/// items. The sequence is documented in docs/architecture.md ("Checkpoints and recovery", "Blob storage, as built").
+/// Store opening and recovery: lock the local directory; have the backend (<see cref="IStoreBackend"/>) take
+/// ownership, open the key and bring the checkpoint down; load FASTER from it; load the catalog; open the persisted
+/// indexes; replay the change log after the checkpoint; rebuild what is derived from the items only when the
+/// checkpoint had no indexes. The sequence is documented in docs/architecture.md ("Checkpoints and recovery", "Blob storage, as built").
 /// </summary>
 internal static class StoreOpener
 {
@@ -25,87 +25,49 @@ internal static class StoreOpener
             };
         }
 
-        var root = Path.GetFullPath(options.DataDirectory);
-        var blobMode = options.Blob.ConnectionString is { Length: > 0 };
-
-        // With blob storage the local files are only a cache, rebuilt at every start: keep them apart from an embedded
-        // store that may live in the same data directory, so switching a setting can never wipe it.
-        if (blobMode) root = Path.Combine(root, "blob-cache", options.Blob.Container);
+        // The backend (data directory, or blob container with the data directory as its cache) brings the local
+        // directory to the latest checkpoint; everything after that is the same on both.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var backend = StoreBackends.For(options, time);
+        var root = backend.Root;
         Directory.CreateDirectory(root);
-        var ownership = LockDataDirectory(root);
-        BlobPersistence? blob = null;
-        string? snapshot = null;
-        StoreManifest? manifest = null;
+        FileStream ownership;
+        try
+        {
+            ownership = LockDataDirectory(root);
+        }
+        catch
+        {
+            await backend.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
         StoreCipher cipher;
         MasterKeys keys;
-        if (blobMode)
+        StoreManifest? manifest;
+        try
         {
-            // Blob storage holds the truth: take the single-writer lease, then rebuild the local directory from it.
-            blob = new BlobPersistence(options.Blob, time);
-            try
-            {
-                await blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
-                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, blob, blob.HoldsStoreAsync, cancellationToken).ConfigureAwait(false);
-                foreach (var dir in new[] { "store", "changelog" })
-                {
-                    if (Directory.Exists(Path.Combine(root, dir))) Directory.Delete(Path.Combine(root, dir), recursive: true);
-                }
-
-                File.Delete(Path.Combine(root, Checkpointer.ManifestFile));
-                snapshot = Path.Combine(root, "snapshot.snap");
-                File.Delete(snapshot);
-                var json = await blob.DownloadAsync(snapshot, Path.Combine(root, "changelog"), cancellationToken).ConfigureAwait(false);
-                await blob.DownloadBackupsAsync(Path.Combine(root, "backups"), cancellationToken).ConfigureAwait(false);
-                if (json is { Length: > 0 })
-                    manifest = JsonSerializer.Deserialize(SealedFile.Open(json, cipher, SealedKind.Manifest, blob.Describe + "/manifest.json"), StorageJsonContext.Default.StoreManifest);
-                if (!File.Exists(snapshot)) snapshot = null;
-            }
-            catch
-            {
-                await blob.DisposeAsync().ConfigureAwait(false);
-                ownership.Dispose();
-                throw;
-            }
+            (cipher, keys, manifest) = await backend.OpenAsync(options.Encryption, cancellationToken).ConfigureAwait(false);
+            if (manifest is { Format: > StoreManifest.CurrentFormat })
+                throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
         }
-        else
+        catch
         {
-            var manifestPath = Path.Combine(root, Checkpointer.ManifestFile);
-            try
-            {
-                (cipher, keys) = await StoreKeyring.OpenAsync(options.Encryption, new DirectoryKeyLocation(root), _ => Task.FromResult(HoldsStore(root)), cancellationToken)
-                    .ConfigureAwait(false);
-                if (File.Exists(manifestPath))
-                    manifest = JsonSerializer.Deserialize(SealedFile.ReadFile(manifestPath, cipher, SealedKind.Manifest), StorageJsonContext.Default.StoreManifest);
-            }
-            catch
-            {
-                ownership.Dispose();
-                throw;
-            }
-        }
-
-        if (manifest is { Format: > StoreManifest.CurrentFormat })
-        {
+            await backend.DisposeAsync().ConfigureAwait(false);
             ownership.Dispose();
-            throw new InvalidOperationException($"The data directory was written by a newer version (manifest format {manifest.Format}).");
+            throw;
         }
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var opened = clock.Elapsed;
         var store = FasterStore.Open(Path.Combine(root, "store"), options.StoreMemoryBytes, cipher);
         try
         {
-            if (snapshot != null)
-            {
-                SnapshotFile.Read(snapshot, cipher, (key, value) => store.Upsert(key.Span, value.Span));
-                File.Delete(snapshot);
-            }
-            else if (manifest != null && manifest.FasterToken != Guid.Empty) store.Recover(manifest.FasterToken);
-
+            await backend.LoadAsync(store, manifest, cancellationToken).ConfigureAwait(false);
             var recovered = clock.Elapsed;
 
             var files = new DatabaseFiles
             {
-                Root = root, Blob = blob, DirectoryLock = ownership,
+                Root = root, Backend = backend, DirectoryLock = ownership,
                 Encryption = keys.Generated
                     ? $"AES-256-GCM; the master key was generated and is kept with the store ({keys.Current.Origin}): set Encryption__Key in production"
                     : $"AES-256-GCM; data key wrapped by the master key from {keys.Current.Origin}",
@@ -114,22 +76,22 @@ internal static class StoreOpener
             db.Catalog.Load(manifest?.Tables ?? [], manifest?.NextTableNumber ?? 1, manifest?.PurgingTables);
             db.Items.LoadTransactionTokens(root);
             // The checkpoint's indexes and statistics (none before the first checkpoint). A manifest without them (an
-            // older version's, or blob storage's, which holds no runs yet) has them rebuilt from the items after replay.
+            // older version's) has them rebuilt from the items after replay.
             db.IndexFiles = new Index.IndexCheckpoint(Path.Combine(root, "index"), cipher, new Index.BlockCache(options.IndexCacheBytes));
-            db.ReplayMaintainsIndexes = db.IndexFiles.Attach(db.Catalog.All, manifest == null ? [] : blob == null ? manifest.Indexes : null);
+            db.ReplayMaintainsIndexes = db.IndexFiles.Attach(db.Catalog.All, manifest == null ? [] : manifest.Indexes);
             db.Log = ChangeLog.OpenAndReplay(Path.Combine(root, "changelog"), options.ChangeLog, cipher, manifest?.ReplayFromLsn ?? 1, db.Items.Replay);
             var replayed = clock.Elapsed;
             if (db.ReplayMaintainsIndexes) db.Maintenance.StartOrphanPurge();
             else RebuildStatistics(db.Catalog, store);
-            db.OpenTimings = new StoreOpenTimings(recovered, replayed - recovered, clock.Elapsed - replayed);
-            if (blob != null) db.Shipper = new LogShipper(db.Log, blob, options.Blob);
+            db.OpenTimings = new StoreOpenTimings(opened, recovered - opened, replayed - recovered, clock.Elapsed - replayed, !db.ReplayMaintainsIndexes, db.IndexFiles.MissingFile);
+            db.Shipper = backend.Ship(db.Log, db.Time);
             await db.Maintenance.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }
         catch
         {
             store.Dispose();
-            if (blob != null) await blob.DisposeAsync().ConfigureAwait(false);
+            await backend.DisposeAsync().ConfigureAwait(false);
             ownership.Dispose();
             throw;
         }
@@ -169,11 +131,6 @@ internal static class StoreOpener
         foreach (var n in catalog.Purging()) catalog.Purged(n);
     }
 
-    /// <summary>Whether a data directory already holds a store (then it must have its key file).</summary>
-    private static bool HoldsStore(string root) =>
-        File.Exists(Path.Combine(root, Checkpointer.ManifestFile))
-        || (Directory.Exists(Path.Combine(root, "changelog")) && Directory.EnumerateFiles(Path.Combine(root, "changelog"), "*.log").Any(f => new FileInfo(f).Length > 0));
-
     /// <summary>
     /// One engine per data directory: an exclusive lock on <c>LOCK</c>, held while the engine is open (the operating
     /// system releases it when the process dies, even by SIGKILL). A second engine on the same directory refuses to start.
@@ -196,7 +153,10 @@ internal sealed class DatabaseFiles
 {
     public string Root { get; init; } = "";
 
-    public BlobPersistence? Blob { get; init; }
+    /// <summary>Where the store's durable state lives (null in memory-only mode).</summary>
+    public IStoreBackend? Backend { get; init; }
+
+    public BlobPersistence? Blob => Backend?.Blob;
 
     public FileStream? DirectoryLock { get; init; }
 
@@ -207,11 +167,15 @@ internal sealed class DatabaseFiles
 }
 
 /// <summary>
-/// Opening a store: loading FASTER (checkpoint recovery, or the blob snapshot), replaying the change log after it, and
-/// the pass over every item that rebuilds statistics and in-memory indexes (the start-up banner shows it).
+/// Opening a store (the start-up banner shows it): taking ownership, the key and the manifest (with blob storage the
+/// lease too), loading FASTER (checkpoint recovery, or the blob snapshot as it downloads, beside the index files and
+/// the log), replaying the change log after it, and the pass over every item that rebuilds statistics and indexes
+/// only when the checkpoint had none (<paramref name="MissingIndexFile"/>: a file the manifest names that is absent).
 /// </summary>
-public readonly record struct StoreOpenTimings(TimeSpan Recovery, TimeSpan Replay, TimeSpan Rebuild)
+public readonly record struct StoreOpenTimings(TimeSpan Open, TimeSpan Recovery, TimeSpan Replay, TimeSpan Rebuild, bool Rebuilt, string? MissingIndexFile = null)
 {
     public override string ToString() =>
-        $"FASTER recovery {Recovery.TotalMilliseconds:F0} ms, log replay {Replay.TotalMilliseconds:F0} ms, item pass {Rebuild.TotalMilliseconds:F0} ms";
+        $"manifest and key {Open.TotalMilliseconds:F0} ms, FASTER recovery {Recovery.TotalMilliseconds:F0} ms, log replay {Replay.TotalMilliseconds:F0} ms, "
+        + (!Rebuilt ? "indexes opened from the checkpoint"
+            : $"item pass {Rebuild.TotalMilliseconds:F0} ms (indexes rebuilt from the items{(MissingIndexFile is { } f ? $": the checkpoint's index file {f} is missing" : "")})");
 }

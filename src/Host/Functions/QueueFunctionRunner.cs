@@ -185,7 +185,7 @@ internal sealed class QueueFunctionRunner : FunctionLoopRunner<QueueFunction>
             case "id" when type == typeof(string):
                 return message.Id;
             case "insertionTime" when type == typeof(DateTimeOffset) || type == typeof(DateTimeOffset?):
-                return message.InsertedOn ?? DateTimeOffset.UtcNow;
+                return message.InsertedOn ?? (services.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
         }
 
         throw new NotSupportedException(

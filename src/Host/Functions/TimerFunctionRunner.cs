@@ -8,17 +8,27 @@ namespace Serverless.Host.Functions;
 /// Runs the timer-triggered functions on their schedules, as the Functions host does: NCRONTAB with six fields
 /// (seconds first) or a TimeSpan interval, with <c>%Setting%</c> resolved from configuration. A run never overlaps
 /// the previous run of the same function. <see cref="RunNowAsync"/> runs one on demand (the admin endpoint).
+/// The schedule follows the injected clock: a test that moves it forward (<c>POST /admin/clock/advance</c>) brings
+/// the next occurrence forward, within <see cref="MaxWait"/>.
 /// </summary>
 internal sealed class TimerFunctionRunner : FunctionLoopRunner<TimerFunction>
 {
     private readonly IServiceProvider _services;
-    private readonly ILogger<TimerFunctionRunner> _logger;
+    /// <summary>
+    /// The longest single wait for an occurrence: the clock is read again after it, so a clock moved forward is seen
+    /// (the adjustable test clock moves its time, not its timers).
+    /// </summary>
+    private static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(1);
 
-    public TimerFunctionRunner(IEnumerable<TimerFunction> functions, IServiceProvider services, ILogger<TimerFunctionRunner> logger)
+    private readonly ILogger<TimerFunctionRunner> _logger;
+    private readonly TimeProvider _time;
+
+    public TimerFunctionRunner(IEnumerable<TimerFunction> functions, IServiceProvider services, ILogger<TimerFunctionRunner> logger, TimeProvider? time = null)
         : base(functions)
     {
         _services = services;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>Reads the schedules of the timer functions among <paramref name="functions"/>; a bad schedule stops the host.</summary>
@@ -46,15 +56,15 @@ internal sealed class TimerFunctionRunner : FunctionLoopRunner<TimerFunction>
 
     protected override async Task LoopAsync(TimerFunction f, CancellationToken stopping)
     {
-        var last = DateTime.UtcNow;
+        var last = _time.GetUtcNow().UtcDateTime;
         while (!stopping.IsCancellationRequested)
         {
             var next = f.Schedule.Next(last);
-            var delay = next - DateTime.UtcNow;
             try
             {
-                if (delay > TimeSpan.Zero) await Task.Delay(delay, stopping).ConfigureAwait(false);
-                await InvokeAsync(f, isPastDue: DateTime.UtcNow - next > TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
+                for (var delay = next - _time.GetUtcNow().UtcDateTime; delay > TimeSpan.Zero; delay = next - _time.GetUtcNow().UtcDateTime)
+                    await Task.Delay(delay < MaxWait ? delay : MaxWait, _time, stopping).ConfigureAwait(false);
+                await InvokeAsync(f, isPastDue: _time.GetUtcNow().UtcDateTime - next > TimeSpan.FromSeconds(1), stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -66,7 +76,10 @@ internal sealed class TimerFunctionRunner : FunctionLoopRunner<TimerFunction>
                 _logger.LogError(e, "Timer function {Function} failed", f.Descriptor.Name);
             }
 
-            last = next;
+            // As in Azure, missed occurrences (the clock moved forward, or a run outlasted the period) are run once,
+            // past due, not once each.
+            var now = _time.GetUtcNow().UtcDateTime;
+            last = next > now ? next : now;
         }
     }
 
@@ -83,15 +96,16 @@ internal sealed class TimerFunctionRunner : FunctionLoopRunner<TimerFunction>
         }
     }
 
-    private static object? Bind(TimerFunction f, ParameterInfo parameter, bool isPastDue, CancellationToken cancellationToken)
+    private object? Bind(TimerFunction f, ParameterInfo parameter, bool isPastDue, CancellationToken cancellationToken)
     {
         if (parameter.ParameterType == typeof(TimerInfo))
         {
-            var now = DateTime.Now;
+            var utc = _time.GetUtcNow().UtcDateTime;
+            var now = utc.ToLocalTime();
             return new TimerInfo
             {
                 IsPastDue = isPastDue,
-                ScheduleStatus = new ScheduleStatus { Last = now, Next = f.Schedule.Next(DateTime.UtcNow).ToLocalTime(), LastUpdated = now },
+                ScheduleStatus = new ScheduleStatus { Last = now, Next = f.Schedule.Next(utc).ToLocalTime(), LastUpdated = now },
             };
         }
 

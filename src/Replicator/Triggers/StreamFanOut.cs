@@ -52,13 +52,17 @@ public sealed partial class StreamFanOut
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var until = Environment.TickCount64 + _options.TailMilliseconds;
+            // The tail is a run's length, on the engine's clock (monotonic: moving a test clock forward does not end it).
+            var time = _engine.Time;
+            var started = time.GetTimestamp();
+            var tail = TimeSpan.FromMilliseconds(_options.TailMilliseconds);
+            var poll = TimeSpan.FromMilliseconds(_options.PollMilliseconds);
             long sent = 0;
             while (true)
             {
                 sent += await PassAsync(cancellationToken).ConfigureAwait(false);
-                if (Environment.TickCount64 >= until) return sent;
-                await Task.Delay(_options.PollMilliseconds, cancellationToken).ConfigureAwait(false);
+                if (time.GetElapsedTime(started) >= tail) return sent;
+                await Task.Delay(poll, time, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -136,8 +140,10 @@ public sealed partial class StreamFanOut
 
             if (matched.Count < mapping.BatchSize && mapping.BatchingWindowSeconds > 0)
             {
-                state.PendingSince ??= Environment.TickCount64;
-                if (Environment.TickCount64 - state.PendingSince < mapping.BatchingWindowSeconds * 1000L) return sent;
+                // The batching window is on the engine's clock, so a test that moves it forward closes the window.
+                var now = _engine.Time.GetUtcNow();
+                state.PendingSince ??= now;
+                if (now - state.PendingSince < TimeSpan.FromSeconds(mapping.BatchingWindowSeconds)) return sent;
             }
 
             var arn = StreamArn(mapping.Table, end.StreamLabel);
@@ -249,7 +255,10 @@ public sealed partial class StreamFanOut
             dynamodb.Remove("OldImage");
         }
 
-        return JsonSerializer.SerializeToUtf8Bytes(node);
+        // JsonNode writes itself (no reflection-based serializer, so the host also compiles ahead of time).
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(record.Length);
+        using (var writer = new Utf8JsonWriter(buffer)) node.WriteTo(writer);
+        return buffer.WrittenSpan.ToArray();
     }
 
     private static string SequenceOf(byte[] record) =>
@@ -281,7 +290,7 @@ public sealed partial class StreamFanOut
 
         private StreamPosition? _position;
 
-        public long? PendingSince { get; set; }
+        public DateTimeOffset? PendingSince { get; set; }
 
         public StreamFeedStatus? Warned { get; set; }
 

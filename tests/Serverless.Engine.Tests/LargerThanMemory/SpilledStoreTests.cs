@@ -17,12 +17,8 @@ public sealed class SpilledStoreTests : IDisposable
 
     public SpilledStoreTests()
     {
+        Fill(_store, Count);
         var value = new byte[100];
-        for (var i = 0; i < Count; i++)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(value, i);
-            _store.Upsert(Key(i), value);
-        }
 
         // Later versions of some keys, and deletions of others, all in memory at the tail.
         for (var i = 0; i < Count; i += 10)
@@ -149,7 +145,18 @@ public sealed class SpilledStoreTests : IDisposable
         }
     }
 
-    private static byte[] Key(int i)
+    /// <summary>Writes keys 0 to <paramref name="count"/> - 1, each with its index as a 100-byte value: the first ones end up on disk.</summary>
+    internal static void Fill(FasterStore store, int count)
+    {
+        var value = new byte[100];
+        for (var i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(value, i);
+            store.Upsert(Key(i), value);
+        }
+    }
+
+    internal static byte[] Key(int i)
     {
         var key = new byte[8];
         BinaryPrimitives.WriteUInt32BigEndian(key, 7);

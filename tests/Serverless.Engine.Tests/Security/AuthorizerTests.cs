@@ -302,6 +302,67 @@ public sealed class AuthorizerTests : IAsyncLifetime
         Assert.Equal($"User: arn:aws:iam::{Account}:user/ops is not authorized to perform: admin:AdvanceClock on resource: * because no identity-based policy allows the admin:AdvanceClock action", e.Message);
     }
 
+    [Fact]
+    public async Task DecisionCache_APutOrDeletedResourcePolicy_TakesEffectOnTheNextRequest()
+    {
+        const string get = "{\"TableName\":\"Music\",\"Key\":{\"Artist\":{\"S\":\"a\"},\"Year\":{\"N\":\"1\"}}}";
+        var jane = Key("jane", null);
+        var kim = Key("kim", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"dynamodb:GetItem\",\"Resource\":\"" + MusicArn + "\"}]}");
+        await DeniedAsync(jane, "GetItem", get);
+        await CallAsync(kim, "GetItem", get);
+        await CallAsync(kim, "GetItem", get);
+
+        // jane gains access through a resource policy; kim's cached Allow is retaken under the new policy, and a Deny for him wins.
+        var allowJaneDenyKim = "{\"Version\":\"2012-10-17\",\"Statement\":["
+            + "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::000000000000:user/jane\"},\"Action\":\"dynamodb:GetItem\",\"Resource\":\"" + MusicArn + "\"},"
+            + "{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"arn:aws:iam::000000000000:user/kim\"},\"Action\":\"dynamodb:GetItem\",\"Resource\":\"" + MusicArn + "\"}]}";
+        await CallAsync(Admin, "PutResourcePolicy", Json(new { ResourceArn = MusicArn, Policy = allowJaneDenyKim }));
+        await CallAsync(jane, "GetItem", get);
+        var e = await DeniedAsync(kim, "GetItem", get);
+        Assert.EndsWith("with an explicit deny in a resource-based policy", e.Message);
+
+        await CallAsync(Admin, "DeleteResourcePolicy", Json(new { ResourceArn = MusicArn }));
+        var implicitDeny = await DeniedAsync(jane, "GetItem", get);
+        Assert.EndsWith("because no identity-based policy allows the dynamodb:GetItem action", implicitDeny.Message);
+        await CallAsync(kim, "GetItem", get);
+        Assert.True(_engine.Security.Authorizer.CachedDecisions > 0);
+    }
+
+    [Fact]
+    public async Task DecisionCache_RepeatedChecksAreTakenOnce_ButConditionsOnTheRequestNeverAre()
+    {
+        var reader = Key("lee", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"dynamodb:GetItem\",\"Resource\":\"" + MusicArn + "\"}]}");
+        const string get = "{\"TableName\":\"Music\",\"Key\":{\"Artist\":{\"S\":\"a\"},\"Year\":{\"N\":\"1\"}}}";
+        var before = _engine.Security.Authorizer.CachedDecisions;
+        for (var i = 0; i < 5; i++) await CallAsync(reader, "GetItem", get);
+        await DeniedAsync(reader, "GetItem", "{\"TableName\":\"Other\",\"Key\":{\"Id\":{\"S\":\"a\"}}}");
+        Assert.Equal(before + 2, _engine.Security.Authorizer.CachedDecisions);
+
+        // LeadingKeys: the same caller, action and resource get different answers by key, so nothing is cached.
+        var fine = Key("mia", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"dynamodb:GetItem\",\"Resource\":\"" + MusicArn + "\","
+            + "\"Condition\":{\"ForAllValues:StringEquals\":{\"dynamodb:LeadingKeys\":[\"${aws:username}\"]}}}]}");
+        for (var i = 0; i < 3; i++)
+        {
+            await CallAsync(fine, "GetItem", "{\"TableName\":\"Music\",\"Key\":{\"Artist\":{\"S\":\"mia\"},\"Year\":{\"N\":\"1\"}}}");
+            await DeniedAsync(fine, "GetItem", get);
+        }
+
+        Assert.Equal(before + 2, _engine.Security.Authorizer.CachedDecisions);
+    }
+
+    [Fact]
+    public void DecisionCache_IsBounded()
+    {
+        var cache = new DecisionCache(capacity: 4);
+        var caller = Key("ned", null);
+        for (var i = 0; i < 10; i++)
+            cache.Add(caller, "dynamodb:GetItem", MusicArn + i, null, null, new DecisionCache.Decided(Decision.Allow, false));
+        Assert.InRange(cache.Count, 1, 4);
+        Assert.True(cache.TryGet(caller, "dynamodb:GetItem", MusicArn + 9, null, null, out var decided));
+        Assert.Equal(Decision.Allow, decided.Decision);
+        Assert.False(cache.TryGet(caller, "dynamodb:GetItem", MusicArn + 9, null, "{}", out _));
+    }
+
     private static string Allow(string action, string resource = MusicArn) =>
         "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"s1\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::000000000000:user/jane\"},\"Action\":\"" + action + "\",\"Resource\":\"" + resource + "\"}]}";
 

@@ -7,7 +7,7 @@ namespace Serverless.IntegrationTests.Api;
 
 /// <summary>Item round trips, number canonicalisation, projections and consumed capacity through the low-level client.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class ItemTests(SharedHostFixture fixture)
+public class ItemTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

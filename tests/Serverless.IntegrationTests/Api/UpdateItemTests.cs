@@ -7,7 +7,7 @@ namespace Serverless.IntegrationTests.Api;
 
 /// <summary>UpdateItem: update expressions, legacy AttributeUpdates and every ReturnValues mode.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class UpdateItemTests(SharedHostFixture fixture)
+public class UpdateItemTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

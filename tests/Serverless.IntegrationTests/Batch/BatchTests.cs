@@ -6,7 +6,7 @@ namespace Serverless.IntegrationTests.Batch;
 
 /// <summary>BatchGetItem and BatchWriteItem through the AWS SDK.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class BatchTests(SharedHostFixture fixture)
+public class BatchTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

@@ -10,17 +10,17 @@ namespace Serverless.IntegrationTests.Clients;
 /// </summary>
 public sealed class StreamsTests
 {
-    [Fact]
-    public async Task StreamsApi_ThroughBoto3()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StreamsApi_ThroughBoto3(bool onBlobStorage)
     {
-        await using var host = await HostProcess.StartAsync(new HostProcessOptions
+        await using var azurite = await Backends.BlobBackend.StartAsync(onBlobStorage);
+        await using var host = await HostProcess.StartAsync(Backends.BlobBackend.Options(azurite, new Dictionary<string, string>
         {
-            Environment = new Dictionary<string, string>
-            {
-                ["LocalHost__ClockControl"] = "true",
-                ["Engine__ChangeLog__SegmentBytes"] = "1048576",
-            },
-        });
+            ["LocalHost__ClockControl"] = "true",
+            ["Engine__ChangeLog__SegmentBytes"] = "1048576",
+        }));
         var output = await PythonScript.RunAsync("streams_test.py", host);
         Assert.Contains("OK", output);
         Assert.Contains("test_shard_rollover", output);

@@ -9,7 +9,7 @@ namespace Serverless.IntegrationTests.Indexes;
 
 /// <summary>Local and global secondary indexes through the low-level client and DynamoDBContext.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class IndexTests(SharedHostFixture fixture)
+public class IndexTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

@@ -173,7 +173,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private async Task<bool> WaitUntilListeningAsync()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
             try

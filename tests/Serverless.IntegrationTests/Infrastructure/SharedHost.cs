@@ -1,18 +1,23 @@
 namespace Serverless.IntegrationTests.Infrastructure;
 
-/// <summary>One host process shared by every test class in <see cref="SharedHostCollection"/>.</summary>
-public sealed class SharedHostFixture : IAsyncLifetime
+/// <summary>
+/// One host process shared by every test class in <see cref="SharedHostCollection"/>, on the data-directory backend.
+/// Backends/BlobBackendScenarios.cs derives the same fixture on the blob backend.
+/// </summary>
+public class SharedHostFixture : IAsyncLifetime
 {
     private HostProcess? _host;
 
     public HostProcess Host => _host ?? throw new InvalidOperationException("The shared host has not started.");
 
-    public async Task InitializeAsync() => _host = await HostProcess.StartAsync();
+    public async Task InitializeAsync() => _host = await StartHostAsync();
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_host is not null) await _host.DisposeAsync();
     }
+
+    protected virtual Task<HostProcess> StartHostAsync() => HostProcess.StartAsync();
 }
 
 /// <summary>

@@ -26,8 +26,8 @@ public sealed class LargerThanMemoryFactAttribute : FactAttribute
 /// </summary>
 public sealed class LargerThanMemoryTests(ITestOutputHelper output)
 {
-    private const int PerPartition = 200;
-    private static readonly string Payload = new('x', 72);
+    internal const int PerPartition = 200;
+    internal static readonly string Payload = new('x', 72);
 
     [Fact]
     public Task SmallTable_BeyondASmallStoreMemory_IsServedCorrectly() => RunAsync(200_000, 16, 1024);
@@ -172,15 +172,15 @@ public sealed class LargerThanMemoryTests(ITestOutputHelper output)
         Assert.True(rss > 0);
     }
 
-    private static string Partition(int p) => "p" + p.ToString("D6", CultureInfo.InvariantCulture);
+    internal static string Partition(int p) => "p" + p.ToString("D6", CultureInfo.InvariantCulture);
 
-    private static Dictionary<string, AttributeValue> Key(int i) => new()
+    internal static Dictionary<string, AttributeValue> Key(int i) => new()
     {
         ["pk"] = new AttributeValue(Partition(i / PerPartition)), ["sk"] = new AttributeValue { N = i.ToString(CultureInfo.InvariantCulture) },
     };
 
     /// <summary>BatchWriteItem of 25 items, many requests in flight, unprocessed items sent again.</summary>
-    private static async Task LoadAsync(IAmazonDynamoDB client, string table, int items)
+    internal static async Task LoadAsync(IAmazonDynamoDB client, string table, int items)
     {
         var next = -1;
         async Task Worker()
@@ -210,7 +210,7 @@ public sealed class LargerThanMemoryTests(ITestOutputHelper output)
         await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(Worker)));
     }
 
-    private static async Task<int> CountAsync(IAmazonDynamoDB client, string table)
+    internal static async Task<int> CountAsync(IAmazonDynamoDB client, string table)
     {
         var count = 0;
         Dictionary<string, AttributeValue>? start = null;

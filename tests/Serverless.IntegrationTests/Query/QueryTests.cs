@@ -9,7 +9,7 @@ namespace Serverless.IntegrationTests.Query;
 
 /// <summary>Query through the low-level client: key-condition operators, order, paging, filters and validation.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class QueryTests(SharedHostFixture fixture)
+public class QueryTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

@@ -10,7 +10,7 @@ namespace Serverless.IntegrationTests.Query;
 
 /// <summary>Scan and parallel Scan through the low-level client, and the object-persistence model's Query/Scan.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class ScanTests(SharedHostFixture fixture)
+public class ScanTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

@@ -21,7 +21,7 @@ public sealed class Wallet
 
 /// <summary>TransactWriteItems and TransactGetItems through the AWS SDK: commit, rollback, reasons, limits, idempotency.</summary>
 [Collection(SharedHostCollection.Name)]
-public sealed class TransactionTests(SharedHostFixture fixture)
+public class TransactionTests(SharedHostFixture fixture)
 {
     private readonly HostProcess _host = fixture.Host;
 

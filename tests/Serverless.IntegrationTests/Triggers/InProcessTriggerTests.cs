@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Serverless.IntegrationTests.Infrastructure;
 
 namespace Serverless.IntegrationTests.Triggers;
@@ -22,7 +21,10 @@ public sealed class InProcessTriggerTests
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"i{i:D2}"), records.Select(TriggerTests.Key));
     }
 
-    /// <summary>The fan-out runs only on demand here (hourly schedule, no tailing), which makes both settings deterministic.</summary>
+    /// <summary>
+    /// The fan-out runs only on demand here (hourly schedule, no tailing), and the batching window is on the host's
+    /// clock, which the test moves forward: both settings are deterministic, with no sleeping.
+    /// </summary>
     [Fact]
     public async Task Trigger_LatestStartingPosition_AndBatchingWindow()
     {
@@ -37,7 +39,8 @@ public sealed class InProcessTriggerTests
                 ["Triggers__0__StartingPosition"] = "LATEST",
                 ["Triggers__1__Table"] = "Windowed",
                 ["Triggers__1__Queue"] = "audit-log",
-                ["Triggers__1__BatchingWindowSeconds"] = "3",
+                ["Triggers__1__BatchingWindowSeconds"] = "120",
+                ["LocalHost__ClockControl"] = "true",
             },
         });
         using var client = host.CreateClient();
@@ -47,18 +50,25 @@ public sealed class InProcessTriggerTests
         for (var i = 0; i < 3; i++) await TriggerTests.PutAsync(client, "Items", $"old{i}", i);
         for (var i = 0; i < 3; i++) await TriggerTests.PutAsync(client, "Windowed", $"w{i}", i);
 
-        (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode(); // Items begins at LATEST
-        var windowOpened = Stopwatch.StartNew();
+        (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode(); // Items begins at LATEST; Windowed's window opens
         for (var i = 0; i < 3; i++) await TriggerTests.PutAsync(client, "Items", $"new{i}", i);
         (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode(); // Windowed still gathers
-        Assert.True(windowOpened.Elapsed < TimeSpan.FromSeconds(3), "Too slow to observe the batching window.");
 
         var records = await TriggerTests.WaitForAuditAsync(host, r => r.Count >= 3);
         Assert.Equal(["new0", "new1", "new2"], records.Select(TriggerTests.Key));
 
-        await Task.Delay(TimeSpan.FromSeconds(3) - windowOpened.Elapsed + TimeSpan.FromMilliseconds(100));
+        // 60 s on (plus the real time the test took, well under a minute): the window is still open.
+        await host.AdvanceClockAsync(TimeSpan.FromSeconds(60));
+        (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode();
+        for (var i = 0; i < 3; i++) await TriggerTests.PutAsync(client, "Items", $"late{i}", i);
         (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode();
         records = await TriggerTests.WaitForAuditAsync(host, r => r.Count >= 6);
-        Assert.Equal(["new0", "new1", "new2", "w0", "w1", "w2"], records.Select(TriggerTests.Key));
+        Assert.Equal(["new0", "new1", "new2", "late0", "late1", "late2"], records.Select(TriggerTests.Key));
+
+        // Past 120 s: the window closes and the gathered batch goes.
+        await host.AdvanceClockAsync(TimeSpan.FromSeconds(61));
+        (await http.PostAsync("/admin/functions/StreamFanOut", null)).EnsureSuccessStatusCode();
+        records = await TriggerTests.WaitForAuditAsync(host, r => r.Count >= 9);
+        Assert.Equal(["new0", "new1", "new2", "late0", "late1", "late2", "w0", "w1", "w2"], records.Select(TriggerTests.Key));
     }
 }

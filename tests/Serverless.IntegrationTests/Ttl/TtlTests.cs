@@ -78,10 +78,13 @@ public sealed class TtlTests
         Assert.Equal("Requested resource not found: Table: absent-table not found", missing.Message);
     }
 
-    [Fact]
-    public async Task Sweep_DeletesOnlyExpiredNumberTtls_AndTheirIndexEntries_AndSurvivesRestart()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Sweep_DeletesOnlyExpiredNumberTtls_AndTheirIndexEntries_AndSurvivesRestart(bool onBlobStorage)
     {
-        await using var host = await HostProcess.StartAsync();
+        await using var azurite = await Backends.BlobBackend.StartAsync(onBlobStorage);
+        await using var host = await HostProcess.StartAsync(Backends.BlobBackend.Options(azurite));
         var client = host.CreateClient();
         var table = await CreateTableWithIndexAsync(client);
 

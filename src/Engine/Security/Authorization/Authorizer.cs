@@ -21,6 +21,11 @@ public sealed class Authorizer
     // Resource policies, parsed once per stored document (the catalog keeps the same string instance until it changes).
     private readonly ConditionalWeakTable<string, PolicyDocument> _resource = new();
 
+    private readonly DecisionCache _decisions = new();
+
+    /// <summary>How many decisions are cached (tests).</summary>
+    internal int CachedDecisions => _decisions.Count;
+
     private sealed record ParsedPolicy(PolicyDocument? Document);
 
     internal Authorizer(EngineOptions options)
@@ -65,7 +70,7 @@ public sealed class Authorizer
         try
         {
             OperationPermissions.For(context, target, request, checks);
-            var variables = new PolicyVariables(caller, _accountId);
+            var variables = caller.Variables(_accountId);
             foreach (var check in checks) Enforce(variables, check);
         }
         finally
@@ -85,15 +90,31 @@ public sealed class Authorizer
     /// <c>admin:GetMetrics</c>, <c>admin:AdvanceClock</c> and <c>admin:InvokeFunction</c> on resource <c>*</c>.
     /// </summary>
     public void Check(Caller caller, string action, string resource) =>
-        Enforce(new PolicyVariables(caller, _accountId), new AccessCheck(action, resource, null, null));
+        Enforce(caller.Variables(_accountId), new AccessCheck(action, resource, null, null));
 
     /// <summary>The decision for one check, without throwing (tests and the resource-policy lockout check use it).</summary>
-    public (Decision Decision, bool ByResourcePolicy) Decide(Caller caller, AccessCheck check) => Decide(new PolicyVariables(caller, _accountId), check);
+    public (Decision Decision, bool ByResourcePolicy) Decide(Caller caller, AccessCheck check) => Decide(caller.Variables(_accountId), check);
 
     private (Decision Decision, bool ByResourcePolicy) Decide(PolicyVariables variables, AccessCheck check)
     {
+        // A decision that depends only on the caller, the action and the resource is taken once (DecisionCache).
+        var identityDoc = IdentityPolicy(variables.Caller);
+        var resourceText = ResourcePolicyText(check);
+        var resourceDoc = resourceText == null ? null : ParseStored(resourceText);
+        if (identityDoc?.ReadsRequest == true || resourceDoc?.ReadsRequest == true)
+            return Evaluate(variables, check, identityDoc, resourceDoc);
+
+        if (_decisions.TryGet(variables.Caller, check.Action, check.Resource, identityDoc, resourceText, out var cached))
+            return (cached.Decision, cached.ByResourcePolicy);
+        var decided = Evaluate(variables, check, identityDoc, resourceDoc);
+        _decisions.Add(variables.Caller, check.Action, check.Resource, identityDoc, resourceText, new DecisionCache.Decided(decided.Decision, decided.ByResourcePolicy));
+        return decided;
+    }
+
+    private static (Decision Decision, bool ByResourcePolicy) Evaluate(PolicyVariables variables, AccessCheck check, PolicyDocument? identityDoc, PolicyDocument? resourceDoc)
+    {
         var caller = variables.Caller;
-        var identity = IdentityPolicy(caller) is { } doc
+        var identity = identityDoc is { } doc
             ? PolicyEvaluator.Evaluate(doc, check, variables, resourcePolicy: false)
             : Decision.NotApplicable;
 
@@ -101,7 +122,7 @@ public sealed class Authorizer
         if (identity == Decision.NotApplicable && IsRoot(caller)) identity = Decision.Allow;
         if (identity == Decision.Deny) return (Decision.Deny, false);
 
-        var resource = ResourcePolicy(check) is { } rp
+        var resource = resourceDoc is { } rp
             ? PolicyEvaluator.Evaluate(rp, check, variables, resourcePolicy: true)
             : Decision.NotApplicable;
 
@@ -115,7 +136,7 @@ public sealed class Authorizer
 
     /// <summary>What <paramref name="document"/> (a resource policy not yet attached) says about the caller doing <paramref name="action"/> on <paramref name="resource"/>.</summary>
     public Decision EvaluateResourcePolicy(PolicyDocument document, Caller caller, string action, string resource) =>
-        PolicyEvaluator.Evaluate(document, action, resource, new PolicyVariables(caller, _accountId), RequestFacts.Empty, resourcePolicy: true);
+        PolicyEvaluator.Evaluate(document, action, resource, caller.Variables(_accountId), RequestFacts.Empty, resourcePolicy: true);
 
     private void Enforce(PolicyVariables variables, AccessCheck check)
     {
@@ -136,14 +157,16 @@ public sealed class Authorizer
         return parsed.Document;
     }
 
-    private PolicyDocument? ResourcePolicy(AccessCheck check)
+    /// <summary>The stored resource policy that governs <paramref name="check"/>: its table's, or its stream's.</summary>
+    private static string? ResourcePolicyText(AccessCheck check)
     {
         if (check.Table is not { } table) return null;
         var definition = table.Definition;
-        var text = check.StreamLabel is { } label
-            ? definition.Streams?.Find(s => s.Label == label)?.ResourcePolicy?.Document
-            : definition.ResourcePolicy?.Document;
-        return text == null ? null : ParseStored(text);
+        if (check.StreamLabel is not { } label) return definition.ResourcePolicy?.Document;
+        if (definition.Streams is { } streams)
+            foreach (var stream in streams)
+                if (stream.Label == label) return stream.ResourcePolicy?.Document;
+        return null;
     }
 
     private PolicyDocument ParseStored(string text) =>

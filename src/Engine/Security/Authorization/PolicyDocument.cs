@@ -22,6 +22,7 @@ public sealed class PolicyDocument
     {
         Version = version;
         Statements = statements;
+        ReadsRequest = AnyReadsRequest(statements);
     }
 
     /// <summary>2012-10-17 (policy variables are substituted) or 2008-10-17 (they are literal text).</summary>
@@ -30,6 +31,21 @@ public sealed class PolicyDocument
     public PolicyStatement[] Statements { get; }
 
     public bool HasVariables => Version == "2012-10-17";
+
+    /// <summary>
+    /// True when a condition reads the request (a <c>dynamodb:</c> key such as LeadingKeys or Attributes): then a
+    /// decision under this policy depends on more than the caller, the action and the resource, and is never cached.
+    /// Every other condition key this evaluator knows is a property of the caller.
+    /// </summary>
+    public bool ReadsRequest { get; }
+
+    private static bool AnyReadsRequest(PolicyStatement[] statements)
+    {
+        foreach (var s in statements)
+            foreach (var c in s.Conditions)
+                if (c.Key.StartsWith("dynamodb:", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 
     /// <summary>Parses <paramref name="json"/>; throws <see cref="PolicyFormatException"/> with the reason when it is not a valid policy.</summary>
     public static PolicyDocument Parse(string json, PolicyKind kind)

@@ -59,12 +59,58 @@ public sealed class EncryptedDevice : StorageDeviceBase
         }, null);
     }
 
+    /// <summary>
+    /// Set by a caller that will not wait for the disk on this thread (<see cref="Storage.FasterStore"/>'s asynchronous
+    /// and lock-releasing reads) around the FASTER call that may issue a read: the read then runs on
+    /// <see cref="DeviceReaders"/>' threads instead of inside the call. Unset, a read runs on the calling thread.
+    /// </summary>
+    [ThreadStatic]
+    internal static bool t_deferReads;
+
+    private Exception? _deferredFailure;
+
     public override unsafe void ReadAsync(int segmentId, ulong sourceAddress, IntPtr destinationAddress, uint readLength, DeviceIOCompletionCallback callback, object context)
     {
+        if (t_deferReads)
+        {
+            DeviceReaders.Enqueue(new DeviceReaders.Request(this, segmentId, sourceAddress, destinationAddress, readLength, callback, context));
+            return;
+        }
+
         var destination = new Span<byte>((void*)destinationAddress, (int)readLength);
         Read(segmentId, sourceAddress, destination);
         callback(0, readLength, context);
     }
+
+    /// <summary>A deferred read, on a reader thread. A failure cannot be thrown to the caller: it is kept for <see cref="TakeDeferredFailure"/>.</summary>
+    internal unsafe void ReadDeferred(in DeviceReaders.Request r)
+    {
+        uint error = 0;
+        var destination = new Span<byte>((void*)r.Destination, (int)r.Length);
+        try
+        {
+            Read(r.Segment, r.Source, destination);
+        }
+        catch (Exception e)
+        {
+            destination.Clear();
+            Volatile.Write(ref _deferredFailure, e);
+            error = 1;
+        }
+
+        try
+        {
+            r.Callback(error, error == 0 ? r.Length : 0, r.Context);
+        }
+        catch (Exception e)
+        {
+            // FASTER's callback rethrows what it cannot hand to a waiter; on this thread it would end the process.
+            Volatile.Write(ref _deferredFailure, e);
+        }
+    }
+
+    /// <summary>The failure of a deferred read since the last call (a damaged sector), if any.</summary>
+    internal Exception? TakeDeferredFailure() => _deferredFailure == null ? null : Interlocked.Exchange(ref _deferredFailure, null);
 
     public override void RemoveSegmentAsync(int segment, AsyncCallback callback, IAsyncResult result)
     {
@@ -230,6 +276,48 @@ public sealed class EncryptedDevice : StorageDeviceBase
         }
 
         return done;
+    }
+}
+
+/// <summary>
+/// The threads that run deferred device reads (<see cref="EncryptedDevice.t_deferReads"/>). Dedicated threads rather
+/// than the thread pool: a thread that waits for a read synchronously (a read under a stripe lock lets the lock go and
+/// waits) must never wait behind the pool's queue. A reader's only work is the positioned read, the decryption and
+/// FASTER's callback, which queues the record for the session; the waiting request resumes on the thread pool.
+/// </summary>
+internal static class DeviceReaders
+{
+    private static readonly System.Collections.Concurrent.BlockingCollection<Request> Queue = new(new System.Collections.Concurrent.ConcurrentQueue<Request>());
+    private static int s_started;
+
+    internal readonly record struct Request(
+        EncryptedDevice Device, int Segment, ulong Source, IntPtr Destination, uint Length, DeviceIOCompletionCallback Callback, object Context);
+
+    private static long s_reads;
+
+    /// <summary>How many reads have been deferred to these threads since the process started.</summary>
+    public static long Reads => Volatile.Read(ref s_reads);
+
+    public static void Enqueue(in Request request)
+    {
+        if (Volatile.Read(ref s_started) == 0) Start();
+        Interlocked.Increment(ref s_reads);
+        Queue.Add(request);
+    }
+
+    private static void Start()
+    {
+        if (Interlocked.Exchange(ref s_started, 1) != 0) return;
+        var count = Math.Clamp(Environment.ProcessorCount * 2, 4, 16);
+        for (var i = 0; i < count; i++)
+        {
+            new Thread(Run) { IsBackground = true, Name = "store-reader-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Start();
+        }
+    }
+
+    private static void Run()
+    {
+        foreach (var request in Queue.GetConsumingEnumerable()) request.Device.ReadDeferred(request);
     }
 }
 

@@ -34,6 +34,19 @@ public sealed class PersistedIndex
 
     /// <summary>For a table with local indexes: the file of its item-collection sizes.</summary>
     public string? Collections { get; init; }
+
+    /// <summary>The names of the files (runs and collection files) <paramref name="entries"/> name.</summary>
+    public static HashSet<string> FileNames(IEnumerable<PersistedIndex>? entries)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in entries ?? [])
+        {
+            foreach (var r in p.Runs) names.Add(r);
+            if (p.Collections != null) names.Add(p.Collections);
+        }
+
+        return names;
+    }
 }
 
 /// <summary>
@@ -234,13 +247,7 @@ public sealed class IndexCheckpoint(string directory, StoreCipher cipher, BlockC
     /// </summary>
     public void Retire(IReadOnlyCollection<PersistedIndex> named)
     {
-        var keep = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var p in named)
-        {
-            foreach (var r in p.Runs) keep.Add(r);
-            if (p.Collections != null) keep.Add(p.Collections);
-        }
-
+        var keep = PersistedIndex.FileNames(named);
         lock (_lock)
         {
             foreach (var name in _open.Keys.Where(n => !keep.Contains(n)).ToList())
@@ -264,11 +271,13 @@ public sealed class IndexCheckpoint(string directory, StoreCipher cipher, BlockC
 
     /// <summary>
     /// Start-up: gives each table of the catalog its persisted indexes and statistics. False when the manifest has
-    /// none (written by an older version): then nothing is changed and the caller rebuilds them from the items.
+    /// none (written by an older version), or names a file that is not there: then nothing is changed and the caller
+    /// rebuilds them from the items.
     /// </summary>
     public bool Attach(IEnumerable<TableState> tables, List<PersistedIndex>? persisted)
     {
-        if (persisted == null)
+        MissingFile = persisted == null ? null : PersistedIndex.FileNames(persisted).FirstOrDefault(f => !File.Exists(Path.Combine(directory, f)));
+        if (persisted == null || MissingFile != null)
         {
             DeleteUnnamed([]);
             return false;
@@ -312,6 +321,9 @@ public sealed class IndexCheckpoint(string directory, StoreCipher cipher, BlockC
         Retire(persisted);
         return true;
     }
+
+    /// <summary>The index file whose absence made <see cref="Attach"/> refuse the manifest's indexes, if one did.</summary>
+    public string? MissingFile { get; private set; }
 
     private OrderedKeyIndex Load(PersistedIndex p)
     {

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Serverless.Engine.Persistence;
+using Serverless.Engine.Security.Encryption;
+
+namespace Serverless.Engine.Storage;
+
+/// <summary>
+/// A blob container is the store (<see cref="BlobPersistence"/>; docs/architecture.md, "Blob storage, as built"):
+/// the local directory, <c>&lt;data-dir&gt;/blob-cache/&lt;container&gt;</c>, is a cache rebuilt at every start.
+/// <list type="bullet">
+/// <item>Opening takes the single-writer lease, discards the local store and log, and downloads, all at once: the
+/// manifest's index files (kept when already on the local disk), the log segments, the backups, and the snapshot,
+/// which is loaded into FASTER as it arrives.</item>
+/// <item>A checkpoint uploads the item snapshot and the index files no manifest named yet (runs are immutable:
+/// each is uploaded once), then the manifest, which commits them; then deletes older snapshots and the index files
+/// the manifest no longer names. No FASTER checkpoint is taken: the local files are never recovered from.</item>
+/// </list>
+/// </summary>
+internal sealed class BlobBackend : IStoreBackend
+{
+    private readonly string _root;
+    private readonly BlobOptions _options;
+    private readonly BlobPersistence _blob;
+
+    /// <summary>Index files the container holds (named by the last manifest, or uploaded since).</summary>
+    private readonly HashSet<string> _uploaded = new(StringComparer.Ordinal);
+
+    private StoreCipher? _cipher;
+    private Task _downloads = Task.CompletedTask;
+    private LogShipper? _shipper;
+
+    public BlobBackend(string dataDirectory, BlobOptions options, TimeProvider time)
+    {
+        // Apart from an embedded store that may live in the same data directory, so switching a setting never wipes it.
+        _root = Path.Combine(dataDirectory, "blob-cache", options.Container);
+        _options = options;
+        _blob = new BlobPersistence(options, time);
+    }
+
+    public string Root => _root;
+
+    public BlobPersistence Blob => _blob;
+
+    BlobPersistence? IStoreBackend.Blob => _blob;
+
+    private string IndexDirectory => Path.Combine(_root, "index");
+
+    public async Task<(StoreCipher Cipher, MasterKeys Keys, StoreManifest? Manifest)> OpenAsync(EncryptionOptions encryption, CancellationToken cancellationToken)
+    {
+        await _blob.AcquireAsync(cancellationToken).ConfigureAwait(false);
+        var (cipher, keys) = await StoreKeyring.OpenAsync(encryption, _blob, _blob.HoldsStoreAsync, cancellationToken).ConfigureAwait(false);
+        _cipher = cipher;
+        foreach (var dir in new[] { "store", "changelog" })
+        {
+            if (Directory.Exists(Path.Combine(_root, dir))) Directory.Delete(Path.Combine(_root, dir), recursive: true);
+        }
+
+        foreach (var file in new[] { Checkpointer.ManifestFile, "snapshot.snap", UploadFile }) File.Delete(Path.Combine(_root, file));
+        var json = await _blob.ReadManifestAsync(cancellationToken).ConfigureAwait(false);
+        var manifest = json is { Length: > 0 }
+            ? JsonSerializer.Deserialize(SealedFile.Open(json, cipher, SealedKind.Manifest, _blob.Describe + "/" + BlobPersistence.ManifestBlob), StorageJsonContext.Default.StoreManifest)
+            : null;
+        var files = Index.PersistedIndex.FileNames(manifest?.Indexes);
+        _uploaded.UnionWith(files);
+
+        // Everything but the snapshot travels while the snapshot is loaded (LoadAsync waits for it all). An index file
+        // the container lacks is left out: the index checkpoint then finds it missing and has the indexes rebuilt.
+        _downloads = Task.WhenAll(
+            _blob.DownloadLogAsync(Path.Combine(_root, "changelog"), cancellationToken),
+            _blob.DownloadBackupsAsync(Path.Combine(_root, "backups"), cancellationToken),
+            _blob.DownloadIndexFilesAsync(IndexDirectory, files, cancellationToken));
+        return (cipher, keys, manifest);
+    }
+
+    public async Task LoadAsync(FasterStore store, StoreManifest? manifest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Without a manifest there is no snapshot to trust (a container whose first checkpoint never committed).
+            if (manifest != null && await _blob.OpenLatestSnapshotAsync(cancellationToken).ConfigureAwait(false) is { } snapshot)
+            {
+                await using (snapshot.Content.ConfigureAwait(false))
+                {
+                    await Task.Run(() => SnapshotFile.Read(snapshot.Content, snapshot.Name, _cipher!, (key, value) => store.Upsert(key.Span, value.Span)), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await _downloads.ConfigureAwait(false);
+        }
+    }
+
+    public LogShipper Ship(ChangeLog log, TimeProvider time) => _shipper = new LogShipper(log, _blob, _options, time);
+
+    LogShipper? IStoreBackend.Ship(ChangeLog log, TimeProvider time) => Ship(log, time);
+
+    private const string UploadFile = "upload.snap";
+
+    public async Task<ulong> CommitAsync(CheckpointCommit commit, CancellationToken cancellationToken)
+    {
+        var files = Index.PersistedIndex.FileNames(commit.Indexes);
+        var fresh = new List<string>();
+        foreach (var f in files)
+        {
+            if (!_uploaded.Contains(f)) fresh.Add(Path.Combine(commit.IndexDirectory, f));
+        }
+
+        // The snapshot is fuzzy (writes go on) and made exact by replay from ReplayFrom; the index files travel meanwhile.
+        var snapshot = Path.Combine(_root, UploadFile);
+        var items = Task.Run(async () =>
+        {
+            SnapshotFile.Write(snapshot, commit.ReplayFrom, commit.Store, commit.Cipher);
+            await _blob.UploadSnapshotFileAsync(snapshot, commit.ReplayFrom, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+        try
+        {
+            await Task.WhenAll(items, _blob.UploadIndexFilesAsync(fresh, cancellationToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(snapshot);
+        }
+
+        foreach (var path in fresh) _uploaded.Add(Path.GetFileName(path));
+        Index.IndexCheckpoint.TestHookBeforeManifest();
+        var manifest = SealedFile.Seal(commit.Cipher, SealedKind.Manifest,
+            JsonSerializer.SerializeToUtf8Bytes(commit.Manifest(Guid.Empty), StorageJsonContext.Default.StoreManifest));
+        await _blob.CommitManifestAsync(manifest, commit.ReplayFrom, files, cancellationToken).ConfigureAwait(false);
+        _uploaded.IntersectWith(files);
+
+        // The log blobs must still hold every record not yet shipped, whatever the snapshot covers.
+        return Math.Min(commit.ReplayFrom, (_shipper?.ShippedLsn ?? 0) + 1);
+    }
+
+    public Task LogTrimmedAsync(ChangeLog log, CancellationToken cancellationToken) =>
+        log.Segments.Count > 0 ? _blob.DeleteLogBeforeAsync(log.Segments[0].FirstLsn, cancellationToken) : Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _downloads.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A start that failed: the failure was reported there.
+        }
+
+        await _blob.DisposeAsync().ConfigureAwait(false);
+    }
+}
