@@ -17,6 +17,21 @@ namespace Serverless.IntegrationTests.BlobDurability;
 /// </summary>
 public sealed class GroupCommitTests
 {
+    /// <summary>Concurrent writers put distinct keys until <paramref name="until"/> are acknowledged or 120 s pass.</summary>
+    private static Task WriteAsync(AmazonDynamoDBClient client, string table, int writers, int until, string pad, ConcurrentBag<string> acknowledged)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        return Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; acknowledged.Count < until && DateTime.UtcNow < deadline; i++)
+            {
+                var key = $"w{w}-{i}";
+                await client.PutItemAsync(table, new() { ["pk"] = S(key), ["pad"] = S(pad) });
+                acknowledged.Add(key);
+            }
+        })));
+    }
+
     private static Dictionary<string, string> Storage(AzuriteProcess azurite) => new()
     {
         ["AzureWebJobsStorage"] = azurite.ConnectionString,
@@ -37,16 +52,7 @@ public sealed class GroupCommitTests
         {
             table = await CreateAsync(client, "group");
             // Enough writes for several segments (each append takes whatever the 32 writers committed meanwhile).
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            await Task.WhenAll(Enumerable.Range(0, 32).Select(w => Task.Run(async () =>
-            {
-                for (var i = 0; acknowledged.Count < 1500 && DateTime.UtcNow < deadline; i++)
-                {
-                    var key = $"w{w}-{i}";
-                    await client.PutItemAsync(table, new() { ["pk"] = S(key), ["pad"] = S(new string('x', 200)) });
-                    acknowledged.Add(key);
-                }
-            })));
+            await WriteAsync(client, table, writers: 32, until: 1500, pad: new string('x', 200), acknowledged);
         }
 
         Assert.True(acknowledged.Count >= 1500, $"only {acknowledged.Count} writes in 120 s\n{first.Output}");
@@ -136,16 +142,7 @@ public sealed class GroupCommitTests
         using (var client = first.CreateClient())
         {
             table = await CreateAsync(client, "single");
-            var deadline = DateTime.UtcNow.AddSeconds(120);
-            await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
-            {
-                for (var i = 0; acknowledged.Count < 400 && DateTime.UtcNow < deadline; i++)
-                {
-                    var key = $"w{w}-{i}";
-                    await client.PutItemAsync(table, new() { ["pk"] = S(key), ["pad"] = S(new string('y', 100)) });
-                    acknowledged.Add(key);
-                }
-            })));
+            await WriteAsync(client, table, writers: 16, until: 400, pad: new string('y', 100), acknowledged);
         }
 
         Assert.True(acknowledged.Count >= 400, $"only {acknowledged.Count} writes in 120 s\n{first.Output}");
