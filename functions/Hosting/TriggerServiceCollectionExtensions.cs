@@ -51,28 +51,10 @@ public static class TriggerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// Each mapping's settings, its region (one the host serves: the <c>LocalHost:Regions</c>, or else the engine's
-    /// default region), and distinct Names within a region: a region's checkpoints share its data directory.
-    /// </summary>
+    /// <summary>The mappings against the regions this host serves: <c>LocalHost:Regions</c>, or else the engine's default region.</summary>
     private static bool Validated(List<TriggerMapping> mappings, RegionSettings regions, string defaultRegion)
     {
-        IReadOnlyList<string> served = regions.Names.Count > 0 ? regions.Names : [defaultRegion];
-        for (var i = 0; i < mappings.Count; i++)
-        {
-            mappings[i].Validate(i);
-            var region = mappings[i].RegionOr(served[0]);
-            if (!served.Contains(region, StringComparer.Ordinal))
-                throw new ArgumentException($"Triggers:{i}:Region '{region}' is not a region this host serves ({string.Join(", ", served)}).");
-        }
-
-        foreach (var region in mappings.GroupBy(m => m.RegionOr(served[0]), StringComparer.Ordinal))
-        {
-            var names = region.Select(m => m.CheckpointName).ToList();
-            if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
-                throw new ArgumentException($"Two trigger mappings of region {region.Key} have the same Name (default {{Table}}-{{Queue}}); give them distinct Names.");
-        }
-
+        StreamFanOuts.Validate(mappings, regions.Names.Count > 0 ? regions.Names : [defaultRegion]);
         return true;
     }
 

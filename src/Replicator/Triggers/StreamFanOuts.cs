@@ -19,17 +19,39 @@ public sealed class StreamFanOuts
     {
         ArgumentNullException.ThrowIfNull(engines);
         ArgumentNullException.ThrowIfNull(mappings);
-        for (var i = 0; i < mappings.Count; i++) mappings[i].Validate(i); // an EventSourceArn gives Table and Region
+        Validate(mappings, engines.Names);
         var defaultRegion = engines.Default.Options.DefaultRegion;
-        var unknown = mappings.Select((m, i) => (Region: m.RegionOr(defaultRegion), Index: i)).FirstOrDefault(r => engines.Find(r.Region) == null);
-        if (unknown.Region != null)
-            throw new ArgumentException($"Triggers:{unknown.Index}:Region '{unknown.Region}' is not a region this host serves ({string.Join(", ", engines.Names)}).");
         _regions = [.. engines.All.Select(engine => new StreamFanOut(
             engine,
             [.. mappings.Where(m => m.RegionOr(defaultRegion) == engine.Options.DefaultRegion)],
             options,
             queues,
             logger))];
+    }
+
+    /// <summary>
+    /// Checks every mapping's settings (an EventSourceArn fills in Table and Region), that its region is one of
+    /// <paramref name="regions"/> (the host's, the first being the default), and that Names are distinct within a
+    /// region, whose checkpoints share its data directory. Throws <see cref="ArgumentException"/> naming the setting.
+    /// </summary>
+    public static void Validate(IReadOnlyList<TriggerMapping> mappings, IReadOnlyList<string> regions)
+    {
+        ArgumentNullException.ThrowIfNull(mappings);
+        ArgumentNullException.ThrowIfNull(regions);
+        for (var i = 0; i < mappings.Count; i++)
+        {
+            mappings[i].Validate(i);
+            var region = mappings[i].RegionOr(regions[0]);
+            if (!regions.Contains(region, StringComparer.Ordinal))
+                throw new ArgumentException($"Triggers:{i}:Region '{region}' is not a region this host serves ({string.Join(", ", regions)}).");
+        }
+
+        foreach (var region in mappings.GroupBy(m => m.RegionOr(regions[0]), StringComparer.Ordinal))
+        {
+            var names = region.Select(m => m.CheckpointName).ToList();
+            if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+                throw new ArgumentException($"Two trigger mappings of region {region.Key} have the same Name (default {{Table}}-{{Queue}}); give them distinct Names.");
+        }
     }
 
     /// <summary>Each region's fan-out, in the order of the host's regions.</summary>
