@@ -2,13 +2,15 @@
 # Runs the global tables benchmark: builds the host and the benchmark (Release), starts one host serving us-east-1
 # and eu-west-1 (--regions) on a free loopback port with a fresh data directory, runs the benchmark and stops the
 # host. Pass --azurite to replicate through Azurite queues (from ../../.tools/azurite, installed by the integration
-# tests; the store then lives in Azurite's blob storage too) instead of the in-process queue. Other arguments go to
-# the benchmark (--rate, --seconds, --fill).
+# tests; the store then lives in Azurite's blob storage too) instead of the in-process queue, or --azurite-queues for
+# the Azurite queues with the store in the data directory (Engine__Blob__FromFunctionsStorage=false: the replication
+# path alone, without blob durability's cost). Other arguments go to the benchmark (--rate, --seconds, --fill).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
 azurite=""
-if [ "${1:-}" = "--azurite" ]; then azurite=1; shift; fi
+if [ "${1:-}" = "--azurite" ]; then azurite=1; shift
+elif [ "${1:-}" = "--azurite-queues" ]; then azurite=1; export Engine__Blob__FromFunctionsStorage=false; shift; fi
 dotnet build "$root/src/Host" -c Release -v q --nologo >/dev/null
 dotnet build -c Release -v q --nologo >/dev/null
 work=$(mktemp -d)

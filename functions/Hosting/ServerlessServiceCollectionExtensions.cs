@@ -40,7 +40,7 @@ public static class ServerlessServiceCollectionExtensions
                 configuration.GetSection(Serverless.Engine.Kinesis.KinesisOptions.Section).Bind(o.Kinesis);
                 configuration.GetSection(Serverless.Engine.Capacity.CapacityOptions.Section).Bind(o.Capacity);
                 // The standard Functions storage setting puts the store in blob storage unless Engine:Blob overrides it.
-                if (!o.InMemory && string.IsNullOrEmpty(o.Blob.ConnectionString) && configuration["AzureWebJobsStorage"] is { Length: > 0 } storage)
+                if (!o.InMemory && o.Blob.FromFunctionsStorage && string.IsNullOrEmpty(o.Blob.ConnectionString) && configuration["AzureWebJobsStorage"] is { Length: > 0 } storage)
                     o.Blob.ConnectionString = storage;
             })
             .ValidateOnStart();

@@ -106,6 +106,13 @@ public sealed class BlobOptions
     /// <summary>Azure Storage connection string (Azurite locally). Empty: the embedded data-directory backend.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// Whether <c>AzureWebJobsStorage</c> also holds the store. True (default): it does, unless
+    /// <see cref="ConnectionString"/> names other storage. False: the store stays in the data directory while the
+    /// Functions runtime's queues and timers use that storage (local runs with Azurite queues, benchmarks).
+    /// </summary>
+    public bool FromFunctionsStorage { get; set; } = true;
+
     /// <summary>Container holding the store. Default: ddb-store.</summary>
     public string Container { get; set; } = "ddb-store";
 
