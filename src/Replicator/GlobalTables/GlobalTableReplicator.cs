@@ -99,12 +99,12 @@ public sealed partial class GlobalTableReplicator
 
         try
         {
-            await SweepPayloadsAsync(cancellationToken).ConfigureAwait(false);
             var until = Environment.TickCount64 + _options.TailMilliseconds;
             while (!cancellationToken.IsCancellationRequested)
             {
                 var poke = Volatile.Read(ref _poke).Task;
                 await PassAsync(cancellationToken).ConfigureAwait(false);
+                await SweepPayloadsAsync(cancellationToken).ConfigureAwait(false);
                 until = Math.Max(until, Interlocked.Read(ref _extendUntil));
                 if (Environment.TickCount64 >= until) return;
                 await Task.WhenAny(poke, Task.Delay(_options.PollMilliseconds, cancellationToken)).ConfigureAwait(false);

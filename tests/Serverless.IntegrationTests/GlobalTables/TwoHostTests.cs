@@ -96,7 +96,7 @@ public sealed class TwoHostTests
         await GlobalTableTests.EventuallyAsync(async () => (await westClient.ScanAsync(new ScanRequest("far"))).Count == 30, TimeSpan.FromSeconds(120));
     }
 
-    private static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
+    internal static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
     {
         var environment = new Dictionary<string, string>
         {
