@@ -59,6 +59,7 @@ public sealed class ClaimCheckTests
     /// <summary>
     /// A 350 KB item in the table before the replica exists (the copy), then a put, an update and a delete in
     /// us-east-1, and a put in eu-west-1: each read back identical on the other side, and no payload blob left.
+    /// Small writes in bulk still go inline; a transaction too large for one message goes as one blob.
     /// </summary>
     private static async Task LargeItemsReplicateAsync(HostProcess east, HostProcess west, AzuriteProcess eastStorage, AzuriteProcess westStorage)
     {
@@ -73,6 +74,27 @@ public sealed class ClaimCheckTests
         await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync(Table)).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }], Patience);
         Assert.Equal(earlyText, await ReadAsync(westClient, "early"));
         Assert.NotNull(await ReadAsync(westClient, "small"));
+
+        // Many small writes at once still go inline, cut into messages of at most 46 KiB: no blob for them.
+        var sentBefore = await PayloadsAsync(east, "Sent");
+        for (var batch = 0; batch < 6; batch++)
+        {
+            await eastClient.BatchWriteItemAsync(new Dictionary<string, List<WriteRequest>>
+            {
+                [Table] = [.. Enumerable.Range(0, 25).Select(i => new WriteRequest(new PutRequest(GlobalTableTests.Item($"many-{batch}-{i}", new string('m', 1500)))))],
+            });
+        }
+
+        await GlobalTableTests.EventuallyAsync(async () => (await westClient.ScanAsync(new ScanRequest(Table) { ConsistentRead = true, Select = Select.COUNT })).Count == 2 + 150, Patience);
+        Assert.Equal(sentBefore, await PayloadsAsync(east, "Sent"));
+
+        // A transaction's items share one sequence number and are never split: 80 KB of them make one blob.
+        await eastClient.TransactWriteItemsAsync(new TransactWriteItemsRequest
+        {
+            TransactItems = [.. Enumerable.Range(0, 4).Select(i => new TransactWriteItem { Put = new Put { TableName = Table, Item = GlobalTableTests.Item($"tx-{i}", Text(20_000, seed: 10 + i)) } })],
+        });
+        await GlobalTableTests.EventuallyAsync(async () => await ReadAsync(westClient, "tx-3") != null && await ReadAsync(westClient, "tx-0") != null, Patience);
+        Assert.Equal(sentBefore + 1, await PayloadsAsync(east, "Sent"));
 
         var late = Large("late", seed: 2);
         var lateText = Describe(late);
@@ -99,14 +121,14 @@ public sealed class ClaimCheckTests
         await westClient.PutItemAsync(Table, fromWest);
         await GlobalTableTests.EventuallyAsync(async () => await ReadAsync(eastClient, "from-west") == fromWestText, Patience);
 
-        // They went by blob (the copy, the put and the update to eu-west-1; the put to us-east-1), each in the
-        // receiving region's storage account, and each blob was deleted once applied.
+        // They went by blob (the copy, the transaction, the put and the update to eu-west-1; the put to us-east-1),
+        // each in the receiving region's storage account, and each blob was deleted once applied.
         var westPayloads = new BlobContainerClient(westStorage.ConnectionString, Container);
         var eastPayloads = new BlobContainerClient(eastStorage.ConnectionString, Container);
         Assert.True(await westPayloads.ExistsAsync());
-        await GlobalTableTests.EventuallyAsync(async () => await PayloadsAsync(west, "Applied") >= (ReferenceEquals(east, west) ? 4 : 3), Patience);
-        await GlobalTableTests.EventuallyAsync(async () => await PayloadsAsync(east, "Applied") >= (ReferenceEquals(east, west) ? 4 : 1), Patience);
-        Assert.True(await PayloadsAsync(east, "Sent") >= 3);
+        await GlobalTableTests.EventuallyAsync(async () => await PayloadsAsync(west, "Applied") >= (ReferenceEquals(east, west) ? 5 : 4), Patience);
+        await GlobalTableTests.EventuallyAsync(async () => await PayloadsAsync(east, "Applied") >= (ReferenceEquals(east, west) ? 5 : 1), Patience);
+        Assert.True(await PayloadsAsync(east, "Sent") >= 4);
         await GlobalTableTests.EventuallyAsync(async () => (await NamesAsync(westPayloads, "eu-west-1/")).Count == 0, Patience);
         await GlobalTableTests.EventuallyAsync(async () => (await NamesAsync(eastPayloads, "us-east-1/")).Count == 0, Patience);
         if (!ReferenceEquals(eastStorage, westStorage)) Assert.Empty(await NamesAsync(eastPayloads, "eu-west-1/"));
