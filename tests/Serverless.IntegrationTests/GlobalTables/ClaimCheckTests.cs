@@ -56,6 +56,23 @@ public sealed class ClaimCheckTests
         }
     }
 
+    [Fact]
+    public async Task Regions_OnInProcessQueues_A350KBItemGoesInline()
+    {
+        await using var host = await GlobalTableTests.StartAsync("us-east-1,eu-west-1");
+        using var east = host.CreateClient();
+        using var west = host.CreateClient(c => c.AuthenticationRegion = "eu-west-1");
+        await east.CreateTableAsync(RegionsTests.Schema(Table));
+        await east.UpdateTableAsync(GlobalTableTests.AddReplica(Table, "eu-west-1"));
+        await GlobalTableTests.EventuallyAsync(async () => (await east.DescribeTableAsync(Table)).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }], Patience);
+        var item = Large("inline", seed: 5);
+        var text = Describe(item);
+        await east.PutItemAsync(Table, item);
+        await GlobalTableTests.EventuallyAsync(async () => await ReadAsync(west, "inline") == text, Patience);
+        Assert.Equal(0, await PayloadsAsync(host, "Sent"));
+        Assert.Equal(0, await PayloadsAsync(host, "Sweeps")); // no storage account: nothing to sweep
+    }
+
     /// <summary>
     /// A 350 KB item in the table before the replica exists (the copy), then a put, an update and a delete in
     /// us-east-1, and a put in eu-west-1: each read back identical on the other side, and no payload blob left.
