@@ -80,7 +80,9 @@ public sealed partial class GlobalTableReplicator
         ClaimChecks.Applied();
         try
         {
-            await payloads.DeleteAsync(blob, cancellationToken).ConfigureAwait(false);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(_options.SendTimeoutSeconds));
+            await payloads.DeleteAsync(blob, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -20,7 +20,9 @@ public sealed class ReplicationPayloads
     public ReplicationPayloads(string connectionString)
     {
         var options = new BlobClientOptions(BlobClientOptions.ServiceVersion.V2025_11_05);
+        // The queue function applies one message at a time: a blob call that hangs must not hold up the queue.
         options.Retry.MaxRetries = 3;
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
         _container = new BlobContainerClient(connectionString, Container, options);
     }
 
