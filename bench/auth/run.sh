@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the cost of SigV4 verification and encryption at rest over HTTP. Runs the same signed PutItem/GetItem
-# requests (signed_requests.py, replayed by wrk with signed.lua) against three hosts in turn, on one data-directory
-# store each:
+# requests (signed_requests.py, replayed by wrk with signed.lua) against three hosts running side by side, on one
+# data-directory store each, measured in turn (interleaved):
 #   base     the build of $BASE_REF, before signature verification and encryption existed (both off)
 #   noauth   this build with no keys (AcceptAny: verification off; encryption is always on)
 #   verify   this build with a key (Auth__Mode=Verify: every signature checked; encryption on)
@@ -29,52 +29,60 @@ if [[ "${NO_BUILD:-0}" != 1 ]]; then
   dotnet build -c Release "$BASE_SRC/src/Host" -nologo -v q > "$OUT/base-build.log" 2>&1 || { cat "$OUT/base-build.log" >&2; exit 1; }
 fi
 
-PID=""; DATA=""
-start() { # start DLL ENV...
-  local dll=$1; shift
-  DATA="$(mktemp -d /tmp/ddb-bench-auth.XXXXXX)"
-  (cd "$DATA" && exec env "$@" dotnet "$dll" --host 127.0.0.1 --port 0 --data-dir "$DATA/data") > "$DATA.log" 2>&1 &
-  PID=$!
-  URL=""
+# The three hosts run side by side, and each round measures them in turn, in an order that rotates from round to
+# round (base noauth verify, noauth verify base, ...): drift in the machine's speed spreads over all three instead
+# of landing on whichever ran last.
+declare -A PIDS URLS DATAS
+start() { # start NAME DLL ENV...
+  local name=$1 dll=$2; shift 2
+  local data; data="$(mktemp -d /tmp/ddb-bench-auth.XXXXXX)"
+  (cd "$data" && exec env "$@" dotnet "$dll" --host 127.0.0.1 --port 0 --data-dir "$data/data") > "$data.log" 2>&1 &
+  PIDS[$name]=$!; DATAS[$name]=$data
+  local url=""
   for _ in $(seq 150); do
-    URL=$(sed -n 's/^Now listening on: //p' "$DATA.log" | head -1); [[ -n "$URL" ]] && break
-    kill -0 "$PID" 2>/dev/null || { cat "$DATA.log" >&2; exit 1; }; sleep 0.1
+    url=$(sed -n 's/^Now listening on: //p' "$data.log" | head -1); [[ -n "$url" ]] && break
+    kill -0 "${PIDS[$name]}" 2>/dev/null || { cat "$data.log" >&2; exit 1; }; sleep 0.1
   done
-  [[ -n "$URL" ]] || { echo "host did not start: $DATA.log" >&2; exit 1; }
+  [[ -n "$url" ]] || { echo "host $name did not start: $data.log" >&2; exit 1; }
+  URLS[$name]=$url
 }
-stop() {
-  if [[ -n "$PID" ]]; then kill -TERM "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-  PID=""; [[ -n "$DATA" ]] && rm -rf "$DATA" "$DATA.log"; DATA=""
+stop_all() {
+  for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null || true; wait "${PIDS[$name]}" 2>/dev/null || true; rm -rf "${DATAS[$name]}" "${DATAS[$name]}.log"; done
 }
-trap stop EXIT
-jiffies() { sed 's/.*) //' "/proc/$PID/stat" | awk '{print $12+$13}'; }
+trap stop_all EXIT
+jiffies() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }
 
-run_config() { # name dll env...
-  local name=$1; shift
-  start "$@"
-  $PY "$HERE/signed_requests.py" setup "$URL" "$KEY" "$SECRET" "$NKEYS" "$VALSIZE" > /dev/null
-  for r in $(seq "$REPEAT"); do
-    for op in $OPS; do
-      $PY "$HERE/signed_requests.py" gen "$URL" "$KEY" "$SECRET" "$op" "$NKEYS" "$VALSIZE" 20000 "$OUT/$op.reqs"
-      for tc in $CONNS; do
-        local t=${tc%%:*} c=${tc##*:} f="$OUT/$name-$op-c${tc##*:}-r$r.txt" s0 s1
-        s0=$(jiffies)
-        REQS="$OUT/$op.reqs" wrk -t"$t" -c"$c" -d"$DUR" -s "$HERE/signed.lua" "$URL/" > "$f" 2>&1
-        s1=$(jiffies)
-        local req; req=$(grep -o 'requests=[0-9]*' "$f" | head -1 | cut -d= -f2)
-        local non2xx; non2xx=$(awk '/Non-2xx/{print $NF}' "$f"); non2xx=${non2xx:-0}
-        echo "$name r=$r op=$op c=$c $(grep '^RESULT' "$f" | sed 's/RESULT requests=[0-9]* duration_s=[0-9.]* //; s/ max=.*//') non2xx=$non2xx" \
-             "server_us/req=$(awk -v s=$((s1-s0)) -v hz="$HZ" -v n="$req" 'BEGIN{printf "%.1f", (n>0 ? s/hz*1e6/n : 0)}')" | tee -a "$OUT/summary.txt"
-      done
-    done
-  done
-  stop
+measure() { # measure NAME OP T C ROUND
+  local name=$1 op=$2 t=$3 c=$4 r=$5 pid=${PIDS[$1]} f="$OUT/$1-$2-c$4-r$5.txt" s0 s1
+  s0=$(jiffies "$pid")
+  REQS="$OUT/$name-$op.reqs" wrk -t"$t" -c"$c" -d"$DUR" -s "$HERE/signed.lua" "${URLS[$name]}/" > "$f" 2>&1
+  s1=$(jiffies "$pid")
+  local req; req=$(grep -o 'requests=[0-9]*' "$f" | head -1 | cut -d= -f2)
+  local non2xx; non2xx=$(awk '/Non-2xx/{print $NF}' "$f"); non2xx=${non2xx:-0}
+  echo "$name r=$r op=$op c=$c $(grep '^RESULT' "$f" | sed 's/RESULT requests=[0-9]* duration_s=[0-9.]* //; s/ max=.*//') non2xx=$non2xx" \
+       "server_us/req=$(awk -v s=$((s1-s0)) -v hz="$HZ" -v n="$req" 'BEGIN{printf "%.1f", (n>0 ? s/hz*1e6/n : 0)}')" | tee -a "$OUT/summary.txt"
 }
 
 echo "date: $(date -u +%FT%TZ) base=$BASE_REF head=$(git -C "$REPO_ROOT" rev-parse --short HEAD) loadavg: $(cat /proc/loadavg)" | tee "$OUT/summary.txt"
-run_config base "$BASE_DLL" X=1
-run_config noauth "$CUR_DLL" X=1
-run_config verify "$CUR_DLL" Auth__Keys__0__AccessKeyId=$KEY Auth__Keys__0__SecretAccessKey=$SECRET \
+start base "$BASE_DLL" X=1
+start noauth "$CUR_DLL" X=1
+start verify "$CUR_DLL" Auth__Keys__0__AccessKeyId=$KEY Auth__Keys__0__SecretAccessKey=$SECRET \
   Auth__Keys__0__Principal=arn:aws:iam::000000000000:user/bench \
   'Auth__Keys__0__Policy={"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:*","Resource":"*"}]}'
+CONFIGS=(base noauth verify)
+for name in "${CONFIGS[@]}"; do
+  $PY "$HERE/signed_requests.py" setup "${URLS[$name]}" "$KEY" "$SECRET" "$NKEYS" "$VALSIZE" > /dev/null
+done
+for r in $(seq "$REPEAT"); do
+  for op in $OPS; do
+    # Fresh signatures (X-Amz-Date within 15 minutes) for each host's URL.
+    for name in "${CONFIGS[@]}"; do $PY "$HERE/signed_requests.py" gen "${URLS[$name]}" "$KEY" "$SECRET" "$op" "$NKEYS" "$VALSIZE" 20000 "$OUT/$name-$op.reqs"; done
+    for tc in $CONNS; do
+      for i in 0 1 2; do
+        name=${CONFIGS[$(( (i + r - 1) % 3 ))]}
+        measure "$name" "$op" "${tc%%:*}" "${tc##*:}" "$r"
+      done
+    done
+  done
+done
 echo "raw outputs in $OUT"

@@ -17,7 +17,7 @@ public sealed class RegionSettings
     {
         foreach (var name in names)
         {
-            if (!IsRegionName(name)) throw new ArgumentException($"{Setting}: '{name}' is not a region name (like us-east-1).");
+            if (!EngineRegions.IsRegionName(name)) throw new ArgumentException($"{Setting}: '{name}' is not a region name (like us-east-1).");
         }
 
         if (names.Distinct(StringComparer.Ordinal).Count() != names.Count) throw new ArgumentException($"{Setting} names a region twice.");
@@ -39,8 +39,4 @@ public sealed class RegionSettings
         options.DefaultRegion = region;
         return options;
     }
-
-    /// <summary>Lower-case letters, digits and hyphens, as AWS region names are (us-east-1, eu-west-1, ap-southeast-2).</summary>
-    public static bool IsRegionName(string name) =>
-        name.Length is >= 3 and <= 32 && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') && name[0] != '-' && name[^1] != '-';
 }

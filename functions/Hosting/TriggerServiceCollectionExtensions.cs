@@ -17,14 +17,14 @@ public sealed class TriggerSettings
     public List<TriggerMapping> Mappings { get; } = [];
 }
 
-/// <summary>Registers the stream fan-out, the trigger queues and the example handler's service.</summary>
+/// <summary>Registers the stream fan-out (one per region's engine), the trigger queues and the example handler's service.</summary>
 public static class TriggerServiceCollectionExtensions
 {
     public static IServiceCollection AddServerlessTriggers(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<TriggerSettings>()
             .Configure(s => configuration.GetSection(TriggerSettings.Section).Bind(s.Mappings))
-            .Validate(s => Validated(s.Mappings), "invalid Triggers")
+            .Validate<RegionSettings, IOptions<EngineOptions>>((s, regions, engine) => Validated(s.Mappings, regions, engine.Value.DefaultRegion), "invalid Triggers")
             .ValidateOnStart();
         services.AddOptions<StreamFanOutOptions>()
             .Bind(configuration.GetSection(StreamFanOutOptions.Section))
@@ -36,8 +36,8 @@ public static class TriggerServiceCollectionExtensions
             sp.GetRequiredService<IOptions<StreamFanOutOptions>>().Value.QueueBackend,
             configuration[MessageQueues.ConnectionSetting],
             sp.GetService<TimeProvider>()));
-        services.AddSingleton(sp => new StreamFanOut(
-            sp.GetRequiredService<DynamoEngine>(),
+        services.AddSingleton(sp => new StreamFanOuts(
+            sp.GetRequiredService<EngineRegions>(),
             sp.GetRequiredService<IOptions<TriggerSettings>>().Value.Mappings,
             sp.GetRequiredService<IOptions<StreamFanOutOptions>>().Value,
             sp.GetRequiredService<IMessageQueues>(),
@@ -51,12 +51,10 @@ public static class TriggerServiceCollectionExtensions
         return services;
     }
 
-    private static bool Validated(List<TriggerMapping> mappings)
+    /// <summary>The mappings against the regions this host serves: <c>LocalHost:Regions</c>, or else the engine's default region.</summary>
+    private static bool Validated(List<TriggerMapping> mappings, RegionSettings regions, string defaultRegion)
     {
-        for (var i = 0; i < mappings.Count; i++) mappings[i].Validate(i);
-        var names = mappings.Select(m => m.CheckpointName).ToList();
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
-            throw new ArgumentException("Two trigger mappings have the same Name (default {Table}-{Queue}); give them distinct Names.");
+        StreamFanOuts.Validate(mappings, regions.Names.Count > 0 ? regions.Names : [defaultRegion]);
         return true;
     }
 

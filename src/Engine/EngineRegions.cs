@@ -44,6 +44,10 @@ public sealed class EngineRegions
         return null;
     }
 
+    /// <summary>Lower-case letters, digits and hyphens, as AWS region names are (us-east-1, eu-west-1, ap-southeast-2).</summary>
+    public static bool IsRegionName(string? name) =>
+        name is { Length: >= 3 and <= 32 } && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') && name[0] != '-' && name[^1] != '-';
+
     /// <summary>The engine of a request, by the region of its <c>Authorization</c> header's credential scope.</summary>
     public DynamoEngine For(string? authorization)
     {

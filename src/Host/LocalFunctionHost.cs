@@ -227,10 +227,10 @@ internal static class LocalFunctionHost
         GlobalTablesMetrics.Write(writer, context.RequestServices.GetRequiredService<EngineRegions>(), replicator);
     }
 
-    /// <summary><c>GET /admin/triggers</c>: each trigger mapping's position and lag (the console's Triggers page).</summary>
+    /// <summary><c>GET /admin/triggers</c>: each region's fan-out, and each trigger mapping's region, position and lag (the console's Triggers page).</summary>
     private static async Task WriteTriggersAsync(HttpContext context)
     {
-        var fanOut = context.RequestServices.GetRequiredService<Serverless.Replicator.Triggers.StreamFanOut>();
+        var fanOut = context.RequestServices.GetRequiredService<Serverless.Replicator.Triggers.StreamFanOuts>();
         context.Response.ContentType = "application/json";
         await using var writer = new System.Text.Json.Utf8JsonWriter(context.Response.BodyWriter);
         fanOut.WriteStatus(writer);

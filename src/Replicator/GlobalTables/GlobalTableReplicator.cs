@@ -260,6 +260,8 @@ public sealed partial class GlobalTableReplicator
         var d = table.Definition;
         if (engine.Time.GetUtcNow() - since <= RemovedAfter)
         {
+            // Already shown disabled: no catalog write (every pass comes here while the peer stays silent).
+            if (d.Global?.Find(link.Peer) is not { Status: ReplicaStatus.Active }) return;
             var seconds = since.ToUnixTimeMilliseconds() / 1000.0;
             await db.UpdateTableAsync(table, t =>
             {
@@ -655,7 +657,7 @@ public sealed partial class GlobalTableReplicator
             return d;
         }).ConfigureAwait(false);
         await db.TrackVersionsAsync(table).ConfigureAwait(false);
-        foreach (var peer in table.Definition.Global!.Replicas) LinkOf(engine, table.Definition, peer.RegionName).Begin(db.NextLsn);
+        foreach (var peer in table.Definition.Global!.Replicas) LinkOf(engine, table.Definition, peer.RegionName).BeginSaved(table.Definition.TableId, db.NextLsn);
         Remember(engine, table.Definition);
         Poke();
     }
@@ -832,7 +834,7 @@ public sealed partial class GlobalTableReplicator
 
         // A replica added elsewhere got that region's items; this region's own writes it may lack are all in the
         // retained stream, so they are sent from its start (last writer wins drops what it already has).
-        foreach (var r in missing) LinkOf(engine, table.Definition, r).Begin(stream?.StartLsn ?? engine.Database.NextLsn);
+        foreach (var r in missing) LinkOf(engine, table.Definition, r).BeginSaved(table.Definition.TableId, stream?.StartLsn ?? engine.Database.NextLsn);
         if (table.Definition.Global!.Replicas.Count == 0) engine.Database.UntrackVersions(table);
         Remember(engine, table.Definition);
         Poke();
@@ -980,6 +982,16 @@ public sealed partial class GlobalTableReplicator
         {
             Copied = CreateSent = Created = true;
             Next = _acked = lsn;
+        }
+
+        /// <summary>
+        /// <see cref="Begin"/>, saved at once: a region that joined a group (it has nothing to copy) ships and
+        /// acknowledges from here after a restart, even when it stops before its first shipping pass.
+        /// </summary>
+        public void BeginSaved(string tableId, ulong lsn)
+        {
+            Begin(lsn);
+            Save(tableId, lsn, copied: true);
         }
 
         /// <summary>After a failed send: ship again from what was last known to have gone (the checkpoint's position).</summary>

@@ -4,7 +4,7 @@ using Serverless.Engine.Operations;
 namespace Serverless.Replicator.Triggers;
 
 /// <summary>
-/// Each mapping's position and lag, for the console (GET /admin/triggers on the local host): where it will read
+/// Each mapping's region, position and lag, for the console (GET /admin/triggers on the local host): where it will read
 /// next, how many records of its table's stream are past that point (counted up to <see cref="StatusScanLimit"/>),
 /// and the age of the oldest of them, which is how far behind the handler is (Lambda's IteratorAge).
 /// </summary>
@@ -13,18 +13,18 @@ public sealed partial class StreamFanOut
     /// <summary>How many undelivered records a status call counts at most before it reports "at least".</summary>
     public const int StatusScanLimit = 1000;
 
-    public void WriteStatus(Utf8JsonWriter w)
+    /// <summary>Writes one object per mapping of this region (the elements of the status's <c>Mappings</c>).</summary>
+    public void WriteMappings(Utf8JsonWriter w)
     {
         ArgumentNullException.ThrowIfNull(w);
         var nowSeconds = _engine.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
         var pending = new List<StreamFeedRecord>();
-        w.WriteStartObject();
-        w.WriteStartArray("Mappings"u8);
         foreach (var state in _mappings)
         {
             var mapping = state.Mapping;
             w.WriteStartObject();
             w.WriteString("Name"u8, state.Name);
+            w.WriteString("Region"u8, Region);
             w.WriteString("Table"u8, mapping.Table);
             w.WriteString("Queue"u8, mapping.Queue);
             w.WriteString("OnFailureQueue"u8, mapping.FailureQueue);
@@ -63,9 +63,6 @@ public sealed partial class StreamFanOut
             if (state.LastProblem is { } problem) w.WriteString("LastProblem"u8, problem);
             w.WriteEndObject();
         }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     private static string Describe(StreamFeedStatus status, string table) => status == StreamFeedStatus.NoTable

@@ -12,7 +12,8 @@ namespace Serverless.Replicator.Triggers;
 /// Delivers table streams to queues, one mapping at a time and in log order: read from the mapping's checkpoint,
 /// filter, cut into batches, send each batch as one Lambda DynamoDB event (<c>{"Records":[...]}</c>), and only then
 /// move the checkpoint past it. Delivery is at least once: a crash between a send and its checkpoint sends that
-/// batch again. One instance per engine; runs never overlap (the caller serialises them).
+/// batch again. One instance per engine, so per region (<see cref="StreamFanOuts"/> holds them), with the mappings of
+/// that region and their checkpoints in that engine's data directory; runs never overlap.
 /// </summary>
 public sealed partial class StreamFanOut
 {
@@ -41,6 +42,14 @@ public sealed partial class StreamFanOut
     }
 
     public IReadOnlyList<TriggerMapping> Mappings => [.. _mappings.Select(m => m.Mapping)];
+
+    /// <summary>The region of this fan-out's engine, which every one of its mappings reads.</summary>
+    public string Region => _engine.Options.DefaultRegion;
+
+    /// <summary>When the last pass over this region's mappings ended (engine clock); null before the first.</summary>
+    public DateTimeOffset? LastPass => Volatile.Read(ref _lastPassTicks) is > 0 and var ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    private long _lastPassTicks;
 
     /// <summary>
     /// One run: passes over every mapping until caught up, then keeps following the streams for
@@ -88,11 +97,12 @@ public sealed partial class StreamFanOut
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // The checkpoint did not move: the next pass retries from it. Log a problem once, not every pass.
-                if (state.LastProblem != e.Message) _logger.LogWarning(e, "Trigger {Mapping}: delivery failed; retrying.", state.Name);
+                if (state.LastProblem != e.Message) _logger.LogWarning(e, "Trigger {Mapping} ({Region}): delivery failed; retrying.", state.Name, Region);
                 state.LastProblem = e.Message;
             }
         }
 
+        Volatile.Write(ref _lastPassTicks, _engine.Time.GetUtcNow().UtcTicks);
         return sent;
     }
 
@@ -154,7 +164,7 @@ public sealed partial class StreamFanOut
                 var json = WithSource(matched[i].Json, arn);
                 if (json.Length + Open.Length + Close.Length > MaxMessageBytes)
                 {
-                    _logger.LogWarning("Trigger {Mapping}: record {Sequence} is larger than a queue message; it is sent without its images.", state.Name, SequenceOf(json));
+                    _logger.LogWarning("Trigger {Mapping} ({Region}): record {Sequence} is larger than a queue message; it is sent without its images.", state.Name, Region, SequenceOf(json));
                     json = WithoutImages(json);
                 }
 
@@ -213,7 +223,7 @@ public sealed partial class StreamFanOut
         }
 
         Save(state, start);
-        _logger.LogInformation("Trigger {Mapping}: delivering {Table}'s stream to queue {Queue} from {Start}.", state.Name, mapping.Table, mapping.Queue, mapping.StartingPosition);
+        _logger.LogInformation("Trigger {Mapping} ({Region}): delivering {Table}'s stream to queue {Queue} from {Start}.", state.Name, Region, mapping.Table, mapping.Queue, mapping.StartingPosition);
         return true;
     }
 
@@ -221,7 +231,7 @@ public sealed partial class StreamFanOut
     {
         if (state.Warned == status) return;
         state.Warned = status;
-        _logger.LogWarning("Trigger {Mapping}: {Problem}; waiting.", state.Name, status == StreamFeedStatus.NoTable
+        _logger.LogWarning("Trigger {Mapping} ({Region}): {Problem}; waiting.", state.Name, Region, status == StreamFeedStatus.NoTable
             ? $"table {state.Mapping.Table} does not exist"
             : $"table {state.Mapping.Table} has no enabled stream (enable one with StreamSpecification)");
     }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Serverless.Engine;
 
 namespace Serverless.Replicator.Triggers;
 
@@ -16,7 +17,9 @@ public enum StartingPosition
 /// One trigger (an event-source mapping, as Lambda calls it): the changes of a table's stream, filtered and batched,
 /// are sent as Lambda DynamoDB events (<c>{"Records":[...]}</c>) to an Azure Storage queue, whose queue-triggered
 /// function is the handler. Bound from <c>Triggers:N:*</c> (env <c>Triggers__0__Table</c>, …). The table must have a
-/// stream enabled (StreamSpecification); until it has, the mapping waits and logs a warning.
+/// stream enabled (StreamSpecification); until it has, the mapping waits and logs a warning. Like a Lambda mapping,
+/// which is bound to one stream ARN and so to one region, a mapping reads the table of one region: the one its
+/// <see cref="Region"/> or <see cref="EventSourceArn"/> names, or the host's default region.
 /// </summary>
 public sealed partial class TriggerMapping
 {
@@ -26,8 +29,21 @@ public sealed partial class TriggerMapping
     /// <summary>Identifies the mapping's checkpoint; default <c>{Table}-{Queue}</c>. Renaming it restarts the mapping.</summary>
     public string? Name { get; set; }
 
-    /// <summary>The table whose stream is read. Required.</summary>
+    /// <summary>The table whose stream is read. Required, unless <see cref="EventSourceArn"/> names it.</summary>
     public string Table { get; set; } = "";
+
+    /// <summary>
+    /// The region whose table is read (like us-east-1). Unset: the region of <see cref="EventSourceArn"/>, or else the
+    /// host's default region (the first of <c>LocalHost:Regions</c>, or <c>Engine:DefaultRegion</c>).
+    /// </summary>
+    public string? Region { get; set; }
+
+    /// <summary>
+    /// Lambda's EventSourceArn: the table's stream ARN (<c>arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL</c>)
+    /// or its table ARN; gives <see cref="Table"/> and <see cref="Region"/>. The mapping follows the table's enabled
+    /// stream, whatever the label.
+    /// </summary>
+    public string? EventSourceArn { get; set; }
 
     /// <summary>The queue each batch is sent to (3–63 lowercase letters, digits and single hyphens). Required.</summary>
     public string Queue { get; set; } = "";
@@ -63,7 +79,9 @@ public sealed partial class TriggerMapping
     public EventFilter Validate(int index)
     {
         var at = $"Triggers:{index}";
+        if (EventSourceArn != null) ApplyArn(at);
         if (string.IsNullOrWhiteSpace(Table)) throw new ArgumentException($"{at}:Table is required.");
+        if (Region != null && !EngineRegions.IsRegionName(Region)) throw new ArgumentException($"{at}:Region '{Region}' is not a region name (like us-east-1).");
         if (!IsQueueName(Queue)) throw new ArgumentException($"{at}:Queue '{Queue}' is not a valid queue name (3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit).");
         if (OnFailureQueue != null && !IsQueueName(OnFailureQueue)) throw new ArgumentException($"{at}:OnFailureQueue '{OnFailureQueue}' is not a valid queue name.");
         if (OnFailureQueue == Queue) throw new ArgumentException($"{at}:OnFailureQueue must differ from Queue.");
@@ -81,6 +99,22 @@ public sealed partial class TriggerMapping
         }
     }
 
+    /// <summary>The region this mapping reads, given the host's default region.</summary>
+    public string RegionOr(string defaultRegion) => Region ?? defaultRegion;
+
+    /// <summary>Takes Table and Region from <see cref="EventSourceArn"/>; refuses an ARN that contradicts them.</summary>
+    private void ApplyArn(string at)
+    {
+        var match = StreamArn().Match(EventSourceArn!);
+        if (!match.Success)
+            throw new ArgumentException($"{at}:EventSourceArn '{EventSourceArn}' is not a DynamoDB table or stream ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL).");
+        var (region, table) = (match.Groups["region"].Value, match.Groups["table"].Value);
+        if (!string.IsNullOrEmpty(Table) && Table != table) throw new ArgumentException($"{at}:Table '{Table}' differs from the table of EventSourceArn, '{table}'.");
+        if (Region != null && Region != region) throw new ArgumentException($"{at}:Region '{Region}' differs from the region of EventSourceArn, '{region}'.");
+        Table = table;
+        Region = region;
+    }
+
     /// <summary>The poison queue of a mapping's queue: OnFailureQueue or the Functions convention.</summary>
     public string FailureQueue => OnFailureQueue ?? Queue + "-poison";
 
@@ -88,6 +122,9 @@ public sealed partial class TriggerMapping
 
     [GeneratedRegex("^[a-z0-9](?!.*--)[a-z0-9-]*[a-z0-9]$")]
     private static partial Regex QueueName();
+
+    [GeneratedRegex(@"^arn:aws[a-z-]*:dynamodb:(?<region>[a-z0-9-]+):[0-9]{12}:table/(?<table>[A-Za-z0-9_.-]{3,255})(?:/stream/[^/]+)?$")]
+    private static partial Regex StreamArn();
 
     [GeneratedRegex("[^A-Za-z0-9_.-]")]
     private static partial Regex SafeName();

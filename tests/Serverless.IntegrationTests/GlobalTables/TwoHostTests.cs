@@ -96,6 +96,37 @@ public sealed class TwoHostTests
         await GlobalTableTests.EventuallyAsync(async () => (await westClient.ScanAsync(new ScanRequest("far"))).Count == 30, TimeSpan.FromSeconds(120));
     }
 
+    /// <summary>
+    /// A region that joined an empty table's group and is killed before anything reaches it: its position in the
+    /// group is durable from the moment it joined, so once it is back it sends its own writes and acknowledges the
+    /// other region's, which shows it ACTIVE.
+    /// </summary>
+    [Fact]
+    public async Task AReplicaKilledBeforeItsFirstChange_ReplicatesBothWaysAfterItsRestart()
+    {
+        await using var azurite = await AzuriteProcess.StartAsync();
+        var fast = new Dictionary<string, string> { ["GlobalTables__AckTimeoutSeconds"] = "3" };
+        await using var east = await HostProcess.StartAsync(Options(azurite, "us-east-1", "eu-west-1", more: fast));
+        await using var west = await HostProcess.StartAsync(Options(azurite, "eu-west-1", "us-east-1", more: fast));
+        using var eastClient = east.CreateClient();
+        await eastClient.CreateTableAsync(RegionsTests.Schema("empty"));
+        await eastClient.UpdateTableAsync(GlobalTableTests.AddReplica("empty", "eu-west-1"));
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("empty")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }],
+            TimeSpan.FromSeconds(120));
+
+        await west.KillAsync();
+        await eastClient.PutItemAsync("empty", GlobalTableTests.Item("from-east", "1"));
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("empty")).Table.Replicas is [{ ReplicaStatus.Value: "REGION_DISABLED" }],
+            TimeSpan.FromSeconds(120));
+        await west.RestartAsync();
+        using var westClient = west.CreateClient(c => c.AuthenticationRegion = "eu-west-1");
+        await GlobalTableTests.EventuallyAsync(async () => (await westClient.GetItemAsync("empty", GlobalTableTests.Key("from-east"))).IsItemSet, TimeSpan.FromSeconds(120));
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.DescribeTableAsync("empty")).Table.Replicas is [{ ReplicaStatus.Value: "ACTIVE" }],
+            TimeSpan.FromSeconds(120));
+        await westClient.PutItemAsync("empty", GlobalTableTests.Item("from-west", "1"));
+        await GlobalTableTests.EventuallyAsync(async () => (await eastClient.GetItemAsync("empty", GlobalTableTests.Key("from-west"))).IsItemSet, TimeSpan.FromSeconds(120));
+    }
+
     internal static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
     {
         var environment = new Dictionary<string, string>

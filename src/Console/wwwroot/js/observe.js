@@ -2,7 +2,7 @@
 // the CloudWatch stand-in) drawn as charts, and GET /admin/triggers (each trigger mapping's position and lag).
 // The function app has no admin routes; there these pages say so.
 
-import { admin } from "./api.js";
+import { admin, activeCredentials } from "./api.js";
 import { el, clear, message, formatBytes } from "./dom.js";
 import { lineChart } from "./charts.js";
 
@@ -152,15 +152,21 @@ function triggersView(root, filter) {
   const body = el("div");
   const load = async () => {
     try {
-      const { Mappings: all = [] } = await admin("/admin/triggers");
+      const { Mappings: all = [], Regions: regions = [] } = await admin("/admin/triggers");
       if (stopped) return;
-      const mappings = filter ? all.filter((m) => m.Table === filter) : all;
+      // A table page shows the mappings of the region the console signs for (the host's first region when it serves
+      // no region of that name, as the host routes such requests).
+      const names = regions.map((r) => r.Region);
+      const signed = activeCredentials().region;
+      const region = names.includes(signed) ? signed : names[0];
+      const mappings = filter ? all.filter((m) => m.Table === filter && (!m.Region || m.Region === region)) : all;
       clear(body, mappings.length === 0
         ? el("p", { class: "hint", testid: "no-triggers" }, filter ? "No trigger mapping reads this table's stream. Mappings are configured with Triggers__N__Table and Triggers__N__Queue (docs/triggers.md)." : "No trigger mappings are configured (docs/triggers.md).")
         : el("table", { class: "grid", testid: "triggers" },
-          el("thead", {}, el("tr", {}, ["Mapping", "Table", "Queue", "Batch", "Start", "Position", "Behind", "Lag", "State"].map((h) => el("th", {}, h)))),
-          el("tbody", {}, mappings.map((m) => el("tr", { testid: "trigger-row", "data-mapping": m.Name },
-            el("td", {}, m.Name), el("td", {}, el("a", { href: `#/tables/${encodeURIComponent(m.Table)}/triggers` }, m.Table)), el("td", {}, m.Queue),
+          el("thead", {}, el("tr", {}, ["Mapping", "Region", "Table", "Queue", "Batch", "Start", "Position", "Behind", "Lag", "State"].map((h) => el("th", {}, h)))),
+          el("tbody", {}, mappings.map((m) => el("tr", { testid: "trigger-row", "data-mapping": m.Name, "data-region": m.Region || "" },
+            el("td", {}, m.Name), el("td", { testid: "trigger-region" }, m.Region || ""),
+            el("td", {}, el("a", { href: `#/tables/${encodeURIComponent(m.Table)}/triggers` }, m.Table)), el("td", {}, m.Queue),
             el("td", {}, String(m.BatchSize)), el("td", {}, m.StartingPosition),
             el("td", {}, m.Position ? `${m.Position.StreamLabel} @ ${m.Position.Lsn}` : "not started"),
             el("td", { testid: "trigger-behind" }, m.RecordsBehind === undefined || m.RecordsBehind === null ? "" : `${m.RecordsBehind}${m.RecordsBehindCapped ? "+" : ""} records`),
