@@ -114,6 +114,14 @@ resource replicationQueue 'Microsoft.Storage/storageAccounts/queueServices/queue
   name: 'ddb-replication-${region}'
 }
 
+// Global tables: a message too long for a queue message arrives as a blob here, named by a small message in the
+// replication queue (the claim check); the app deletes each blob once applied, and hourly those older than a day.
+resource payloadContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: 'ddb-replication-payloads'
+  properties: { publicAccess: 'None' }
+}
+
 // The app's content share, created here because its connection string is a Key Vault reference (which the
 // platform does not resolve when it validates the share at deployment).
 resource contentShare 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-05-01' = {

@@ -7,7 +7,8 @@ namespace Serverless.Host;
 
 /// <summary>
 /// <c>GET /admin/metrics</c> with global tables: the default region's table metrics as before (<c>Tables</c>), each
-/// region's under <c>Regions</c>, and CloudWatch's <c>ReplicationLatency</c> per table and region pair.
+/// region's under <c>Regions</c>, CloudWatch's <c>ReplicationLatency</c> per table and region pair, and what the claim
+/// check of large messages did (<c>ReplicationPayloads</c>).
 /// </summary>
 internal static class GlobalTablesMetrics
 {
@@ -18,6 +19,7 @@ internal static class GlobalTablesMetrics
         foreach (var engine in regions.All) perRegion[engine.Options.DefaultRegion] = Node(w => engine.Database.WriteMetrics(w));
         root["Regions"] = perRegion;
         root["ReplicationLatency"] = Node(replicator.Latency.Write);
+        root["ReplicationPayloads"] = Node(replicator.ClaimChecks.Write);
         root.WriteTo(writer);
     }
 

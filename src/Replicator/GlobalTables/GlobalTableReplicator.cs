@@ -16,14 +16,14 @@ namespace Serverless.Replicator.GlobalTables;
 /// the copy began. Settings kept in sync (indexes, TTL, billing) travel as Settings messages; replica membership as
 /// Members messages. See docs/global-tables.md.
 /// </summary>
-public sealed class GlobalTableReplicator
+public sealed partial class GlobalTableReplicator
 {
     private const int MaxChangesPerRead = 2000;
     private readonly EngineRegions _regions;
     private readonly GlobalTablesOptions _options;
     private readonly IMessageQueues _queues;
-    private readonly string _ownQueue;
-    private readonly Dictionary<string, (string Queue, IMessageQueues Queues)> _peers = new(StringComparer.Ordinal);
+    private readonly Route _own;
+    private readonly Dictionary<string, Route> _peers = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Region, string Table, string Peer), Link> _links = new();
     private readonly ConcurrentDictionary<(string Region, uint Number), (string Name, List<string> Replicas)> _known = new();
@@ -42,11 +42,12 @@ public sealed class GlobalTableReplicator
         _options = options;
         _queues = queues;
         _logger = logger;
-        _ownQueue = QueueOf(regions, options);
+        _own = new Route(QueueOf(regions, options), queues, PayloadsOf(queues));
         foreach (var (region, peer) in options.Peers)
         {
             if (regions.Find(region) != null) continue;
-            _peers[region] = (peer.Queue ?? GlobalTablesOptions.DefaultQueueOf(region), string.IsNullOrEmpty(peer.Connection) ? queues : queuesFor(peer.Connection));
+            var peerQueues = string.IsNullOrEmpty(peer.Connection) ? queues : queuesFor(peer.Connection);
+            _peers[region] = new Route(peer.Queue ?? GlobalTablesOptions.DefaultQueueOf(region), peerQueues, PayloadsOf(peerQueues));
         }
 
         foreach (var engine in regions.All)
@@ -103,6 +104,7 @@ public sealed class GlobalTableReplicator
             {
                 var poke = Volatile.Read(ref _poke).Task;
                 await PassAsync(cancellationToken).ConfigureAwait(false);
+                await SweepPayloadsAsync(cancellationToken).ConfigureAwait(false);
                 until = Math.Max(until, Interlocked.Read(ref _extendUntil));
                 if (Environment.TickCount64 >= until) return;
                 await Task.WhenAny(poke, Task.Delay(_options.PollMilliseconds, cancellationToken)).ConfigureAwait(false);
@@ -510,9 +512,15 @@ public sealed class GlobalTableReplicator
     };
 
     /// <summary>Handles one message from this host's replication queue (the GlobalTablesApply queue function).</summary>
-    public async Task HandleAsync(string text, CancellationToken cancellationToken)
+    public Task HandleAsync(string text, CancellationToken cancellationToken)
     {
         var message = ReplicationMessage.Parse(text);
+        return message.Type == MessageType.Payload ? HandlePayloadAsync(message, cancellationToken) : HandleAsync(message, cancellationToken);
+    }
+
+    /// <summary>Handles one message, whether it came inline or from its payload blob.</summary>
+    private async Task HandleAsync(ReplicationMessage message, CancellationToken cancellationToken)
+    {
         var engine = _regions.Find(message.Target);
         if (engine == null)
         {
@@ -842,10 +850,10 @@ public sealed class GlobalTableReplicator
 
     private async Task SendAsync(ReplicationMessage message, CancellationToken cancellationToken)
     {
-        var (queue, queues) = Destination(message.Target);
-        if (ReferenceEquals(queues, _queues) && _regions.Find(message.Target) != null)
+        var route = Destination(message.Target);
+        if (ReferenceEquals(route.Queues, _queues) && _regions.Find(message.Target) != null)
         {
-            await queues.SendAsync(queue, message.Serialize(), cancellationToken).ConfigureAwait(false);
+            await EnqueueAsync(route, message, cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -854,17 +862,17 @@ public sealed class GlobalTableReplicator
         timeout.CancelAfter(TimeSpan.FromSeconds(_options.SendTimeoutSeconds));
         try
         {
-            await queues.SendAsync(queue, message.Serialize(), timeout.Token).ConfigureAwait(false);
+            await EnqueueAsync(route, message, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"Sending to region {message.Target}'s queue {queue} timed out.", e);
+            throw new TimeoutException($"Sending to region {message.Target}'s queue {route.Queue} timed out.", e);
         }
     }
 
-    private (string Queue, IMessageQueues Queues) Destination(string region)
+    private Route Destination(string region)
     {
-        if (_regions.Find(region) != null) return (_ownQueue, _queues);
+        if (_regions.Find(region) != null) return _own;
         if (_peers.TryGetValue(region, out var peer)) return peer;
         throw new InvalidOperationException($"Region {region} is not served by this host and has no GlobalTables__Peers__{region}__Queue.");
     }

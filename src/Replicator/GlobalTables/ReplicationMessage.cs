@@ -33,17 +33,28 @@ public static class MessageType
 
     /// <summary>Replica → a peer on another host: its changes up to NextLsn are applied here (the peer's liveness check).</summary>
     public const string Ack = "Ack";
+
+    /// <summary>
+    /// The claim check: a message longer than the destination queue takes, kept in the payload blob
+    /// <see cref="ReplicationMessage.Blob"/> of that queue's storage account (see ClaimCheck/ReplicationPayloads).
+    /// </summary>
+    public const string Payload = "Payload";
 }
 
 /// <summary>
-/// One queue message between the replicas of a global table. JSON, at most <see cref="MaxBytes"/>; keys and items
-/// are base64 of the store's encodings (keys without their table number, which differs per region).
+/// One queue message between the replicas of a global table. JSON; keys and items are base64 of the store's encodings
+/// (keys without their table number, which differs per region). Shipping cuts changes into messages of at most
+/// <see cref="MaxBytes"/>; one still longer than its queue takes (a single large item, or a transaction's items,
+/// which are never split) travels as a <see cref="MessageType.Payload"/> pointer to a blob holding it.
 /// </summary>
 public sealed record ReplicationMessage
 {
     public const int CurrentFormat = 1;
 
-    /// <summary>Azure Storage allows 64 KiB per message; base64 (when the queue encodes) grows text by 4/3.</summary>
+    /// <summary>
+    /// What shipping aims a message at: Azure Storage allows 64 KiB per message and base64 (when the queue encodes)
+    /// grows text by 4/3, which leaves 48 KiB, less room for the envelope and the estimate's rounding.
+    /// </summary>
     public const int MaxBytes = 46 * 1024;
 
     public int Format { get; init; } = CurrentFormat;
@@ -93,6 +104,12 @@ public sealed record ReplicationMessage
 
     /// <summary>When the source sent the message (Unix milliseconds).</summary>
     public long SentAt { get; init; }
+
+    /// <summary>
+    /// Payload: the blob, in container <c>ddb-replication-payloads</c> of the queue's storage account, holding the
+    /// whole message (its JSON); the pointer repeats its Copy, FromLsn and NextLsn for the logs.
+    /// </summary>
+    public string? Blob { get; init; }
 
     public string Serialize() => JsonSerializer.Serialize(this, ReplicationJsonContext.Default.ReplicationMessage);
 

@@ -16,6 +16,10 @@ public sealed class AzureStorageMessageQueues : IMessageQueues
 
     public AzureStorageMessageQueues(string connectionString, bool base64 = true)
     {
+        ConnectionString = connectionString;
+        // 64 KiB per message on the wire, and base64 turns every 3 bytes of text into 4 (48 KiB). Azurite counts the
+        // whole request body, so 1 KiB is left for the XML around the text.
+        MaxMessageBytes = base64 ? 47 * 1024 : 63 * 1024;
         _service = new QueueServiceClient(connectionString, new QueueClientOptions
         {
             MessageEncoding = base64 ? QueueMessageEncoding.Base64 : QueueMessageEncoding.None,
@@ -23,6 +27,11 @@ public sealed class AzureStorageMessageQueues : IMessageQueues
     }
 
     public string Backend => "AzureStorage";
+
+    public int MaxMessageBytes { get; }
+
+    /// <summary>The storage account's connection string (global tables keep their claim-check blobs in the same account).</summary>
+    public string ConnectionString { get; }
 
     public async Task SendAsync(string queue, string text, CancellationToken cancellationToken)
     {

@@ -13,6 +13,12 @@ public interface IMessageQueues
     /// <summary>"AzureStorage" or "InProcess", for logs and the host's banner.</summary>
     string Backend { get; }
 
+    /// <summary>
+    /// The longest message text, in UTF-8 bytes, <see cref="SendAsync"/> takes (Azure Storage: 64 KiB on the wire).
+    /// Global tables send a longer message as a claim check (a blob and a pointer to it).
+    /// </summary>
+    int MaxMessageBytes { get; }
+
     /// <summary>Enqueues <paramref name="text"/>; the queue is created if missing.</summary>
     Task SendAsync(string queue, string text, CancellationToken cancellationToken);
 

@@ -14,6 +14,9 @@ public sealed class InProcessMessageQueues(TimeProvider? time = null) : IMessage
 
     public string Backend => "InProcess";
 
+    /// <summary>Any length: the text is only referenced.</summary>
+    public int MaxMessageBytes => int.MaxValue;
+
     public Task SendAsync(string queue, string text, CancellationToken cancellationToken)
     {
         var state = Get(queue);

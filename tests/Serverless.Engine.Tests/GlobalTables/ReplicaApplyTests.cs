@@ -5,6 +5,7 @@ using Serverless.Engine.Protocol;
 using Serverless.Engine.Storage;
 using Serverless.Engine.Tests.Security;
 using Serverless.Replicator.GlobalTables;
+using Serverless.Replicator.GlobalTables.ClaimCheck;
 
 namespace Serverless.Engine.Tests.GlobalTables;
 
@@ -169,6 +170,27 @@ public sealed class ReplicaApplyTests : IDisposable
         Assert.Equal(2, back.Changes!.Count);
         Assert.Null(back.Changes[1].Item);
         Assert.Equal("ap-south-1", back.Changes[1].Origin);
+    }
+
+    [Fact]
+    public void PayloadPointer_SerialisesToGoldenJson_AndParses_AndItsBlobNameStartsWithTheTarget()
+    {
+        // The claim check's pointer: persisted in queues, read by every later release.
+        const string Golden = "{\"Format\":1,\"Type\":\"Payload\",\"Source\":\"us-east-1\",\"Target\":\"eu-west-1\",\"Table\":\"Music\",\"Copy\":true,\"FromLsn\":5,\"NextLsn\":7,\"SentAt\":1700000000001,\"Blob\":\"eu-west-1/Music/us-east-1/5-0123456789abcdef0123456789abcdef\"}";
+        var pointer = new ReplicationMessage
+        {
+            Type = MessageType.Payload, Source = "us-east-1", Target = "eu-west-1", Table = "Music", Copy = true, FromLsn = 5, NextLsn = 7, SentAt = 1700000000001,
+            Blob = "eu-west-1/Music/us-east-1/5-0123456789abcdef0123456789abcdef",
+        };
+        Assert.Equal(Golden, pointer.Serialize());
+        var back = ReplicationMessage.Parse(Golden);
+        Assert.Equal(MessageType.Payload, back.Type);
+        Assert.Equal(pointer.Blob, back.Blob);
+        Assert.Null(back.Changes);
+
+        var name = ReplicationPayloads.NameOf(pointer);
+        Assert.Matches("^eu-west-1/Music/us-east-1/5-[0-9a-f]{32}$", name);
+        Assert.NotEqual(name, ReplicationPayloads.NameOf(pointer));
     }
 
     [Fact]

@@ -127,7 +127,7 @@ public sealed class TwoHostTests
         await GlobalTableTests.EventuallyAsync(async () => (await eastClient.GetItemAsync("empty", GlobalTableTests.Key("from-west"))).IsItemSet, TimeSpan.FromSeconds(120));
     }
 
-    private static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
+    internal static HostProcessOptions Options(AzuriteProcess azurite, string region, string peer, AzuriteProcess? peerStorage = null, Dictionary<string, string>? more = null)
     {
         var environment = new Dictionary<string, string>
         {
