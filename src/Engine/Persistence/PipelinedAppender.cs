@@ -55,6 +55,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
     private readonly Queue<InFlight> _inFlight = new();
     private readonly object _lock = new();
     private readonly Task _loop;
+    private readonly Action _wakeLoop;
     private TaskCompletionSource _progress = NewProgress();
     private ulong _durable;
     private int _signalled;
@@ -83,6 +84,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
         _unavailable = unavailable;
         _shipped = _issued = start;
         _durable = start.LastSequence;
+        _wakeLoop = () => _wake.Release();
         _loop = Task.Run(LoopAsync);
     }
 
@@ -284,6 +286,10 @@ public sealed class PipelinedAppender : IAsyncDisposable
 
             var first = _issued.Offset == 0;
             var task = AppendAsync(_lastIssued, _issued.Segment, _issued.Offset, buffer, count);
+            // The loop is woken only once the task is complete: woken from inside the append (before its task
+            // completed) it could find the head still running, go back to sleep, and, with every writer already
+            // waiting, never be woken again (issue 13: a durable wait that never ended).
+            task.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_wakeLoop);
             _inFlight.Enqueue(new InFlight(task, end, whole));
             _lastIssued = task;
             _issued = end;
@@ -307,7 +313,6 @@ public sealed class PipelinedAppender : IAsyncDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            _wake.Release();
         }
     }
 
