@@ -95,7 +95,7 @@ public sealed class Checkpointer
                 ReplayFrom = replayFrom, NextTableNumber = nextNumber, Tables = tables,
                 CreatedAt = _db.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, Indexes = indexes, PurgingTables = purging.Count > 0 ? purging : null,
                 Store = _store, Cipher = _db.Cipher, IndexDirectory = _db.IndexFiles!.Directory,
-                AppliedChangesDurable = () => AppliedChangesDurableAsync(log),
+                AppliedChangesDurable = AppliedChangesDurableAsync,
             }, cancellationToken).ConfigureAwait(false);
             if (indexes != null) _db.IndexFiles!.Retire(indexes);
 
@@ -117,22 +117,13 @@ public sealed class Checkpointer
     /// would bring back, after a crash, values the log never had, and drop a key whose undurable update moved it past
     /// the copy's scan (issue 13; docs/blob-durability.md, "Checkpoints and unshipped writes"). A write applies and
     /// appends under its stripe lock, so once every stripe was free for a moment, the last sequence number covers
-    /// every change applied before.
+    /// every change applied before (<see cref="Database.ObservedStateDurable"/> waits for it).
     /// </summary>
-    private Task AppliedChangesDurableAsync(ChangeLog log)
+    private Task AppliedChangesDurableAsync()
     {
-        ulong last;
         EnterAllStripes();
-        try
-        {
-            last = log.LastLsn;
-        }
-        finally
-        {
-            ExitAllStripes();
-        }
-
-        return _db.Durable(new CommitTicket(last, log.WhenDurableAsync(last)));
+        ExitAllStripes();
+        return _db.ObservedStateDurable();
     }
 
     /// <summary>Takes every stripe lock, in ascending order like transactions (so never in a cycle with them).</summary>
