@@ -177,13 +177,12 @@ public sealed partial class FasterStore : IDisposable
     }
 
     /// <summary>
-    /// Where recovered logs ended (<see cref="Recover"/>): the log's scan restarts at each. A snapshot checkpoint copies
-    /// the log's tail while writers are still writing records of the next version into it, so the copy, and the log
-    /// recovered from it, can end in a record half written. Recovery drops those records, but a scan that walks into
-    /// one reads a length from unwritten bytes and jumps past the end of the recovered log, over every record written
-    /// after it (issue 13: about one recovery in four under writes missed all of them). The records after a boundary
-    /// start exactly at it, so a scan started there is aligned again. Kept in <see cref="BoundariesFile"/>, because the
-    /// half-written record stays in the log for later recoveries too.
+    /// Where recovered logs ended (<see cref="Recover"/>): the log's scan restarts at each. After recovering a snapshot
+    /// checkpoint taken under writes, FASTER's log iterator was seen to leave the recovered log before its end and skip
+    /// to a later page, over every record appended after recovery (issue 13, docs/larger-than-memory.md): most likely a
+    /// record the checkpoint copied half written, whose length the iterator reads from unwritten bytes. The records
+    /// appended after recovery start exactly at the boundary, so a scan restarted there is aligned again. Kept in
+    /// <see cref="BoundariesFile"/>, because that record stays in the log for later recoveries too.
     /// </summary>
     private List<long> _boundaries = [];
 
