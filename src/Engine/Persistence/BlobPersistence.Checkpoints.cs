@@ -44,8 +44,8 @@ public sealed partial class BlobPersistence
         await _bulk.GetBlobClient(SnapshotName(replayFrom)).UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// Uploads the manifest (the commit point: it names the index files, and the snapshot is the newest), then deletes
-    /// what it made unnecessary: older snapshots, and index files it does not name (compacted away, or orphans of a
+    /// Uploads the manifest (the commit point: it names the index files, and its replay point names the snapshot), then
+    /// deletes what it made unnecessary: every other snapshot, and index files it does not name (compacted away, or orphans of a
     /// checkpoint that died before its manifest).
     /// </summary>
     public async Task CommitManifestAsync(byte[] sealedManifest, ulong replayFrom, IReadOnlySet<string> indexFiles, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ public sealed partial class BlobPersistence
         var doomed = new List<string>();
         await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = SnapshotPrefix }, cancellationToken).ConfigureAwait(false))
         {
-            if (string.CompareOrdinal(item.Name, snapshot) < 0) doomed.Add(item.Name);
+            if (item.Name != snapshot) doomed.Add(item.Name); // older ones, and any of a checkpoint that died before its manifest
         }
 
         await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = IndexPrefix }, cancellationToken).ConfigureAwait(false))
@@ -104,20 +104,20 @@ public sealed partial class BlobPersistence
     }
 
     /// <summary>
-    /// The newest snapshot as a stream straight from the service (one request; reading it overlaps the transfer),
-    /// with its name; null when there is none.
+    /// The snapshot of the checkpoint that replays from <paramref name="replayFrom"/> (the manifest's), as a stream
+    /// straight from the service (one request; reading it overlaps the transfer), with its name.
     /// </summary>
-    public async Task<(Stream Content, string Name)?> OpenLatestSnapshotAsync(CancellationToken cancellationToken)
+    public async Task<(Stream Content, string Name)> OpenSnapshotAsync(ulong replayFrom, CancellationToken cancellationToken)
     {
-        string? latest = null;
-        await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = SnapshotPrefix }, cancellationToken).ConfigureAwait(false))
+        var blob = _bulk.GetBlobClient(SnapshotName(replayFrom));
+        try
         {
-            if (latest == null || string.CompareOrdinal(item.Name, latest) > 0) latest = item.Name;
+            var download = await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (download.Value.Content, blob.Uri.ToString());
         }
-
-        if (latest == null) return null;
-        var blob = _bulk.GetBlobClient(latest);
-        var download = await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        return (download.Value.Content, blob.Uri.ToString());
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            throw new InvalidDataException($"The manifest names the snapshot {blob.Uri}, which the container does not hold.", e);
+        }
     }
 }

@@ -233,11 +233,18 @@ public sealed class PipelinedAppender : IAsyncDisposable
         if (_source.Committed.Offset != _shipped.Offset || _source.Committed.Segment != _shipped.Segment) Signal();
     }
 
+    /// <summary>
+    /// For crash tests only: while the file the environment variable <c>SERVERLESS_TEST_HOLD_APPENDS</c> names exists,
+    /// no append starts, so writes are applied and logged locally but never become durable (nor acknowledged).
+    /// </summary>
+    private static readonly string? s_holdAppends = Environment.GetEnvironmentVariable("SERVERLESS_TEST_HOLD_APPENDS");
+
     /// <summary>Starts appends for the committed bytes not yet in flight, while there is room.</summary>
     private async Task IssueAsync()
     {
         while (_inFlight.Count < _maxInFlight)
         {
+            if (s_holdAppends is { Length: > 0 } hold && File.Exists(hold)) return;
             if (!_started)
             {
                 var (length, blocks) = await _target.StateAsync(_issued.Segment, _stop.Token).ConfigureAwait(false);

@@ -95,6 +95,7 @@ public sealed class Checkpointer
                 ReplayFrom = replayFrom, NextTableNumber = nextNumber, Tables = tables,
                 CreatedAt = _db.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0, Indexes = indexes, PurgingTables = purging.Count > 0 ? purging : null,
                 Store = _store, Cipher = _db.Cipher, IndexDirectory = _db.IndexFiles!.Directory,
+                AppliedChangesDurable = AppliedChangesDurableAsync,
             }, cancellationToken).ConfigureAwait(false);
             if (indexes != null) _db.IndexFiles!.Retire(indexes);
 
@@ -107,6 +108,22 @@ public sealed class Checkpointer
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Completes once every item change applied to the store so far is durable (committed locally and, with blob
+    /// storage, shipped). The items of a checkpoint are copied while writes go on, so they may hold changes made after
+    /// the replay point, including ones whose record is not durable yet: committed before those records, a checkpoint
+    /// would bring back, after a crash, values the log never had, and drop a key whose undurable update moved it past
+    /// the copy's scan (issue 13; docs/blob-durability.md, "Checkpoints and unshipped writes"). A write applies and
+    /// appends under its stripe lock, so once every stripe was free for a moment, the last sequence number covers
+    /// every change applied before (<see cref="Database.ObservedStateDurable"/> waits for it).
+    /// </summary>
+    private Task AppliedChangesDurableAsync()
+    {
+        EnterAllStripes();
+        ExitAllStripes();
+        return _db.ObservedStateDurable();
     }
 
     /// <summary>Takes every stripe lock, in ascending order like transactions (so never in a cycle with them).</summary>

@@ -161,14 +161,72 @@ public sealed partial class FasterStore : IDisposable
         // FASTER's own live-record iterator (session.Iterate) was seen to skip a few records of a store recovered
         // from a checkpoint and then replayed into; the index, checked per record, is authoritative.
         using var lease = Lease();
-        using var scan = _kv.Log.Scan(_kv.Log.BeginAddress, _kv.Log.TailAddress);
-        while (scan.GetNext(out var info))
+        var end = _kv.Log.TailAddress;
+        for (var range = 0; range <= RangeCount(end); range++)
         {
-            if (info.Tombstone) continue;
-            ref var key = ref scan.GetKey();
-            if (lease.Session.HasNewerRecord(ref key, scan.CurrentAddress)) continue;
-            visitor(key.AsReadOnlySpan(), scan.GetValue().AsReadOnlySpan());
+            var (from, until) = Range(range, end);
+            using var scan = _kv.Log.Scan(from, until);
+            while (scan.GetNext(out var info))
+            {
+                if (info.Tombstone) continue;
+                ref var key = ref scan.GetKey();
+                if (lease.Session.HasNewerRecord(ref key, scan.CurrentAddress)) continue;
+                visitor(key.AsReadOnlySpan(), scan.GetValue().AsReadOnlySpan());
+            }
         }
+    }
+
+    /// <summary>
+    /// Where recovered logs ended (<see cref="Recover"/>): the log's scan restarts at each. After recovering a snapshot
+    /// checkpoint taken under writes, FASTER's log iterator was seen to leave the recovered log before its end and skip
+    /// to a later page, over every record appended after recovery (issue 13, docs/larger-than-memory.md): most likely a
+    /// record the checkpoint copied half written, whose length the iterator reads from unwritten bytes. The records
+    /// appended after recovery start exactly at the boundary, so a scan restarted there is aligned again. Kept in
+    /// <see cref="BoundariesFile"/>, because that record stays in the log for later recoveries too.
+    /// </summary>
+    private List<long> _boundaries = [];
+
+    /// <summary>The file of <see cref="_boundaries"/> beside the hybrid log: each a u64, little-endian, ascending (a golden test guards it).</summary>
+    internal const string BoundariesFile = "recovered-tails";
+
+    private int RangeCount(long end)
+    {
+        var n = 0;
+        foreach (var b in _boundaries)
+        {
+            if (b > _kv.Log.BeginAddress && b < end) n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>The <paramref name="index"/>-th stretch of the log between the begin address, the boundaries below <paramref name="end"/>, and <paramref name="end"/>.</summary>
+    private (long From, long Until) Range(int index, long end)
+    {
+        var from = _kv.Log.BeginAddress;
+        var i = 0;
+        foreach (var b in _boundaries)
+        {
+            if (b <= _kv.Log.BeginAddress || b >= end) continue;
+            if (i++ == index) return (from, b);
+            from = b;
+        }
+
+        return (from, end);
+    }
+
+    internal static byte[] EncodeBoundaries(IReadOnlyList<long> boundaries)
+    {
+        var bytes = new byte[boundaries.Count * 8];
+        for (var i = 0; i < boundaries.Count; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), boundaries[i]);
+        return bytes;
+    }
+
+    internal static List<long> DecodeBoundaries(ReadOnlySpan<byte> bytes)
+    {
+        var boundaries = new List<long>(bytes.Length / 8);
+        for (var at = 0; at + 8 <= bytes.Length; at += 8) boundaries.Add(System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes[at..]));
+        return boundaries;
     }
 
     /// <summary>
@@ -182,8 +240,11 @@ public sealed partial class FasterStore : IDisposable
     {
         var keys = new List<byte[]>();
         var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
-        using (var scan = _kv.Log.Scan(_kv.Log.BeginAddress, _kv.Log.TailAddress))
+        var end = _kv.Log.TailAddress;
+        for (var range = 0; range <= RangeCount(end); range++)
         {
+            var (from, until) = Range(range, end);
+            using var scan = _kv.Log.Scan(from, until);
             while (scan.GetNext(out _))
             {
                 var key = scan.GetKey().AsReadOnlySpan().ToArray();
@@ -223,6 +284,7 @@ public sealed partial class FasterStore : IDisposable
     /// <summary>Takes a full checkpoint (<see cref="CheckpointKind"/>). Every write completed before the call is in it.</summary>
     public async Task<Guid> CheckpointAsync(CancellationToken cancellationToken = default)
     {
+        SaveBoundaries();
         var (success, token) = await _kv.TakeFullCheckpointAsync(CheckpointKind, cancellationToken).ConfigureAwait(false);
         if (!success) throw new InvalidOperationException("FASTER refused the checkpoint (another one is in progress).");
         return token;
@@ -242,8 +304,33 @@ public sealed partial class FasterStore : IDisposable
         }
     }
 
-    /// <summary>Loads the checkpoint <paramref name="token"/>.</summary>
-    public void Recover(Guid token) => _kv.Recover(token);
+    /// <summary>
+    /// Loads the checkpoint <paramref name="token"/>, and records where the recovered log ends (a boundary for scans,
+    /// see <see cref="_boundaries"/>); boundaries of logs recovered before at or beyond it are gone with what followed them.
+    /// </summary>
+    public void Recover(Guid token)
+    {
+        _kv.Recover(token);
+        var tail = _kv.Log.TailAddress;
+        var path = Path.Combine(_directory, BoundariesFile);
+        var boundaries = File.Exists(path) ? DecodeBoundaries(File.ReadAllBytes(path)) : [];
+        boundaries.RemoveAll(b => b >= tail);
+        boundaries.Add(tail);
+        _boundaries = boundaries;
+        SaveBoundaries();
+    }
+
+    /// <summary>
+    /// Writes <see cref="_boundaries"/> (atomically): at recovery, and before every checkpoint, so the file a later
+    /// recovery reads belongs to this log (a store that was not recovered has none, and a stale file is replaced).
+    /// </summary>
+    private void SaveBoundaries()
+    {
+        var path = Path.Combine(_directory, BoundariesFile);
+        var temporary = path + ".tmp";
+        File.WriteAllBytes(temporary, EncodeBoundaries(_boundaries));
+        File.Move(temporary, path, overwrite: true);
+    }
 
     public void Dispose()
     {

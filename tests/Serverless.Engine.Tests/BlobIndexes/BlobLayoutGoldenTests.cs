@@ -39,7 +39,7 @@ public sealed class BlobLayoutGoldenTests
                 new PersistedIndex { Table = 2, Complete = true, Count = 5, ItemCount = 5, SizeBytes = 500, Runs = ["aa.run"], Collections = "bb.col" },
                 new PersistedIndex { Table = 2, Index = 1, Complete = true, Count = 4, ItemCount = 4, SizeBytes = 120, Runs = ["cc.run", "dd.run"] },
             ],
-            Store = store, Cipher = StoreCipher.Ephemeral(), IndexDirectory = "/nowhere",
+            Store = store, Cipher = StoreCipher.Ephemeral(), IndexDirectory = "/nowhere", AppliedChangesDurable = () => Task.CompletedTask,
         };
         var json = Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(commit.Manifest(Guid.Empty), StorageJsonContext.Default.StoreManifest));
         Assert.Equal(

@@ -30,9 +30,9 @@ public sealed class IndexRecoveryTests
         await using var host = await HostProcess.StartAsync(Options(killFile));
         var model = new Model();
         var random = new Random(1301);
+        await CreateAsync(host);
         using (var client = host.CreateClient())
         {
-            await CreateAsync(client);
             await WriteRoundAsync(client, model, random, 500);
             await CheckpointAsync(host); // runs and manifest written
             await WriteRoundAsync(client, model, random, 400); // tombstones and moved entries over those runs
@@ -79,7 +79,7 @@ public sealed class IndexRecoveryTests
     {
         var killFile = Path.Combine(Path.GetTempPath(), "never-" + Guid.NewGuid().ToString("N"));
         await using var host = await HostProcess.StartAsync(Options(killFile));
-        using (var setup = host.CreateClient()) await CreateAsync(setup);
+        await CreateAsync(host);
         var random = new Random(seed);
         var model = new Model();
         for (var round = 0; round < 3; round++)

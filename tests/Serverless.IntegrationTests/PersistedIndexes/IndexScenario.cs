@@ -15,40 +15,71 @@ internal static class IndexScenario
 {
     public const string Table = "persisted";
 
-    public static async Task CreateAsync(AmazonDynamoDBClient client)
+    /// <summary>
+    /// Creates the table (with TTL) through a client that makes one attempt per call and waits long: on a loaded
+    /// machine the SDK's own retry of a CreateTable whose first attempt timed out after it had committed failed with
+    /// "Table already exists". A call answered with a server error (a blob append that failed) is made again, and then
+    /// the refusal saying the earlier attempt took effect counts as success.
+    /// </summary>
+    public static async Task CreateAsync(HostProcess host)
     {
-        await client.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = Table,
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-            KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
-            AttributeDefinitions =
-            [
-                new AttributeDefinition("pk", ScalarAttributeType.S), new AttributeDefinition("sk", ScalarAttributeType.N),
-                new AttributeDefinition("g", ScalarAttributeType.S), new AttributeDefinition("l", ScalarAttributeType.N),
-            ],
-            GlobalSecondaryIndexes =
-            [
-                new GlobalSecondaryIndex
-                {
-                    IndexName = "by-g", KeySchema = [new KeySchemaElement("g", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
-                    Projection = new Projection { ProjectionType = ProjectionType.ALL },
-                },
-            ],
-            LocalSecondaryIndexes =
-            [
-                new LocalSecondaryIndex
-                {
-                    IndexName = "by-l", KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("l", KeyType.RANGE)],
-                    Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
-                },
-            ],
-        });
-        await client.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
-        {
-            TableName = Table, TimeToLiveSpecification = new TimeToLiveSpecification { AttributeName = "ttl", Enabled = true },
-        });
+        using var client = host.CreateClient(c => (c.MaxErrorRetry, c.Timeout) = (0, TimeSpan.FromSeconds(120)));
+        await OnceAsync(() => client.CreateTableAsync(CreateRequest()), e => e is ResourceInUseException);
+        await OnceAsync(
+            () => client.UpdateTimeToLiveAsync(new UpdateTimeToLiveRequest
+            {
+                TableName = Table, TimeToLiveSpecification = new TimeToLiveSpecification { AttributeName = "ttl", Enabled = true },
+            }),
+            e => e.Message == "TimeToLive is already enabled");
     }
+
+    private static async Task OnceAsync(Func<Task> call, Func<AmazonServiceException, bool> earlierAttemptTookEffect)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (AmazonServiceException e) when ((int)e.StatusCode >= 500 && attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            catch (AmazonServiceException e) when (attempt > 1 && earlierAttemptTookEffect(e))
+            {
+                return;
+            }
+        }
+    }
+
+    private static CreateTableRequest CreateRequest() => new()
+    {
+        TableName = Table,
+        BillingMode = BillingMode.PAY_PER_REQUEST,
+        KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
+        AttributeDefinitions =
+        [
+            new AttributeDefinition("pk", ScalarAttributeType.S), new AttributeDefinition("sk", ScalarAttributeType.N),
+            new AttributeDefinition("g", ScalarAttributeType.S), new AttributeDefinition("l", ScalarAttributeType.N),
+        ],
+        GlobalSecondaryIndexes =
+        [
+            new GlobalSecondaryIndex
+            {
+                IndexName = "by-g", KeySchema = [new KeySchemaElement("g", KeyType.HASH), new KeySchemaElement("sk", KeyType.RANGE)],
+                Projection = new Projection { ProjectionType = ProjectionType.ALL },
+            },
+        ],
+        LocalSecondaryIndexes =
+        [
+            new LocalSecondaryIndex
+            {
+                IndexName = "by-l", KeySchema = [new KeySchemaElement("pk", KeyType.HASH), new KeySchemaElement("l", KeyType.RANGE)],
+                Projection = new Projection { ProjectionType = ProjectionType.KEYS_ONLY },
+            },
+        ],
+    };
 
     /// <summary>What the test believes the table holds: pk|sk → (g, l, expired).</summary>
     public sealed class Model

@@ -9,11 +9,12 @@ namespace Serverless.Engine.Storage;
 /// the local directory, <c>&lt;data-dir&gt;/blob-cache/&lt;container&gt;</c>, is a cache rebuilt at every start.
 /// <list type="bullet">
 /// <item>Opening takes the single-writer lease, discards the local store and log, and downloads, all at once: the
-/// manifest's index files (kept when already on the local disk), the log segments, the backups, and the snapshot,
-/// which is loaded into FASTER as it arrives.</item>
-/// <item>A checkpoint uploads the item snapshot and the index files no manifest named yet (runs are immutable:
-/// each is uploaded once), then the manifest, which commits them; then deletes older snapshots and the index files
-/// the manifest no longer names. No FASTER checkpoint is taken: the local files are never recovered from.</item>
+/// manifest's index files (kept when already on the local disk), the log segments, the backups, and the manifest's
+/// snapshot, which is loaded into FASTER as it arrives.</item>
+/// <item>A checkpoint uploads the item snapshot (once every change it may hold is shipped) and the index files no
+/// manifest named yet (runs are immutable: each is uploaded once), then the manifest, which commits them; then
+/// deletes the other snapshots and the index files the manifest no longer names. No FASTER checkpoint is taken: the
+/// local files are never recovered from.</item>
 /// </list>
 /// </summary>
 internal sealed class BlobBackend : IStoreBackend
@@ -76,13 +77,18 @@ internal sealed class BlobBackend : IStoreBackend
     {
         try
         {
-            // Without a manifest there is no snapshot to trust (a container whose first checkpoint never committed).
-            if (manifest != null && await _blob.OpenLatestSnapshotAsync(cancellationToken).ConfigureAwait(false) is { } snapshot)
+            // Without a manifest there is no snapshot to trust (a container whose first checkpoint never committed). With
+            // one, the snapshot is the one it names (by its replay point), never a newer one a checkpoint uploaded and
+            // died before committing: the manifest's indexes and replay point belong to its own snapshot.
+            if (manifest != null)
             {
+                var snapshot = await _blob.OpenSnapshotAsync(manifest.ReplayFromLsn, cancellationToken).ConfigureAwait(false);
                 await using (snapshot.Content.ConfigureAwait(false))
                 {
-                    await Task.Run(() => SnapshotFile.Read(snapshot.Content, snapshot.Name, _cipher!, (key, value) => store.Upsert(key.Span, value.Span)), cancellationToken)
+                    var replayFrom = await Task.Run(() => SnapshotFile.Read(snapshot.Content, snapshot.Name, _cipher!, (key, value) => store.Upsert(key.Span, value.Span)), cancellationToken)
                         .ConfigureAwait(false);
+                    if (replayFrom != manifest.ReplayFromLsn)
+                        throw new InvalidDataException($"The snapshot {snapshot.Name} replays from {replayFrom}, its manifest from {manifest.ReplayFromLsn}.");
                 }
             }
         }
@@ -108,10 +114,13 @@ internal sealed class BlobBackend : IStoreBackend
         }
 
         // The snapshot is fuzzy (writes go on) and made exact by replay from ReplayFrom; the index files travel meanwhile.
+        // It is uploaded only once every change it may hold is in the log blobs, which replay reads: a change it holds
+        // whose record never shipped would come back after a crash, out of step with the indexes.
         var snapshot = Path.Combine(_root, UploadFile);
         var items = Task.Run(async () =>
         {
             SnapshotFile.Write(snapshot, commit.ReplayFrom, commit.Store, commit.Cipher);
+            await commit.AppliedChangesDurable().ConfigureAwait(false);
             await _blob.UploadSnapshotFileAsync(snapshot, commit.ReplayFrom, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
         try

@@ -36,6 +36,9 @@ internal sealed class DirectoryBackend(string root) : IStoreBackend
     public async Task<ulong> CommitAsync(CheckpointCommit commit, CancellationToken cancellationToken)
     {
         var token = await commit.Store.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+        // The FASTER checkpoint may hold changes made after the replay point: their records must be durable before a
+        // manifest makes it the one recovery loads.
+        await commit.AppliedChangesDurable().ConfigureAwait(false);
         Index.IndexCheckpoint.TestHookBeforeManifest();
         var json = JsonSerializer.SerializeToUtf8Bytes(commit.Manifest(token), StorageJsonContext.Default.StoreManifest);
         SealedFile.WriteAtomically(Path.Combine(root, Checkpointer.ManifestFile), commit.Cipher, SealedKind.Manifest, json);

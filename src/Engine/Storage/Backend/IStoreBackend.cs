@@ -66,6 +66,13 @@ internal sealed class CheckpointCommit
     /// <summary>The local directory of the index files <see cref="Indexes"/> names.</summary>
     public required string IndexDirectory { get; init; }
 
+    /// <summary>
+    /// Completes once every change the store holds now is durable in the log (a copy of the items taken before this
+    /// completes may reflect any of them). A backend awaits it after copying the items and before that copy can
+    /// become recoverable (uploaded, or named by a manifest).
+    /// </summary>
+    public required Func<Task> AppliedChangesDurable { get; init; }
+
     /// <summary>The manifest of this checkpoint; <paramref name="fasterToken"/> names a FASTER checkpoint, if any.</summary>
     public StoreManifest Manifest(Guid fasterToken) => new()
     {
