@@ -161,10 +161,8 @@ public sealed partial class FasterStore : IDisposable
         // FASTER's own live-record iterator (session.Iterate) was seen to skip a few records of a store recovered
         // from a checkpoint and then replayed into; the index, checked per record, is authoritative.
         using var lease = Lease();
-        var end = _kv.Log.TailAddress;
-        for (var range = 0; range <= RangeCount(end); range++)
+        foreach (var (from, until) in Ranges(_kv.Log.TailAddress))
         {
-            var (from, until) = Range(range, end);
             using var scan = _kv.Log.Scan(from, until);
             while (scan.GetNext(out var info))
             {
@@ -189,30 +187,20 @@ public sealed partial class FasterStore : IDisposable
     /// <summary>The file of <see cref="_boundaries"/> beside the hybrid log: each a u64, little-endian, ascending (a golden test guards it).</summary>
     internal const string BoundariesFile = "recovered-tails";
 
-    private int RangeCount(long end)
+    /// <summary>The stretches of the log from the begin address to <paramref name="end"/>, cut at the boundaries between them.</summary>
+    private List<(long From, long Until)> Ranges(long end)
     {
-        var n = 0;
-        foreach (var b in _boundaries)
-        {
-            if (b > _kv.Log.BeginAddress && b < end) n++;
-        }
-
-        return n;
-    }
-
-    /// <summary>The <paramref name="index"/>-th stretch of the log between the begin address, the boundaries below <paramref name="end"/>, and <paramref name="end"/>.</summary>
-    private (long From, long Until) Range(int index, long end)
-    {
+        var ranges = new List<(long From, long Until)>(_boundaries.Count + 1);
         var from = _kv.Log.BeginAddress;
-        var i = 0;
         foreach (var b in _boundaries)
         {
-            if (b <= _kv.Log.BeginAddress || b >= end) continue;
-            if (i++ == index) return (from, b);
+            if (b <= from || b >= end) continue;
+            ranges.Add((from, b));
             from = b;
         }
 
-        return (from, end);
+        ranges.Add((from, end));
+        return ranges;
     }
 
     internal static byte[] EncodeBoundaries(IReadOnlyList<long> boundaries)
@@ -240,10 +228,8 @@ public sealed partial class FasterStore : IDisposable
     {
         var keys = new List<byte[]>();
         var seen = new HashSet<byte[]>(ByteArrayComparer.Instance);
-        var end = _kv.Log.TailAddress;
-        for (var range = 0; range <= RangeCount(end); range++)
+        foreach (var (from, until) in Ranges(_kv.Log.TailAddress))
         {
-            var (from, until) = Range(range, end);
             using var scan = _kv.Log.Scan(from, until);
             while (scan.GetNext(out _))
             {

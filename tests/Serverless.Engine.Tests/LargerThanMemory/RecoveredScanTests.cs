@@ -66,7 +66,7 @@ public sealed class RecoveredScanTests : IDisposable
         }
     }
 
-    [Fact(Skip = "Passed 46 of 47 runs after the recovered-tails fix, with no mismatch; the 47th hung for 10 minutes, cause unknown (issue 13). Opt-in until the hang is understood.")]
+    [Fact(Skip = "The recovered-tails fix is partial: keys written after recovery are still missing from the bounded scan in about 3 of 12 runs, and one run hung (issue 13, docs/larger-than-memory.md).")]
     public async Task ForEach_AfterRecoveringACheckpointTakenUnderWrites_MatchesTheIndex()
     {
         // Writers run while the checkpoint is taken, so its fuzzy region holds records of the next version, which
