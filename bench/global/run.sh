@@ -5,6 +5,7 @@
 # tests; the store then lives in Azurite's blob storage too) instead of the in-process queue, or --azurite-queues for
 # the Azurite queues with the store in the data directory (Engine__Blob__FromFunctionsStorage=false: the replication
 # path alone, without blob durability's cost). Other arguments go to the benchmark (--rate, --seconds, --fill).
+# HOST_LOG=FILE keeps a copy of the host's log.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
@@ -17,7 +18,11 @@ work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  if [ -n "${HOST_LOG:-}" ]; then cp "$work/host.log" "$HOST_LOG"; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 export LocalHost__Regions=us-east-1,eu-west-1
 if [ -n "$azurite" ]; then
