@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using Serverless.Engine.Security.Encryption;
 using Serverless.Engine.Storage;
@@ -12,8 +11,8 @@ namespace Serverless.Engine.Partitioning.Transactions;
 /// it is deleted once every partition has applied and made durable its part.
 /// </summary>
 /// <remarks>
-/// Persisted, golden-tested. Layout: <c>"2PC1"</c>, a 12-byte nonce, a 16-byte tag, then the payload sealed with
-/// the store's key (AES-GCM): <c>u16 tokenLength, token (UTF-8), u16 fingerprintLength, fingerprint, u32 parts,</c>
+/// Persisted, golden-tested. A sealed file (<see cref="SealedKind.CommitRecord"/>) whose plaintext is <c>"2PC1",
+/// u16 tokenLength, token (UTF-8), u16 fingerprintLength, fingerprint, u32 parts,</c>
 /// then per part <c>u16 partition, u32 changes,</c> and per change <c>u32 table, u32 keyLength, key, u8 hasNew,
 /// u32 imageLength, image</c>; integers little-endian.
 /// </remarks>
@@ -21,15 +20,12 @@ public sealed record CommitRecord(string? Token, byte[]? Fingerprint, IReadOnlyL
 {
     private static ReadOnlySpan<byte> Magic => "2PC1"u8;
 
-    private const int Header = 4 + StoreCipher.NonceSize + StoreCipher.TagSize;
-
-    /// <summary>The record's bytes, sealed with <paramref name="cipher"/> under <paramref name="nonce"/> (random unless a test fixes it).</summary>
-    public byte[] Encode(StoreCipher cipher, ReadOnlySpan<byte> nonce)
+    /// <summary>The record's plaintext (the file is it sealed with the store's key, <see cref="SealedKind.CommitRecord"/>).</summary>
+    public byte[] Encode()
     {
-        ArgumentNullException.ThrowIfNull(cipher);
         var payload = new MemoryStream();
-        var token = Token == null ? [] : Encoding.UTF8.GetBytes(Token);
-        WriteBlock16(payload, token);
+        payload.Write(Magic);
+        WriteBlock16(payload, Token == null ? [] : Encoding.UTF8.GetBytes(Token));
         WriteBlock16(payload, Fingerprint ?? []);
         WriteInt(payload, (uint)Parts.Count);
         foreach (var (partition, changes) in Parts)
@@ -48,26 +44,14 @@ public sealed record CommitRecord(string? Token, byte[]? Fingerprint, IReadOnlyL
             }
         }
 
-        var plain = payload.ToArray();
-        var output = new byte[Header + plain.Length];
-        Magic.CopyTo(output);
-        nonce.CopyTo(output.AsSpan(4, StoreCipher.NonceSize));
-        using var aes = cipher.NewAesGcm();
-        aes.Encrypt(nonce, plain, output.AsSpan(Header), output.AsSpan(4 + StoreCipher.NonceSize, StoreCipher.TagSize));
-        return output;
+        return payload.ToArray();
     }
 
-    public byte[] Encode(StoreCipher cipher) => Encode(cipher, RandomNumberGenerator.GetBytes(StoreCipher.NonceSize));
-
-    /// <summary>Reads a record written by <see cref="Encode(StoreCipher, ReadOnlySpan{byte})"/>; a damaged or foreign one throws.</summary>
-    public static CommitRecord Decode(ReadOnlySpan<byte> bytes, StoreCipher cipher)
+    /// <summary>Reads a record's plaintext written by <see cref="Encode"/>; a foreign one throws.</summary>
+    public static CommitRecord Decode(ReadOnlySpan<byte> plain)
     {
-        ArgumentNullException.ThrowIfNull(cipher);
-        if (bytes.Length < Header || !bytes[..4].SequenceEqual(Magic)) throw new InvalidDataException("Commit record: unknown format.");
-        var plain = new byte[bytes.Length - Header];
-        using (var aes = cipher.NewAesGcm())
-            aes.Decrypt(bytes.Slice(4, StoreCipher.NonceSize), bytes[Header..], bytes.Slice(4 + StoreCipher.NonceSize, StoreCipher.TagSize), plain);
-        var span = (ReadOnlySpan<byte>)plain;
+        if (plain.Length < 4 || !plain[..4].SequenceEqual(Magic)) throw new InvalidDataException("Commit record: unknown format.");
+        var span = plain[4..];
         var tokenBytes = ReadBlock16(ref span);
         var fingerprint = ReadBlock16(ref span);
         var partCount = ReadInt(ref span);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Serverless.Engine.Security.Encryption;
 using Serverless.Engine.Storage;
 
 namespace Serverless.Engine.Partitioning.Transactions;
@@ -183,7 +184,7 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
                 var redo = new List<(int, IReadOnlyList<RedoChange>)>(parts.Count);
                 foreach (var part in parts) redo.Add((part.Partition, Redo(part.Changes)));
                 record = Path.Combine(_records, Guid.NewGuid().ToString("N") + RecordExtension);
-                await WriteDurablyAsync(record, new CommitRecord(token, fingerprint, redo).Encode(_engines[0].Database.Cipher)).ConfigureAwait(false);
+                await WriteDurablyAsync(record, SealedFile.Seal(_engines[0].Database.Cipher, SealedKind.CommitRecord, new CommitRecord(token, fingerprint, redo).Encode())).ConfigureAwait(false);
             }
 
             KillIfArmed(s_killBeforePhaseTwo);
@@ -268,7 +269,7 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         foreach (var temp in Directory.EnumerateFiles(_records, "*" + RecordExtension + ".tmp")) File.Delete(temp);
         foreach (var path in Directory.EnumerateFiles(_records, "*" + RecordExtension))
         {
-            var record = CommitRecord.Decode(await File.ReadAllBytesAsync(path).ConfigureAwait(false), _engines[0].Database.Cipher);
+            var record = CommitRecord.Decode(SealedFile.Open(await File.ReadAllBytesAsync(path).ConfigureAwait(false), _engines[0].Database.Cipher, SealedKind.CommitRecord, path));
             var applied = new List<Task>(record.Parts.Count + 1);
             if (record.Token != null && (record.Parts.Count == 0 || record.Parts[0].Partition != 0))
                 applied.Add(_engines[0].Database.Items.RollForward([], record.Token, record.Fingerprint));
