@@ -19,10 +19,7 @@ public sealed class CrossPartitionTransactionTests
     public async Task CrossPartitionTransactions_AnswerLikeOneStore()
     {
         await using var single = await HostProcess.StartAsync();
-        await using var partitioned = await HostProcess.StartAsync(new HostProcessOptions
-        {
-            Environment = new Dictionary<string, string> { ["Engine__Partitions"] = "4" },
-        });
+        await using var partitioned = await HostProcess.StartAsync(PartitionedStoreTests.FourPartitions());
         using var one = single.CreateClient();
         using var four = partitioned.CreateClient();
         var expected = await RunScenarioAsync(one);
@@ -39,10 +36,7 @@ public sealed class CrossPartitionTransactionTests
         const int Accounts = 12;
         const int Initial = 100;
         var killFile = Path.Combine(Path.GetTempPath(), "twopc-kill-" + Guid.NewGuid().ToString("N"));
-        await using var host = await HostProcess.StartAsync(new HostProcessOptions
-        {
-            Environment = new Dictionary<string, string> { ["Engine__Partitions"] = "4", [hook] = killFile },
-        });
+        await using var host = await HostProcess.StartAsync(PartitionedStoreTests.FourPartitions((hook, killFile)));
         try
         {
             using (var setup = host.CreateClient())

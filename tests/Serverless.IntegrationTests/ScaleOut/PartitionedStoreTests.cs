@@ -17,14 +17,19 @@ public sealed class PartitionedStoreTests
 {
     private const string Table = "orders";
 
+    /// <summary>A host whose store is split in four, with <paramref name="more"/> environment variables.</summary>
+    internal static HostProcessOptions FourPartitions(params (string Name, string Value)[] more)
+    {
+        var environment = new Dictionary<string, string> { ["Engine__Partitions"] = "4" };
+        foreach (var (name, value) in more) environment[name] = value;
+        return new HostProcessOptions { Environment = environment };
+    }
+
     [Fact]
     public async Task FourPartitions_AnswerEveryOperationLikeOne_SurviveAKill_AndKeepTheirCount()
     {
         await using var single = await HostProcess.StartAsync();
-        await using var partitioned = await HostProcess.StartAsync(new HostProcessOptions
-        {
-            Environment = new Dictionary<string, string> { ["Engine__Partitions"] = "4" },
-        });
+        await using var partitioned = await HostProcess.StartAsync(FourPartitions());
         try
         {
             using var one = single.CreateClient();
