@@ -25,6 +25,15 @@ public sealed class PartitionedStoreTests
         return new HostProcessOptions { Environment = environment };
     }
 
+    /// <summary>Runs <paramref name="scenario"/> against both hosts and compares every answer, in order.</summary>
+    internal static async Task AssertSameAnswersAsync(AmazonDynamoDBClient one, AmazonDynamoDBClient four, Func<AmazonDynamoDBClient, Task<List<string>>> scenario)
+    {
+        var expected = await scenario(one);
+        var actual = await scenario(four);
+        Assert.Equal(expected.Count, actual.Count);
+        for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i], actual[i]);
+    }
+
     [Fact]
     public async Task FourPartitions_AnswerEveryOperationLikeOne_SurviveAKill_AndKeepTheirCount()
     {
@@ -34,10 +43,7 @@ public sealed class PartitionedStoreTests
         {
             using var one = single.CreateClient();
             using var four = partitioned.CreateClient();
-            var expected = await RunScenarioAsync(one);
-            var actual = await RunScenarioAsync(four);
-            Assert.Equal(expected.Count, actual.Count);
-            for (var i = 0; i < expected.Count; i++) Assert.Equal(expected[i], actual[i]);
+            await AssertSameAnswersAsync(one, four, RunScenarioAsync);
 
             // Every partition holds part of the table: the layout is one store per partition.
             for (var k = 0; k < 4; k++) Assert.True(Directory.Exists(Path.Combine(partitioned.DataDirectory, $"p{k}")), $"p{k} missing");
