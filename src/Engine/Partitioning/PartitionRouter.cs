@@ -265,8 +265,8 @@ public sealed partial class PartitionRouter
         value.Type is AttrType.S or AttrType.N or AttrType.B ? PartitionMap.PartitionOf(KeyCodec.PartitionHash(value), _engines.Length) : 0;
 
     /// <summary>
-    /// A transaction runs on one partition when all its items hash to it; one spanning partitions needs the two-phase
-    /// commit of docs/scale-out.md, which is not built yet, and is refused.
+    /// A transaction runs on one partition when all its items hash to it; one spanning partitions runs on partition 0,
+    /// whose coordinator commits it in two phases (Transactions/, docs/scale-out.md), or is refused without one.
     /// </summary>
     private int PartitionOfTransaction(JsonElement req)
     {
@@ -280,7 +280,7 @@ public sealed partial class PartitionRouter
                 if (action.Value.ValueKind != JsonValueKind.Object || DefinitionOf(action.Value) is not { } definition) return 0;
                 var k = action.Value.TryGetProperty("Key"u8, out var key) ? PartitionOfAttribute(key, definition.HashKey.Name)
                     : action.Value.TryGetProperty("Item"u8, out var item) ? PartitionOfAttribute(item, definition.HashKey.Name) : 0;
-                if (partition >= 0 && k != partition) throw DynamoErrors.CrossPartitionTransaction();
+                if (partition >= 0 && k != partition) return Front.Database.Coordinator != null ? 0 : throw DynamoErrors.CrossPartitionTransaction();
                 partition = k;
             }
         }

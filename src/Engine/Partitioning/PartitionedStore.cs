@@ -33,6 +33,15 @@ public static class PartitionedStore
         }
 
         engines[0].Partitions = new PartitionRouter(engines);
+        // Cross-partition transactions keep their commit records in the data directory, which blob storage treats
+        // as a cache: with blob storage they are refused until the records live in the coordinator's container.
+        if (options.Blob.ConnectionString is not { Length: > 0 })
+        {
+            var coordinator = new Transactions.CrossPartitionTransactions(engines, options.InMemory ? null : Path.Combine(options.DataDirectory, "twopc"));
+            await coordinator.RecoverAsync().ConfigureAwait(false);
+            engines[0].Database.Coordinator = coordinator;
+        }
+
         return engines[0];
     }
 
