@@ -150,6 +150,66 @@ public sealed class CrossPartitionTransactionTests
         }
     }
 
+    /// <summary>
+    /// Phase two fails (an I/O error, injected) after the commit record is written: the client gets a 500, the keys
+    /// stay held (a write to one gets TransactionConflictException rather than being overwritten later), and the next
+    /// start rolls the transaction forward. After that the keys are free, and a write to one of them is not undone
+    /// by a second restart: the record's deletion reached the disk.
+    /// </summary>
+    [Fact]
+    public async Task PhaseTwoFailure_KeepsTheKeysHeld_UntilRecoveryRollsItForward()
+    {
+        const int Accounts = 12;
+        var faultFile = Path.Combine(Path.GetTempPath(), "twopc-fault-" + Guid.NewGuid().ToString("N"));
+        await using var host = await HostProcess.StartAsync(PartitionedStoreTests.FourPartitions(("SERVERLESS_TEST_FAIL_PHASE_TWO", faultFile)));
+        try
+        {
+            using (var client = host.CreateClient(config => config.MaxErrorRetry = 0))
+            {
+                await CreateTableAsync(client);
+                for (var a = 0; a < Accounts; a++) await client.PutItemAsync(Table, new() { ["pk"] = new AttributeValue("acct" + a), ["balance"] = Number(100) });
+
+                // The transfer, with every account checked, so that it spans the four partitions.
+                var transfer = Transfer("t-fault", 0, 1, 10);
+                for (var a = 2; a < Accounts; a++)
+                    transfer.TransactItems.Add(new TransactWriteItem { ConditionCheck = new ConditionCheck { TableName = Table, Key = Key("acct" + a), ConditionExpression = "attribute_exists(balance)" } });
+                File.WriteAllText(faultFile, "");
+                var failed = await Assert.ThrowsAnyAsync<AmazonDynamoDBException>(() => client.TransactWriteItemsAsync(transfer));
+                Assert.Equal(System.Net.HttpStatusCode.InternalServerError, failed.StatusCode);
+                Assert.Single(Directory.GetFiles(Path.Combine(host.DataDirectory, "twopc")));
+
+                var conflict = await Assert.ThrowsAsync<TransactionConflictException>(() =>
+                    client.PutItemAsync(Table, new() { ["pk"] = new AttributeValue("acct0"), ["balance"] = Number(5) }));
+                Assert.Equal("Transaction is ongoing for the item", conflict.Message);
+            }
+
+            await host.KillAsync();
+            File.Delete(faultFile);
+            await host.RestartAsync();
+            using (var client = host.CreateClient(config => config.MaxErrorRetry = 0))
+            {
+                Assert.Equal(90, Int((await client.GetItemAsync(new GetItemRequest { TableName = Table, Key = Key("acct0"), ConsistentRead = true })).Item["balance"]));
+                Assert.Equal(110, Int((await client.GetItemAsync(new GetItemRequest { TableName = Table, Key = Key("acct1"), ConsistentRead = true })).Item["balance"]));
+                Assert.True((await client.GetItemAsync(new GetItemRequest { TableName = Table, Key = Key("t-fault"), ConsistentRead = true })).IsItemSet);
+                Assert.Empty(Directory.GetFiles(Path.Combine(host.DataDirectory, "twopc")));
+                await client.PutItemAsync(Table, new() { ["pk"] = new AttributeValue("acct0"), ["balance"] = Number(5) });
+            }
+
+            await host.KillAsync();
+            await host.RestartAsync();
+            using (var client = host.CreateClient())
+                Assert.Equal(5, Int((await client.GetItemAsync(new GetItemRequest { TableName = Table, Key = Key("acct0"), ConsistentRead = true })).Item["balance"]));
+        }
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            throw new InvalidOperationException(e.Message + "\n--- host ---\n" + host.Output, e);
+        }
+        finally
+        {
+            File.Delete(faultFile);
+        }
+    }
+
     private static TransactWriteItemsRequest Transfer(string id, int from, int to, int amount) => new()
     {
         TransactItems =

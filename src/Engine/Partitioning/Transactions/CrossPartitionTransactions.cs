@@ -21,6 +21,7 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
     // exists, the process kills itself (SIGKILL) after a prepare, before its commit record / before phase two.
     private static readonly string? s_killBeforeRecord = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_COMMIT_RECORD");
     private static readonly string? s_killBeforePhaseTwo = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_PHASE_TWO");
+    private static readonly string? s_failPhaseTwo = Environment.GetEnvironmentVariable("SERVERLESS_TEST_FAIL_PHASE_TWO");
 
     private readonly DynamoEngine[] _engines;
     private readonly string? _records;
@@ -172,32 +173,52 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         return new TransactionResult(true, outcomes, errors, problems, CommitAsync(parts, token, fingerprint));
     }
 
-    /// <summary>The commit record (the commit point), phase two on every partition, then the record's deletion and the keys' release.</summary>
+    /// <summary>
+    /// The commit record (the commit point), phase two on every partition, then the record's deletion and the keys'
+    /// release. If anything fails once the record is written, the transaction has committed but is not yet fully
+    /// applied: its keys stay held until the next start, whose recovery rolls it forward from the record. Releasing
+    /// them would let a later write to one of them be overwritten by that roll-forward.
+    /// </summary>
     private async Task CommitAsync(List<Part> parts, string? token, byte[]? fingerprint)
     {
+        var release = true;
+        string? record = null;
         try
         {
             KillIfArmed(s_killBeforeRecord);
-            string? record = null;
             if (_records != null)
             {
                 var redo = new List<(int, IReadOnlyList<RedoChange>)>(parts.Count);
                 foreach (var part in parts) redo.Add((part.Partition, Redo(part.Changes)));
-                record = Path.Combine(_records, Guid.NewGuid().ToString("N") + RecordExtension);
-                await WriteDurablyAsync(record, SealedFile.Seal(_engines[0].Database.Cipher, SealedKind.CommitRecord, new CommitRecord(token, fingerprint, redo).Encode())).ConfigureAwait(false);
+                var path = Path.Combine(_records, Guid.NewGuid().ToString("N") + RecordExtension);
+                await WriteDurablyAsync(path, SealedFile.Seal(_engines[0].Database.Cipher, SealedKind.CommitRecord, new CommitRecord(token, fingerprint, redo).Encode()))
+                    .ConfigureAwait(false);
+                record = path;
             }
 
             KillIfArmed(s_killBeforePhaseTwo);
+            FailIfArmed(s_failPhaseTwo);
             var applied = new List<Task>(parts.Count + 1);
             // The token goes with partition 0's part (the coordinator's, where the operation claimed it).
             if (token != null && parts[0].Partition != 0) applied.Add(_engines[0].Database.Items.ApplyPrepared(new TransactionChanges(0), token, fingerprint));
             foreach (var part in parts) applied.Add(part.Writer.ApplyPrepared(part.Changes, part.Partition == 0 ? token : null, fingerprint));
             await Task.WhenAll(applied).ConfigureAwait(false);
-            if (record != null) File.Delete(record);
+            if (record != null)
+            {
+                // The deletion must be on the disk before the keys are released, or a crash could bring the record back.
+                File.Delete(record);
+                DirectorySync.Flush(_records!);
+            }
+        }
+        catch when (record != null)
+        {
+            release = false;
+            throw;
         }
         finally
         {
-            foreach (var part in parts) part.Writer.ReleaseAll([.. part.Keys], part.Stripes);
+            if (release)
+                foreach (var part in parts) part.Writer.ReleaseAll([.. part.Keys], part.Stripes);
         }
     }
 
@@ -219,6 +240,13 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         }
 
         File.Move(temp, path);
+        DirectorySync.Flush(Path.GetDirectoryName(path)!);
+    }
+
+    /// <summary>For fault tests: when the variable names a file that exists, phase two fails with an I/O error.</summary>
+    private static void FailIfArmed(string? path)
+    {
+        if (path is { Length: > 0 } && File.Exists(path)) throw new IOException("Test fault: phase two failed (SERVERLESS_TEST_FAIL_PHASE_TWO).");
     }
 
     private static void KillIfArmed(string? path)
@@ -278,5 +306,8 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
             await Task.WhenAll(applied).ConfigureAwait(false);
             File.Delete(path);
         }
+
+        // As in CommitAsync: no write may reach these keys before the records' deletion is on the disk.
+        DirectorySync.Flush(_records);
     }
 }
