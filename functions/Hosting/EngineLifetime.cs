@@ -23,6 +23,7 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly IOptionsFactory<EngineOptions> _factory;
     private readonly RegionSettings _regions;
+    private readonly Serverless.Engine.Partitioning.IPartitionTransport? _remote;
     private Task<EngineRegions>? _opening;
     private EngineRegions? _engines;
     private bool _stopped;
@@ -33,6 +34,8 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
         _factory = factory;
         _regions = regions;
         _time = services.GetService<TimeProvider>();
+        // Registered only with ScaleOut:Enabled: partitions other than 0 are then reached through the silo's grains.
+        _remote = services.GetService<Serverless.Engine.Partitioning.IPartitionTransport>();
         _logger = logger;
     }
 
@@ -79,12 +82,19 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
     {
         options.Blob.Log ??= m => _logger.LogWarning("{Message}", m);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var engine = await DynamoEngine.OpenAsync(options, _time).ConfigureAwait(false);
+        var engine = _remote is null ? await DynamoEngine.OpenAsync(options, _time).ConfigureAwait(false) : await OpenScaledOutAsync(options).ConfigureAwait(false);
         engine.Handler.OnInternalError = e => _logger.LogError(e, "Internal error while handling a request.");
         engine.Exports.Log = m => _logger.LogInformation("{Message}", m);
         _logger.LogInformation("Engine open ({Region}): {Storage} ({Milliseconds:F0} ms).", options.DefaultRegion,
             options.InMemory ? "in memory" : Path.GetFullPath(options.DataDirectory), System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return engine;
+    }
+
+    private Task<DynamoEngine> OpenScaledOutAsync(EngineOptions options)
+    {
+        if (_regions.Names.Count > 0) throw new ArgumentException("ScaleOut:Enabled serves one region; it cannot be combined with LocalHost:Regions.");
+        if (options.Partitions < 2) throw new ArgumentException("ScaleOut:Enabled needs a store with partitions (Engine:Partitions > 1, e.g. 8).");
+        return Serverless.Engine.Partitioning.PartitionedStore.OpenWithRemoteAsync(options, _remote!, _time ?? TimeProvider.System);
     }
 
     private async ValueTask CloseAsync()

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Serverless.Engine;
+using Serverless.ScaleOut;
 
 namespace Serverless.Functions.Hosting;
 
@@ -47,6 +48,10 @@ public static class ServerlessServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>();
         services.AddSingleton<IValidateOptions<EngineOptions>>(new AuthOptionsValidator(keysRequired: host == ServerlessHost.Cloud));
         services.AddSingleton(RegionSettings.From(configuration));
+        // Scale-out (off by default): the co-hosted silo starts before the engine opens, and stops after it closes.
+        var storage = configuration["Engine:Blob:ConnectionString"] is { Length: > 0 } blob ? blob : configuration["AzureWebJobsStorage"];
+        services.AddScaleOut(configuration.GetSection(Serverless.ScaleOut.ScaleOutOptions.Section).Get<Serverless.ScaleOut.ScaleOutOptions>() ?? new(),
+            configuration.GetValue<bool>("Engine:InMemory") ? null : storage);
         services.AddSingleton<EngineLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<EngineLifetime>());
         services.AddSingleton(sp => sp.GetRequiredService<EngineLifetime>().Regions);

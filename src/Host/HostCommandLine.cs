@@ -27,6 +27,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                             own store under --data-dir/<region>; requests go by their SigV4 region
           --region NAME     the region this host serves (default us-east-1): one host per region, global
                             tables replicate to the peer hosts named by GlobalTables__Peers__<region>__Queue
+          --silo-port N     with ScaleOut__Enabled=true: the co-hosted Orleans silo's port (default 11111)
+          --gateway-port N  with ScaleOut__Enabled=true: the silo's client gateway port (default 30000)
           --help            print this text and exit
 
         Every option can also come from configuration: environment variables (LocalHost__Port, LocalHost__Address,
@@ -68,10 +70,10 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                 case "--no-throttling":
                     settings[NoThrottlingKey] = inline is null ? "false" : inline == "false" ? "true" : "false";
                     break;
-                case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password" or "--regions" or "--region":
+                case "--port" or "--https-port" or "--host" or "--data-dir" or "--storage" or "--cert" or "--cert-key" or "--cert-password" or "--regions" or "--region" or "--silo-port" or "--gateway-port":
                     var value = inline ?? (i + 1 < args.Count ? args[++i] : null);
                     if (string.IsNullOrEmpty(value)) return Fail($"{arg} needs a value");
-                    if (arg is "--port" or "--https-port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
+                    if (arg is "--port" or "--https-port" or "--silo-port" or "--gateway-port" && !(int.TryParse(value, out var port) && port is >= 0 and <= 65535))
                         return Fail($"{arg} must be a number from 0 to 65535, not '{value}'");
                     settings[arg switch
                     {
@@ -84,6 +86,8 @@ internal sealed record HostCommandLine(IReadOnlyDictionary<string, string?> Sett
                         "--cert-password" => LocalHostOptions.CertificatePasswordKey,
                         "--regions" => "LocalHost:Regions",
                         "--region" => "Engine:DefaultRegion",
+                        "--silo-port" => "ScaleOut:SiloPort",
+                        "--gateway-port" => "ScaleOut:GatewayPort",
                         _ => LocalHostOptions.DataDirectoryKey,
                     }] = value;
                     break;

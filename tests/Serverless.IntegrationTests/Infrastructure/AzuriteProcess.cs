@@ -41,7 +41,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     /// <summary>A connection string for <c>AzureWebJobsStorage</c> pointing at this instance.</summary>
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{BlobPort}/{Account};QueueEndpoint=http://127.0.0.1:{QueuePort}/{Account};";
+        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{BlobPort}/{Account};QueueEndpoint=http://127.0.0.1:{QueuePort}/{Account};TableEndpoint=http://127.0.0.1:{TablePort}/{Account};";
+
+    /// <summary>The table service's port (Orleans' Azure Table clustering, docs/scale-out.md).</summary>
+    public int TablePort { get; private set; }
 
     public static string ToolDirectory => Path.Combine(RepositoryLayout.Root, ".tools", "azurite");
 
@@ -51,10 +54,10 @@ public sealed class AzuriteProcess : IAsyncDisposable
         var location = Directory.CreateTempSubdirectory("azurite-").FullName;
         for (var attempt = 0; ; attempt++)
         {
-            var (blobPort, queuePort) = (FreePort(), FreePort());
-            var info = StartInfo(script, location, blobPort, queuePort);
+            var (blobPort, queuePort, tablePort) = (FreePort(), FreePort(), FreePort());
+            var info = StartInfo(script, location, blobPort, queuePort, tablePort);
             var process = Process.Start(info)!;
-            var azurite = new AzuriteProcess(process, location, blobPort, queuePort);
+            var azurite = new AzuriteProcess(process, location, blobPort, queuePort) { TablePort = tablePort };
             process.OutputDataReceived += (_, e) => azurite.Append(e.Data);
             process.ErrorDataReceived += (_, e) => azurite.Append(e.Data);
             process.BeginOutputReadLine();
@@ -92,7 +95,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {_process.Id} failed");
     }
 
-    private static ProcessStartInfo StartInfo(string script, string location, int blobPort, int queuePort)
+    private static ProcessStartInfo StartInfo(string script, string location, int blobPort, int queuePort, int tablePort)
     {
         var info = new ProcessStartInfo("node")
         {
@@ -107,8 +110,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
             "--blobPort", blobPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--queuePort", queuePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
 
-            // The table service is not used, but it starts too: give it a free port so parallel instances do not collide on 10002.
-            "--tableHost", "127.0.0.1", "--tablePort", FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The table service holds Orleans' cluster membership (scale-out); a free port so parallel instances do not collide on 10002.
+            "--tableHost", "127.0.0.1", "--tablePort", tablePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
             info.ArgumentList.Add(a);
