@@ -23,7 +23,13 @@ public static class ScaleOutHosting
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(scaleOut);
-        if (!scaleOut.Enabled) return services;
+        return scaleOut.Enabled ? AddSilo(services, scaleOut, storage) : services;
+    }
+
+    /// <summary>Apart, and never inlined: a host without scale-out never loads Orleans' assemblies.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static IServiceCollection AddSilo(IServiceCollection services, ScaleOutOptions scaleOut, string? storage)
+    {
         var (address, siloPort, gatewayPort) = scaleOut.EndpointFrom(
             Environment.GetEnvironmentVariable("WEBSITE_PRIVATE_IP"), Environment.GetEnvironmentVariable("WEBSITE_PRIVATE_PORTS"));
         services.AddOrleans(silo =>
