@@ -10,8 +10,10 @@ namespace Serverless.Engine.Persistence;
 /// The append blobs of a segmented log: one per segment, named by <c>nameOf</c>, each a byte-for-byte copy of its
 /// local segment. Every append names its position (<c>IfAppendPositionEqual</c>), so a retry after a lost reply, or
 /// an append that overtook its predecessor, can never land twice or out of order.
+/// <c>confirmOwner</c>, when given, is asked before bytes the blob already holds are taken for this append's: they
+/// may be another instance's, which took the store over (issue 13); it throws when this instance no longer owns it.
 /// </summary>
-public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null)
+public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null, Func<CancellationToken, Task>? confirmOwner = null)
 {
     /// <summary>What the appends cost (for <c>/admin/metrics</c>).</summary>
     public AppendStats Stats { get; } = new();
@@ -73,6 +75,7 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
                 Stats.LengthRead();
                 var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
                 if (length <= offset) return false;
+                if (confirmOwner != null) await confirmOwner(cancellationToken).ConfigureAwait(false);
                 if (length >= offset + bytes.Length) return true;
                 bytes = bytes[(int)(length - offset)..];
                 offset = length;
