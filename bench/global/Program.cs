@@ -32,6 +32,10 @@ while (!(await PostAsync("us-east-1", "DynamoDB_20120810.DescribeTable", $$$"""{
 Console.WriteLine("load average before: " + LoadAverage());
 var total = rate * seconds;
 var clock = Stopwatch.StartNew();
+// A trace of the host's rolling lag figures every 500 ms, printed when the run's p99 is over 500 ms, to show when
+// the receiving region fell behind and how long it took to catch up.
+using var tracing = new CancellationTokenSource();
+var trace = TraceLagAsync(tracing.Token);
 await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
 {
     for (var i = w; i < total; i += writers)
@@ -49,6 +53,8 @@ while (ItemCount(await PostAsync("eu-west-1", "DynamoDB_20120810.DescribeTable",
     await Task.Delay(20);
 }
 
+await tracing.CancelAsync();
+var traced = await trace;
 using (var metrics = JsonDocument.Parse(await http.GetStringAsync("/admin/metrics")))
 {
     foreach (var l in metrics.RootElement.GetProperty("ReplicationLatency").EnumerateArray())
@@ -56,6 +62,8 @@ using (var metrics = JsonDocument.Parse(await http.GetStringAsync("/admin/metric
         if (l.GetProperty("TableName").GetString() != Global) continue;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"replication lag ({writers} writers) {l.GetProperty("SourceRegion").GetString()} -> {l.GetProperty("ReceivingRegion").GetString()}: {total} writes at {achieved:F0}/s  p50={l.GetProperty("P50Milliseconds").GetDouble():F1} ms  p99={l.GetProperty("P99Milliseconds").GetDouble():F1} ms  max={l.GetProperty("MaximumMilliseconds").GetDouble():F1} ms (last {Math.Min(4096, l.GetProperty("Count").GetInt64())} writes)"));
+        if (l.GetProperty("P99Milliseconds").GetDouble() > 500)
+            foreach (var line in traced) Console.WriteLine("  " + line);
     }
 }
 
@@ -84,6 +92,29 @@ var replicated = Median(replicatedRates);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"write throughput, 16 concurrent writers, {fill} PutItems per table and round, median of 3 rounds: no replica {plain:F0}/s, one replica {replicated:F0}/s ({(replicated - plain) / plain * 100:+0.0;-0.0}%)"));
 return;
+
+async Task<List<string>> TraceLagAsync(CancellationToken stop)
+{
+    var lines = new List<string>();
+    while (!stop.IsCancellationRequested)
+    {
+        try
+        {
+            await Task.Delay(500, stop);
+            using var metrics = JsonDocument.Parse(await http.GetStringAsync("/admin/metrics", stop));
+            foreach (var l in metrics.RootElement.GetProperty("ReplicationLatency").EnumerateArray())
+                if (l.GetProperty("TableName").GetString() == Global)
+                    lines.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"t={clock.Elapsed.TotalSeconds:F1} s: {l.GetProperty("Count").GetInt64()} applied, rolling p50={l.GetProperty("P50Milliseconds").GetDouble():F0} ms p99={l.GetProperty("P99Milliseconds").GetDouble():F0} ms max={l.GetProperty("MaximumMilliseconds").GetDouble():F0} ms, load {LoadAverage()}"));
+        }
+        catch (OperationCanceledException)
+        {
+            break;
+        }
+    }
+
+    return lines;
+}
 
 static double Median(List<double> values)
 {

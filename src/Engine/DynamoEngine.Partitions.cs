@@ -10,12 +10,12 @@ public sealed partial class DynamoEngine
     /// </summary>
     public Partitioning.PartitionRouter? Partitions { get; internal set; }
 
-    /// <summary>Every store this engine answers for: its partitions' engines, or itself. The timers (checkpoint, TTL sweep) visit each.</summary>
+    /// <summary>Every store this engine answers for: the engines of the partitions it holds, or itself. The timers (checkpoint, TTL sweep) visit each.</summary>
     public IReadOnlyList<DynamoEngine> Stores => Partitions?.Engines ?? (_stores ??= [this]);
 
     private async ValueTask DisposePartitionsAsync()
     {
         if (Partitions is not { } partitions) return;
-        for (var k = 1; k < partitions.Count; k++) await partitions.Engines[k].DisposeAsync().ConfigureAwait(false);
+        for (var k = 1; k < partitions.Engines.Count; k++) await partitions.Engines[k].DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -61,21 +61,30 @@ public sealed partial class PartitionRouter
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 512 };
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
-    private readonly DynamoEngine[] _engines;
+    // The DynamoDB operations' targets by handler, for requests forwarded to a partition in another process.
+    private static readonly Dictionary<MethodInfo, string> Targets = OperationTable.DynamoDb.OperationNames
+        .ToDictionary(name => OperationTable.Find(OperationTable.DynamoDb.TargetPrefix + name)!.Method, name => OperationTable.DynamoDb.TargetPrefix + name);
+
+    // Null where the partition is held by another process and reached through _remote.
+    private readonly DynamoEngine?[] _engines;
+    private readonly DynamoEngine[] _local;
+    private readonly IPartitionTransport? _remote;
     private readonly ConcurrentDictionary<MethodInfo, OperationHandler> _bound = new();
 
-    internal PartitionRouter(DynamoEngine[] engines)
+    internal PartitionRouter(DynamoEngine?[] engines, IPartitionTransport? remote = null)
     {
         _engines = engines;
+        _local = [.. engines.OfType<DynamoEngine>()];
+        _remote = remote;
     }
 
-    /// <summary>The partitions' engines, partition 0 (the one the host sees) first.</summary>
-    public IReadOnlyList<DynamoEngine> Engines => _engines;
+    /// <summary>The engines of the partitions this process holds, partition 0 (the one the host sees) first.</summary>
+    public IReadOnlyList<DynamoEngine> Engines => _local;
 
     /// <summary>P, fixed when the store was created.</summary>
     public int Count => _engines.Length;
 
-    private DynamoEngine Front => _engines[0];
+    private DynamoEngine Front => _engines[0]!;
 
     private static MethodInfo Method(OperationHandler handler) => handler.Method;
 
@@ -106,12 +115,35 @@ public sealed partial class PartitionRouter
     /// <summary>Runs <paramref name="handler"/> on partition <paramref name="k"/>'s engine, with the request's caller and region.</summary>
     private ValueTask CallAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        if (ReferenceEquals(ctx.Engine, _engines[k])) return handler(ctx, req, w);
-        var inner = new OperationContext(_engines[k], ctx.Region, ctx.RequestId)
+        if (_engines[k] is not { } engine) return RemoteAsync(k, handler, ctx, req, w);
+        if (ReferenceEquals(ctx.Engine, engine)) return handler(ctx, req, w);
+        var inner = new OperationContext(engine, ctx.Region, ctx.RequestId)
         {
             Caller = ctx.Caller, Host = ctx.Host, Https = ctx.Https, FromPartiQL = ctx.FromPartiQL,
         };
         return handler(inner, req, w);
+    }
+
+    /// <summary>
+    /// Forwards the request to partition <paramref name="k"/> in another process: its JSON bytes, with the table and the
+    /// partition-key attribute routed by; the answer's bytes are written as they are, an error is raised again as it was.
+    /// </summary>
+    private async ValueTask RemoteAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    {
+        var definition = DefinitionOf(req);
+        var request = new PartitionRequest(Targets[handler.Method], ctx.Region, JsonSerializer.SerializeToUtf8Bytes(req), definition?.Name, definition?.HashKey.Name);
+        var answer = await _remote!.CallAsync(k, request, CancellationToken.None).ConfigureAwait(false);
+        switch (answer.Status)
+        {
+            case PartitionCallStatus.Ok:
+                w.WriteRawValue(answer.Body, skipInputValidation: true);
+                return;
+            case PartitionCallStatus.Error:
+                throw DynamoErrors.Rebuilt(answer);
+            default:
+                // Refreshing the routing catalog from partition 0 is not built (docs/scale-out.md, "Remaining").
+                throw new InvalidOperationException($"Partition {k} answered a stale route for table '{definition?.Name}'.");
+        }
     }
 
     /// <summary>Runs the request on partition <paramref name="k"/> and parses its answer (for the answers that are merged).</summary>
@@ -233,8 +265,8 @@ public sealed partial class PartitionRouter
         value.Type is AttrType.S or AttrType.N or AttrType.B ? PartitionMap.PartitionOf(KeyCodec.PartitionHash(value), _engines.Length) : 0;
 
     /// <summary>
-    /// A transaction runs on one partition when all its items hash to it; one spanning partitions needs the two-phase
-    /// commit of docs/scale-out.md, which is not built yet, and is refused.
+    /// A transaction runs on one partition when all its items hash to it; one spanning partitions runs on partition 0,
+    /// whose coordinator commits it in two phases (Transactions/, docs/scale-out.md), or is refused without one.
     /// </summary>
     private int PartitionOfTransaction(JsonElement req)
     {
@@ -248,7 +280,7 @@ public sealed partial class PartitionRouter
                 if (action.Value.ValueKind != JsonValueKind.Object || DefinitionOf(action.Value) is not { } definition) return 0;
                 var k = action.Value.TryGetProperty("Key"u8, out var key) ? PartitionOfAttribute(key, definition.HashKey.Name)
                     : action.Value.TryGetProperty("Item"u8, out var item) ? PartitionOfAttribute(item, definition.HashKey.Name) : 0;
-                if (partition >= 0 && k != partition) throw DynamoErrors.CrossPartitionTransaction();
+                if (partition >= 0 && k != partition) return Front.Database.Coordinator != null ? 0 : throw DynamoErrors.CrossPartitionTransaction();
                 partition = k;
             }
         }

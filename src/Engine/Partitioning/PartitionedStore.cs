@@ -33,7 +33,35 @@ public static class PartitionedStore
         }
 
         engines[0].Partitions = new PartitionRouter(engines);
+        // Cross-partition transactions keep their commit records in the data directory, which blob storage treats
+        // as a cache: with blob storage they are refused until the records live in the coordinator's container.
+        if (options.Blob.ConnectionString is not { Length: > 0 })
+        {
+            var coordinator = new Transactions.CrossPartitionTransactions(engines, options.InMemory ? null : Path.Combine(options.DataDirectory, "twopc"));
+            await coordinator.RecoverAsync().ConfigureAwait(false);
+            engines[0].Database.Coordinator = coordinator;
+        }
+
         return engines[0];
+    }
+
+    /// <summary>
+    /// Opens a store whose partition 0 is held by this process and whose other partitions are held elsewhere, reached
+    /// through <paramref name="remote"/> (docs/scale-out.md, "Across processes"): the router runs as in one process, and
+    /// a call to partition k &gt; 0 is forwarded as JSON bytes. P is checked as for a store in one process.
+    /// </summary>
+    public static async Task<DynamoEngine> OpenWithRemoteAsync(EngineOptions options, IPartitionTransport remote, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(remote);
+        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
+        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
+        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
+        var engines = new DynamoEngine?[options.Partitions];
+        var front = await DynamoEngine.OpenAsync(OptionsOf(options, 0), time, cancellationToken).ConfigureAwait(false);
+        engines[0] = front;
+        front.Partitions = new PartitionRouter(engines, remote);
+        return front;
     }
 
     /// <summary>

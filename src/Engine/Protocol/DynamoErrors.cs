@@ -34,6 +34,26 @@ public static class DynamoErrors
 {
     public static DynamoException Validation(string message) => new("ValidationException", message);
 
+    /// <summary>
+    /// The error a partition raised in another process (Partitioning/PartitionCall.cs), rebuilt from its parts so it
+    /// is written exactly as where it was raised: type, message, status, wire flags and extra members.
+    /// </summary>
+    public static DynamoException Rebuilt(Partitioning.PartitionAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        var extra = answer.ExtraMembers;
+        return new DynamoException(answer.ErrorType ?? "InternalFailure", answer.Message ?? "", answer.StatusCode, answer.IncludeTypePrefix)
+        {
+            CapitalMessage = answer.CapitalMessage,
+            BareWireType = answer.BareWireType,
+            WriteExtraMembers = extra is null ? null : w =>
+            {
+                using var document = System.Text.Json.JsonDocument.Parse(extra);
+                foreach (var member in document.RootElement.EnumerateObject()) member.WriteTo(w);
+            },
+        };
+    }
+
     /// <summary>A transaction whose items hash to several partitions of a partitioned store (ours: two-phase commit is not built yet, docs/scale-out.md).</summary>
     public static DynamoException CrossPartitionTransaction() =>
         Validation("Transactions across partitions are not supported yet (Engine:Partitions > 1): every item of a transaction must hash to the same partition.");

@@ -253,10 +253,14 @@ public sealed partial class Database : IAsyncDisposable
 
     /// <inheritdoc cref="ItemWriter.WriteTransaction"/>
     public TransactionResult WriteTransaction(IReadOnlyList<TransactionItem> items, string? token = null, byte[]? fingerprint = null) =>
-        Items.WriteTransaction(items, token, fingerprint);
+        Coordinator?.TryWrite(items, token, fingerprint) ?? Items.WriteTransaction(items, token, fingerprint);
 
     /// <inheritdoc cref="ItemWriter.ReadTransaction"/>
-    public byte[]?[]? ReadTransaction(IReadOnlyList<byte[]> keys, out bool[] conflicts) => Items.ReadTransaction(keys, out conflicts);
+    public byte[]?[]? ReadTransaction(IReadOnlyList<byte[]> keys, out bool[] conflicts) =>
+        Coordinator is { } c && c.TryRead(keys, out var values, out conflicts) ? values : Items.ReadTransaction(keys, out conflicts);
+
+    /// <summary>Set on partition 0 of a partitioned store: runs the transactions that span partitions (docs/scale-out.md).</summary>
+    public ITransactionCoordinator? Coordinator { get; internal set; }
 
     /// <inheritdoc cref="ItemWriter.ClaimTransactionToken"/>
     public TokenClaim ClaimTransactionToken(string token, byte[] fingerprint) => Items.ClaimTransactionToken(token, fingerprint);

@@ -51,6 +51,25 @@ public sealed class TransactionResult(bool committed, TransactionOutcome[] outco
     internal static TransactionResult Refused(StoreStatus status) => new(false, [], [], [], Task.CompletedTask) { Status = status };
 }
 
+/// <summary>The changes a transaction's actions make, with their tables and index images, in action order.</summary>
+public sealed class TransactionChanges(int capacity)
+{
+    internal List<TransactionChange> Changes { get; } = new(capacity);
+
+    internal List<TableState> Tables { get; } = new(capacity);
+
+    internal List<IndexedImages?> Images { get; } = new(capacity);
+
+    public int Count => Changes.Count;
+
+    internal void Add(TableState table, TransactionChange change, IndexedImages? images)
+    {
+        Changes.Add(change);
+        Tables.Add(table);
+        Images.Add(images);
+    }
+}
+
 /// <summary>
 /// Transactions (docs/transactions.md): several items changed atomically, isolated from each other and from
 /// single-item writes, and logged as one change-log record.
@@ -85,123 +104,166 @@ public sealed partial class ItemWriter
     public TransactionResult WriteTransaction(IReadOnlyList<TransactionItem> items, string? token = null, byte[]? fingerprint = null)
     {
         var n = items.Count;
-        var stripes = new int[n];
-        for (var i = 0; i < n; i++) stripes[i] = _locks.StripeOf(items[i].Key);
-        var order = SortedDistinct(stripes);
+        var keys = new byte[n][];
+        for (var i = 0; i < n; i++) keys[i] = items[i].Key;
+        var order = LockOrder(keys, out var stripes);
         var outcomes = new TransactionOutcome[n];
         var errors = new Exception?[n];
         var problems = new IndexKeyProblem[n];
-        var changes = new List<TransactionChange>(n);
-        var changeTables = new List<TableState>(n);
-        var changeImages = new List<IndexedImages?>(n);
+        var changes = new TransactionChanges(n);
         var taken = 0;
         try
         {
-            // Items on disk are brought into memory first, so no read waits for the disk under the locks.
-            for (var i = 0; i < n; i++) _store.Warm(items[i].Key);
             for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
-            for (var i = 0; i < n; i++)
-                if (items[i].Table.Deleting) return TransactionResult.Refused(StoreStatus.TableNotFound);
+            if (AnyTableDeleting(items)) return TransactionResult.Refused(StoreStatus.TableNotFound);
+            if (!EvaluateLocked(items, stripes, outcomes, errors, problems, changes))
+                return new TransactionResult(false, outcomes, errors, problems, Task.CompletedTask);
 
-            var cancelled = false;
-            for (var i = 0; i < n; i++)
-            {
-                if (!IsHeld(stripes[i], items[i].Key)) continue;
-                outcomes[i] = TransactionOutcome.Conflict;
-                cancelled = true;
-            }
-
-            if (cancelled) return new TransactionResult(false, outcomes, errors, problems, Task.CompletedTask);
-
-            var (current, next) = ThreadBuffers();
-            for (var i = 0; i < n; i++)
-            {
-                var (table, key, mutation) = items[i];
-                current.Clear();
-                next.Clear();
-                var exists = _store.TryRead(key, current);
-                MutationKind kind;
-                try
-                {
-                    kind = mutation.Apply(current.WrittenSpan, exists, next);
-                }
-                catch (Exception e)
-                {
-                    // The caller's mutation refused the item (its validation error): the operation decides what it means.
-                    outcomes[i] = TransactionOutcome.Invalid;
-                    errors[i] = e;
-                    cancelled = true;
-                    continue;
-                }
-
-                switch (kind)
-                {
-                    case MutationKind.ConditionFailed:
-                        outcomes[i] = TransactionOutcome.ConditionFailed;
-                        cancelled = true;
-                        break;
-                    case MutationKind.Put when !(exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)):
-                    case MutationKind.Delete when exists:
-                        {
-                            var hasNew = kind == MutationKind.Put;
-                            // Index key types and the item-collection limit, checked before anything is applied.
-                            var status = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, hasNew ? next.WrittenSpan : default, out var images, out problems[i]);
-                            if (status != StoreStatus.Ok)
-                            {
-                                outcomes[i] = status == StoreStatus.InvalidIndexKey ? TransactionOutcome.Invalid : TransactionOutcome.CollectionLimit;
-                                cancelled = true;
-                                break;
-                            }
-
-                            changes.Add(new TransactionChange(ChangeFlags.None, table.Number, key, exists, exists ? current.WrittenSpan.ToArray() : default,
-                                hasNew, hasNew ? next.WrittenSpan.ToArray() : default));
-                            changeTables.Add(table);
-                            changeImages.Add(images);
-                            break;
-                        }
-                }
-            }
-
-            if (cancelled) return new TransactionResult(false, outcomes, errors, problems, Task.CompletedTask);
-
-            for (var c = 0; c < changes.Count; c++)
-            {
-                var change = changes[c];
-                ApplyLocked(changeTables[c], change.Key.Span, change.HasOld, change.Old.Span, change.HasNew, change.New.Span, changeImages[c]);
-            }
-
-            var committed = Task.CompletedTask;
-            if (Log is { } log && (changes.Count > 0 || token != null))
-            {
-                var now = _db.NowMicros();
-                // Recorded before the append: a checkpoint whose replay point passes this record then saves the token.
-                var entry = token != null ? _tokens.Record(token, fingerprint ?? [], now) : null;
-                var ticket = log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
-                    CollectionsMarshal.AsSpan(changes));
-                committed = _db.Durable(ticket);
-                foreach (var change in changes) _db.NoteLocalWrite(change.Table, change.Key.Span, now, ticket.Lsn, !change.HasNew);
-                if (entry != null) entry.Committed = committed;
-                _db.Checkpoints.MaybeStart();
-            }
-            else if (token != null)
-            {
-                _tokens.Record(token, fingerprint ?? [], _db.NowMicros()).Committed = committed;
-            }
-
+            var committed = CommitLocked(changes, token, fingerprint);
             if (committed.IsCompleted) return new TransactionResult(true, outcomes, errors, problems, committed);
-            var keys = new byte[n][];
-            for (var i = 0; i < n; i++)
-            {
-                keys[i] = items[i].Key;
-                Hold(stripes[i], keys[i]);
-            }
-
+            HoldAll(keys, stripes);
             return new TransactionResult(true, outcomes, errors, problems, ReleaseWhenDurableAsync(committed, keys, stripes));
         }
         finally
         {
             for (var k = taken - 1; k >= 0; k--) Monitor.Exit(_locks[order[k]]);
         }
+    }
+
+    /// <summary>Whether any action's table is being deleted (the caller holds the actions' stripe locks).</summary>
+    internal static bool AnyTableDeleting(IReadOnlyList<TransactionItem> items)
+    {
+        foreach (var item in items)
+            if (item.Table.Deleting) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The distinct stripes of <paramref name="keys"/> in ascending order (the order they are locked in), with each
+    /// key's stripe; items on disk are brought into memory first, so no read waits for the disk under the locks.
+    /// </summary>
+    internal int[] LockOrder(IReadOnlyList<byte[]> keys, out int[] stripes)
+    {
+        stripes = new int[keys.Count];
+        for (var i = 0; i < keys.Count; i++)
+        {
+            stripes[i] = _locks.StripeOf(keys[i]);
+            _store.Warm(keys[i]);
+        }
+
+        return SortedDistinct(stripes);
+    }
+
+    internal void EnterLocks(int[] order)
+    {
+        foreach (var stripe in order) Monitor.Enter(_locks[stripe]);
+    }
+
+    internal void ExitLocks(int[] order)
+    {
+        for (var k = order.Length - 1; k >= 0; k--) Monitor.Exit(_locks[order[k]]);
+    }
+
+    /// <summary>
+    /// Evaluates every action on the current state, under the caller's stripe locks: a held item conflicts, then each
+    /// mutation runs and its change (with index images) is collected in <paramref name="changes"/>. Returns whether
+    /// every action holds; otherwise the outcomes say why and nothing may be applied.
+    /// </summary>
+    internal bool EvaluateLocked(IReadOnlyList<TransactionItem> items, int[] stripes, TransactionOutcome[] outcomes, Exception?[] errors,
+        IndexKeyProblem[] problems, TransactionChanges changes)
+    {
+        var n = items.Count;
+        var cancelled = false;
+        for (var i = 0; i < n; i++)
+        {
+            if (!IsHeld(stripes[i], items[i].Key)) continue;
+            outcomes[i] = TransactionOutcome.Conflict;
+            cancelled = true;
+        }
+
+        if (cancelled) return false;
+
+        var (current, next) = ThreadBuffers();
+        for (var i = 0; i < n; i++)
+        {
+            var (table, key, mutation) = items[i];
+            current.Clear();
+            next.Clear();
+            var exists = _store.TryRead(key, current);
+            MutationKind kind;
+            try
+            {
+                kind = mutation.Apply(current.WrittenSpan, exists, next);
+            }
+            catch (Exception e)
+            {
+                // The caller's mutation refused the item (its validation error): the operation decides what it means.
+                outcomes[i] = TransactionOutcome.Invalid;
+                errors[i] = e;
+                cancelled = true;
+                continue;
+            }
+
+            switch (kind)
+            {
+                case MutationKind.ConditionFailed:
+                    outcomes[i] = TransactionOutcome.ConditionFailed;
+                    cancelled = true;
+                    break;
+                case MutationKind.Put when !(exists && current.WrittenSpan.SequenceEqual(next.WrittenSpan)):
+                case MutationKind.Delete when exists:
+                    {
+                        var hasNew = kind == MutationKind.Put;
+                        // Index key types and the item-collection limit, checked before anything is applied.
+                        var status = PrepareIndexes(table, key, exists, current.WrittenSpan, hasNew, hasNew ? next.WrittenSpan : default, out var images, out problems[i]);
+                        if (status != StoreStatus.Ok)
+                        {
+                            outcomes[i] = status == StoreStatus.InvalidIndexKey ? TransactionOutcome.Invalid : TransactionOutcome.CollectionLimit;
+                            cancelled = true;
+                            break;
+                        }
+
+                        changes.Add(table, new TransactionChange(ChangeFlags.None, table.Number, key, exists, exists ? current.WrittenSpan.ToArray() : default,
+                            hasNew, hasNew ? next.WrittenSpan.ToArray() : default), images);
+                        break;
+                    }
+            }
+        }
+
+        return !cancelled;
+    }
+
+    /// <summary>
+    /// Applies evaluated changes (the caller holds their stripe locks) and appends them, with the token if any, to
+    /// the change log as one transaction record. Returns the task that completes when the record is durable.
+    /// </summary>
+    internal Task CommitLocked(TransactionChanges changes, string? token, byte[]? fingerprint)
+    {
+        for (var c = 0; c < changes.Count; c++)
+        {
+            var change = changes.Changes[c];
+            ApplyLocked(changes.Tables[c], change.Key.Span, change.HasOld, change.Old.Span, change.HasNew, change.New.Span, changes.Images[c]);
+        }
+
+        var committed = Task.CompletedTask;
+        if (Log is { } log && (changes.Count > 0 || token != null))
+        {
+            var now = _db.NowMicros();
+            // Recorded before the append: a checkpoint whose replay point passes this record then saves the token.
+            var entry = token != null ? _tokens.Record(token, fingerprint ?? [], now) : null;
+            var ticket = log.AppendTransaction(now, token == null ? default : Encoding.UTF8.GetBytes(token), fingerprint,
+                CollectionsMarshal.AsSpan(changes.Changes));
+            committed = _db.Durable(ticket);
+            foreach (var change in changes.Changes) _db.NoteLocalWrite(change.Table, change.Key.Span, now, ticket.Lsn, !change.HasNew);
+            if (entry != null) entry.Committed = committed;
+            _db.Checkpoints.MaybeStart();
+        }
+        else if (token != null)
+        {
+            _tokens.Record(token, fingerprint ?? [], _db.NowMicros()).Committed = committed;
+        }
+
+        return committed;
     }
 
     /// <summary>
@@ -211,34 +273,14 @@ public sealed partial class ItemWriter
     /// </summary>
     public byte[]?[]? ReadTransaction(IReadOnlyList<byte[]> keys, out bool[] conflicts)
     {
-        var n = keys.Count;
-        var stripes = new int[n];
-        for (var i = 0; i < n; i++) stripes[i] = _locks.StripeOf(keys[i]);
-        var order = SortedDistinct(stripes);
-        conflicts = new bool[n];
-        var values = new byte[]?[n];
+        var order = LockOrder(keys, out var stripes);
+        conflicts = new bool[keys.Count];
+        var values = new byte[]?[keys.Count];
         var taken = 0;
         try
         {
-            for (var i = 0; i < n; i++) _store.Warm(keys[i]); // as for writes: no disk wait under the locks
             for (; taken < order.Length; taken++) Monitor.Enter(_locks[order[taken]]);
-            var conflicted = false;
-            for (var i = 0; i < n; i++)
-            {
-                if (!IsHeld(stripes[i], keys[i])) continue;
-                conflicts[i] = true;
-                conflicted = true;
-            }
-
-            if (conflicted) return null;
-            var (buffer, _) = ThreadBuffers();
-            for (var i = 0; i < n; i++)
-            {
-                buffer.Clear();
-                if (_store.TryRead(keys[i], buffer)) values[i] = buffer.WrittenSpan.ToArray();
-            }
-
-            return values;
+            return ReadLocked(keys, stripes, values, conflicts) ? values : null;
         }
         finally
         {
@@ -246,13 +288,49 @@ public sealed partial class ItemWriter
         }
     }
 
+    /// <summary>Reads <paramref name="keys"/> under the caller's stripe locks; false (with the conflicts marked) when any is held.</summary>
+    internal bool ReadLocked(IReadOnlyList<byte[]> keys, int[] stripes, byte[]?[] values, bool[] conflicts)
+    {
+        var conflicted = false;
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (!IsHeld(stripes[i], keys[i])) continue;
+            conflicts[i] = true;
+            conflicted = true;
+        }
+
+        if (conflicted) return false;
+        var (buffer, _) = ThreadBuffers();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            buffer.Clear();
+            if (_store.TryRead(keys[i], buffer)) values[i] = buffer.WrittenSpan.ToArray();
+        }
+
+        return true;
+    }
+
     /// <summary>Whether an in-flight transaction holds the key (writers ask under its stripe lock: a held key conflicts).</summary>
     internal bool IsHeld(int stripe, ReadOnlySpan<byte> key) => Volatile.Read(ref _heldPerStripe[stripe]) != 0 && _held.ContainsKey(key.ToArray());
 
-    private void Hold(int stripe, byte[] key)
+    /// <summary>Marks the keys held (the caller holds their stripe locks): writers and transactional reads of them conflict.</summary>
+    internal void HoldAll(byte[][] keys, int[] stripes)
     {
-        _held[key] = 0;
-        Interlocked.Increment(ref _heldPerStripe[stripe]);
+        for (var i = 0; i < keys.Length; i++)
+        {
+            _held[keys[i]] = 0;
+            Interlocked.Increment(ref _heldPerStripe[stripes[i]]);
+        }
+    }
+
+    internal void ReleaseAll(byte[][] keys, int[] stripes)
+    {
+        for (var i = 0; i < keys.Length; i++)
+        {
+            // Remove before decrementing: a reader that sees the count still set then finds the key gone.
+            _held.TryRemove(keys[i], out _);
+            Interlocked.Decrement(ref _heldPerStripe[stripes[i]]);
+        }
     }
 
     private async Task ReleaseWhenDurableAsync(Task committed, byte[][] keys, int[] stripes)
@@ -263,12 +341,7 @@ public sealed partial class ItemWriter
         }
         finally
         {
-            for (var i = 0; i < keys.Length; i++)
-            {
-                // Remove before decrementing: a reader that sees the count still set then finds the key gone.
-                _held.TryRemove(keys[i], out _);
-                Interlocked.Decrement(ref _heldPerStripe[stripes[i]]);
-            }
+            ReleaseAll(keys, stripes);
         }
     }
 

@@ -52,6 +52,26 @@ public class RequestAuthenticatorTests
     }
 
     [Fact]
+    public void SignatureEquals_AgreesWithOrdinalComparison_AtEveryPosition()
+    {
+        const string good = "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+        var expected = System.Text.Encoding.ASCII.GetBytes(good);
+        Assert.True(RequestAuthenticator.SignatureEquals(expected, good));
+        Assert.False(RequestAuthenticator.SignatureEquals(expected, good.AsSpan(0, 63)));
+        Assert.False(RequestAuthenticator.SignatureEquals(expected, good + "0"));
+        Assert.False(RequestAuthenticator.SignatureEquals(expected, good.ToUpperInvariant()));
+        for (var i = 0; i < good.Length; i++)
+        {
+            foreach (var c in new[] { '0', 'f', 'g', '\0', '\u0100', (char)(good[i] + 0x100), '\uffff' })
+            {
+                if (c == good[i]) continue;
+                var sent = string.Concat(good.AsSpan(0, i), new string(c, 1), good.AsSpan(i + 1));
+                Assert.False(RequestAuthenticator.SignatureEquals(expected, sent), $"position {i}, character U+{(int)c:X4}");
+            }
+        }
+    }
+
+    [Fact]
     public void ClockSkew_PastAndFuture_AreRejectedWithAwsMessages()
     {
         var request = Vector("GET", "", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");

@@ -25,6 +25,9 @@ public enum SealedKind : byte
 
     /// <summary>A checkpoint's item-collection sizes of one table (src/Engine/Storage/Index/IndexCheckpoint.cs).</summary>
     IndexCollections = 20,
+
+    /// <summary>A cross-partition transaction's commit record (src/Engine/Partitioning/Transactions: <c>{data}/twopc/{id}.commit</c>).</summary>
+    CommitRecord = 21,
 }
 
 /// <summary>
