@@ -10,8 +10,10 @@ namespace Serverless.Engine.Persistence;
 /// The append blobs of a segmented log: one per segment, named by <c>nameOf</c>, each a byte-for-byte copy of its
 /// local segment. Every append names its position (<c>IfAppendPositionEqual</c>), so a retry after a lost reply, or
 /// an append that overtook its predecessor, can never land twice or out of order.
+/// <c>confirmOwner</c>, when given, is asked before bytes the blob already holds are taken for this append's: they
+/// may be another instance's, which took the store over (issue 13); it throws when this instance no longer owns it.
 /// </summary>
-public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null)
+public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, string> nameOf, Func<bool>? mayWrite = null, Func<CancellationToken, Task>? confirmOwner = null)
 {
     /// <summary>What the appends cost (for <c>/admin/metrics</c>).</summary>
     public AppendStats Stats { get; } = new();
@@ -73,11 +75,26 @@ public sealed class AppendBlobTarget(BlobContainerClient container, Func<ulong, 
                 Stats.LengthRead();
                 var length = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength;
                 if (length <= offset) return false;
+                if (confirmOwner != null) await confirmOwner(cancellationToken).ConfigureAwait(false);
+                await ConfirmSameBytesAsync(blob, offset, bytes[..(int)Math.Min(bytes.Length, length - offset)], cancellationToken).ConfigureAwait(false);
                 if (length >= offset + bytes.Length) return true;
                 bytes = bytes[(int)(length - offset)..];
                 offset = length;
             }
         }
+    }
+
+    /// <summary>
+    /// The bytes the blob already holds past <paramref name="offset"/> are taken as this append's only if they are
+    /// these bytes: an earlier owner, frozen past its lease, may have appended there before this instance did, and
+    /// its bytes must not stand for a write this instance acknowledges. Asked only on the rare refused-and-longer path.
+    /// </summary>
+    private static async Task ConfirmSameBytesAsync(AppendBlobClient blob, long offset, ReadOnlyMemory<byte> expected, CancellationToken cancellationToken)
+    {
+        var held = (await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(offset, expected.Length) }, cancellationToken).ConfigureAwait(false)).Value.Content;
+        if (!held.ToMemory().Span.SequenceEqual(expected.Span))
+            throw new InvalidOperationException(
+                $"Log blob '{blob.Name}' holds other bytes at offset {offset} than this instance's log: another instance wrote there, so this one no longer owns the store.");
     }
 
     /// <summary>A read-only stream over memory, for uploads without copying.</summary>

@@ -35,22 +35,51 @@ public sealed partial class BlobPersistence
     }
 
     /// <summary>Uploads index files (runs and collection files) whose names no manifest may have named yet.</summary>
-    public Task UploadIndexFilesAsync(IEnumerable<string> paths, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = Transfers, CancellationToken = cancellationToken }, async (path, ct) =>
-            await _bulk.GetBlobClient(IndexName(Path.GetFileName(path))).UploadAsync(path, overwrite: true, ct).ConfigureAwait(false));
+    public async Task UploadIndexFilesAsync(IReadOnlyCollection<string> paths, CancellationToken cancellationToken)
+    {
+        if (paths.Count == 0) return;
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = Transfers, CancellationToken = cancellationToken }, async (path, ct) =>
+            await _bulk.GetBlobClient(IndexName(Path.GetFileName(path))).UploadAsync(path, overwrite: true, ct).ConfigureAwait(false)).ConfigureAwait(false);
+    }
 
     /// <summary>Uploads the checkpoint's item snapshot (not yet the manifest that makes it the latest).</summary>
-    public async Task UploadSnapshotFileAsync(string path, ulong replayFrom, CancellationToken cancellationToken) =>
+    public async Task UploadSnapshotFileAsync(string path, ulong replayFrom, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
         await _bulk.GetBlobClient(SnapshotName(replayFrom)).UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Uploads the manifest (the commit point: it names the index files, and its replay point names the snapshot), then
     /// deletes what it made unnecessary: every other snapshot, and index files it does not name (compacted away, or orphans of a
-    /// checkpoint that died before its manifest).
+    /// checkpoint that died before its manifest). The manifest is written only over the one this instance wrote last
+    /// (its ETag, see <see cref="FenceManifestAsync"/>), so an instance that lost the store to another commits nothing and
+    /// deletes nothing; the deletes are fenced by the lease too.
     /// </summary>
     public async Task CommitManifestAsync(byte[] sealedManifest, ulong replayFrom, IReadOnlySet<string> indexFiles, CancellationToken cancellationToken)
     {
-        await _bulk.GetBlobClient(ManifestBlob).UploadAsync(BinaryData.FromBytes(sealedManifest), overwrite: true, cancellationToken).ConfigureAwait(false);
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var written = await _bulk.GetBlobClient(ManifestBlob).UploadAsync(BinaryData.FromBytes(sealedManifest),
+                new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = _manifestETag } }, cancellationToken).ConfigureAwait(false);
+            _manifestETag = written.Value.ETag;
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            // A retry of this very write whose first reply was lost finds its own ETag changed: not a lost store.
+            var current = (await _bulk.GetBlobClient(ManifestBlob).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+            if (!current.Content.ToMemory().Span.SequenceEqual(sealedManifest))
+            {
+                _leaseLost = true;
+                throw LostLease(e);
+            }
+
+            _manifestETag = current.Details.ETag;
+        }
+
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
         var snapshot = SnapshotName(replayFrom);
         var doomed = new List<string>();
         await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = SnapshotPrefix }, cancellationToken).ConfigureAwait(false))
@@ -67,14 +96,51 @@ public sealed partial class BlobPersistence
             await _bulk.DeleteBlobIfExistsAsync(name, cancellationToken: ct).ConfigureAwait(false));
     }
 
-    /// <summary>Downloads every log segment into <paramref name="directory"/>, several at once.</summary>
+    /// <summary>The metadata of a log blob cut back after a torn tail (<see cref="CutLogAsync"/>): its valid length in bytes.</summary>
+    public const string ValidLengthMetadata = "validlength";
+
+    /// <summary>
+    /// Downloads every log segment into <paramref name="directory"/>, several at once; a segment whose blob records a
+    /// valid length (<see cref="CutLogAsync"/>) is cut to it.
+    /// </summary>
     public async Task DownloadLogAsync(string directory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        var names = new List<string>();
-        await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = LogPrefix }, cancellationToken).ConfigureAwait(false)) names.Add(item.Name);
-        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = Transfers, CancellationToken = cancellationToken }, async (name, ct) =>
-            await _bulk.GetBlobClient(name).DownloadToAsync(Path.Combine(directory, name[LogPrefix.Length..]), ct).ConfigureAwait(false));
+        var blobs = new List<(string Name, long? Valid)>();
+        await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = LogPrefix, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
+        {
+            blobs.Add((item.Name, item.Metadata != null && item.Metadata.TryGetValue(ValidLengthMetadata, out var v)
+                ? long.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : null));
+        }
+
+        await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = Transfers, CancellationToken = cancellationToken }, async (blob, ct) =>
+        {
+            var local = Path.Combine(directory, blob.Name[LogPrefix.Length..]);
+            await _bulk.GetBlobClient(blob.Name).DownloadToAsync(local, ct).ConfigureAwait(false);
+            if (blob.Valid is { } valid)
+            {
+                using var file = new FileStream(local, FileMode.Open, FileAccess.Write);
+                file.SetLength(valid);
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cuts a log segment's blob to <paramref name="validLength"/> bytes (an append blob cannot shrink): deletes it when
+    /// that is zero, records the length in its metadata otherwise. Nothing is appended to it afterwards.
+    /// </summary>
+    public async Task CutLogAsync(ulong segment, long validLength, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        var blob = _bulk.GetBlobClient(LogName(segment));
+        if (validLength == 0)
+        {
+            await blob.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await blob.SetMetadataAsync(new Dictionary<string, string> { [ValidLengthMetadata] = validLength.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

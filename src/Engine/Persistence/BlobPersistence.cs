@@ -41,6 +41,9 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
     private Task? _renewal;
     private volatile bool _leaseLost;
 
+    /// <summary>The manifest blob's ETag as this instance last wrote it: the condition of its next manifest write.</summary>
+    private ETag _manifestETag;
+
     /// <param name="options">The container and the lease settings.</param>
     /// <param name="time">
     /// The clock of the lease timing (renewal periods, the wait for a dead owner's lease). Only its monotonic
@@ -125,10 +128,70 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
                 $"Took over the store in blob container '{_options.Container}' after waiting {_time.GetElapsedTime(since).TotalSeconds:F1} s: the previous owner's lease expired."));
         _lease = lease;
         _renewal = Task.Run(RenewLoopAsync, CancellationToken.None);
+        await FenceManifestAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Fences out every earlier owner (issue 13): rewrites the manifest blob (the same bytes; an empty blob when there
+    /// is none yet, which reads as no manifest) and keeps the new ETag, the condition of this instance's manifest
+    /// writes. An earlier owner frozen past its lease writes its manifest on the ETag it knew, which this changed, so
+    /// the service refuses it, and it deletes nothing: its deletes come only after a committed manifest.
+    /// </summary>
+    private async Task FenceManifestAsync(CancellationToken cancellationToken)
+    {
+        var blob = _bulk.GetBlobClient(ManifestBlob);
+        while (true)
+        {
+            byte[] content = [];
+            var conditions = new BlobRequestConditions { IfNoneMatch = ETag.All };
+            try
+            {
+                var current = (await blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+                content = current.Content.ToArray();
+                conditions = new BlobRequestConditions { IfMatch = current.Details.ETag };
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // No manifest yet.
+            }
+
+            try
+            {
+                var written = await blob.UploadAsync(BinaryData.FromBytes(content), new BlobUploadOptions { Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+                _manifestETag = written.Value.ETag;
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // The earlier owner committed meanwhile: fence its newer manifest.
+            }
+        }
+    }
+
+    /// <summary>
+    /// The fence of every write to the container but the log appends (which check <see cref="OwnsStore"/> and name
+    /// their position): renews the lease, which the service refuses once another instance holds it. Throws when this
+    /// instance no longer owns the store.
+    /// </summary>
+    public async Task EnsureOwnerAsync(CancellationToken cancellationToken)
+    {
+        if (!OwnsStore) throw LostLease(null);
+        try
+        {
+            await _lease!.RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            _leaseLost = true;
+            throw LostLease(e);
+        }
+    }
+
+    private InvalidOperationException LostLease(Exception? cause) =>
+        new($"This instance lost the lease of the store in blob container '{_options.Container}': another instance may own it now, so it writes nothing there.", cause);
+
     /// <summary>The log segments' append blobs, written only while this instance holds the lease (<see cref="LogShipper"/>).</summary>
-    public AppendBlobTarget LogTarget => new(_container, LogName, () => !_leaseLost);
+    public AppendBlobTarget LogTarget => new(_container, LogName, () => !_leaseLost, EnsureOwnerAsync);
 
     public async Task<byte[]?> ReadAsync(string name, CancellationToken cancellationToken)
     {
@@ -142,24 +205,43 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
         }
     }
 
-    public Task WriteAsync(string name, byte[] data, CancellationToken cancellationToken) =>
-        _container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(data), overwrite: true, cancellationToken);
+    public async Task WriteAsync(string name, byte[] data, CancellationToken cancellationToken)
+    {
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        await _container.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(data), overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
 
     string IKeyLocation.Describe(string name) => $"{_container.Uri}/{name}";
 
     /// <summary>Whether the container already holds a store (a manifest or log segments).</summary>
     public async Task<bool> HoldsStoreAsync(CancellationToken cancellationToken)
     {
-        if (await _container.GetBlobClient(ManifestBlob).ExistsAsync(cancellationToken).ConfigureAwait(false)) return true;
+        try
+        {
+            // An empty manifest is the fence of an owner whose first checkpoint has not committed yet.
+            if ((await _container.GetBlobClient(ManifestBlob).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ContentLength > 0) return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No manifest.
+        }
+
         await foreach (var _ in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false)) return true;
         return false;
     }
 
     /// <summary>Uploads a backup file as <c>backups/{file name}</c>; backups outlive the instance's disk.</summary>
-    public void UploadBackup(string path) =>
+    public void UploadBackup(string path)
+    {
+        EnsureOwnerAsync(CancellationToken.None).GetAwaiter().GetResult();
         _container.GetBlobClient("backups/" + Path.GetFileName(path)).Upload(path, overwrite: true);
+    }
 
-    public void DeleteBackup(string fileName) => _container.DeleteBlobIfExists("backups/" + fileName);
+    public void DeleteBackup(string fileName)
+    {
+        EnsureOwnerAsync(CancellationToken.None).GetAwaiter().GetResult();
+        _container.DeleteBlobIfExists("backups/" + fileName);
+    }
 
     /// <summary>Downloads the backups the local directory does not have yet.</summary>
     public async Task DownloadBackupsAsync(string directory, CancellationToken cancellationToken)
@@ -175,6 +257,7 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
     /// <summary>Deletes log blobs of segments that the local log no longer holds and that precede it.</summary>
     public async Task DeleteLogBeforeAsync(ulong firstKeptSegment, CancellationToken cancellationToken)
     {
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
         await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = "log/" }, cancellationToken).ConfigureAwait(false))
         {
             if (string.CompareOrdinal(item.Name, LogName(firstKeptSegment)) < 0)

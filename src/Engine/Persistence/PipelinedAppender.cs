@@ -174,7 +174,12 @@ public sealed class PipelinedAppender : IAsyncDisposable
                 }
 
                 _shipped = head.End;
-                if (!head.Whole) continue; // a piece of a larger backlog: it may end inside a record
+                if (!head.Whole)
+                {
+                    TestHookAfterPiece();
+                    continue; // a piece of a larger backlog: it may end inside a record
+                }
+
                 if (head.End.LastSequence > _durable) Volatile.Write(ref _durable, head.End.LastSequence);
                 _source.OnDurable(head.End);
                 progressed = true;
@@ -238,6 +243,18 @@ public sealed class PipelinedAppender : IAsyncDisposable
     /// no append starts, so writes are applied and logged locally but never become durable (nor acknowledged).
     /// </summary>
     private static readonly string? s_holdAppends = Environment.GetEnvironmentVariable("SERVERLESS_TEST_HOLD_APPENDS");
+
+    /// <summary>
+    /// For crash tests only: when the environment variable <c>SERVERLESS_TEST_KILL_AFTER_PIECE</c> names a file that
+    /// exists, the process kills itself (SIGKILL) once the first piece of a backlog shipped in pieces has landed, so
+    /// the blob ends inside a record.
+    /// </summary>
+    private static void TestHookAfterPiece()
+    {
+        if (s_killAfterPiece is { Length: > 0 } path && File.Exists(path)) Process.GetCurrentProcess().Kill();
+    }
+
+    private static readonly string? s_killAfterPiece = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_AFTER_PIECE");
 
     /// <summary>Starts appends for the committed bytes not yet in flight, while there is room.</summary>
     private async Task IssueAsync()

@@ -84,7 +84,7 @@ internal static class StoreOpener
             if (db.ReplayMaintainsIndexes) db.Maintenance.StartOrphanPurge();
             else RebuildStatistics(db.Catalog, store);
             db.OpenTimings = new StoreOpenTimings(opened, recovered - opened, replayed - recovered, clock.Elapsed - replayed, !db.ReplayMaintainsIndexes, db.IndexFiles.MissingFile);
-            db.Shipper = backend.Ship(db.Log, db.Time);
+            db.Shipper = await backend.ShipAsync(db.Log, db.Time, cancellationToken).ConfigureAwait(false);
             await db.Maintenance.FinishBackfillsAsync().ConfigureAwait(false);
             return db;
         }

@@ -98,9 +98,31 @@ internal sealed class BlobBackend : IStoreBackend
         }
     }
 
-    public LogShipper Ship(ChangeLog log, TimeProvider time) => _shipper = new LogShipper(log, _blob, _options, time);
+    /// <summary>
+    /// Starts shipping at the local log's end. When the last segment's blob is longer, a dead owner shipped a backlog
+    /// over <see cref="PipelinedAppender.MaxAppendBytes"/> in pieces and died between them: the blob ends inside a
+    /// record, which the open cut locally. Appending at the shorter local offset would be refused and the bytes the
+    /// blob holds there taken for the new ones (issue 13: acknowledged, then lost), so the blob is cut too: a blob with
+    /// no whole record is deleted (its first append starts it again); any other gets its valid length recorded in its
+    /// metadata, which downloads honour, and the local log rolls, so the next record starts a new segment and blob.
+    /// </summary>
+    public async Task<LogShipper> ShipAsync(ChangeLog log, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var tail = log.Tail;
+        var (length, _) = await _blob.LogTarget.StateAsync(tail.Segment, cancellationToken).ConfigureAwait(false);
+        if (length > tail.Offset)
+        {
+            await _blob.CutLogAsync(tail.Segment, tail.Offset, cancellationToken).ConfigureAwait(false);
+            if (tail.Offset > 0) log.RequestRoll();
+            _options.Log?.Invoke(FormattableString.Invariant(
+                $"The log blob {BlobPersistence.LogName(tail.Segment)} ended inside a record at byte {length} (a backlog shipped in pieces by an owner that died between them); cut at byte {tail.Offset}."));
+        }
 
-    LogShipper? IStoreBackend.Ship(ChangeLog log, TimeProvider time) => Ship(log, time);
+        return _shipper = new LogShipper(log, _blob, _options, time);
+    }
+
+    async Task<LogShipper?> IStoreBackend.ShipAsync(ChangeLog log, TimeProvider time, CancellationToken cancellationToken) =>
+        await ShipAsync(log, time, cancellationToken).ConfigureAwait(false);
 
     private const string UploadFile = "upload.snap";
 

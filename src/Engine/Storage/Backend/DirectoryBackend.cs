@@ -31,7 +31,7 @@ internal sealed class DirectoryBackend(string root) : IStoreBackend
         return Task.CompletedTask;
     }
 
-    public LogShipper? Ship(ChangeLog log, TimeProvider time) => null;
+    public Task<LogShipper?> ShipAsync(ChangeLog log, TimeProvider time, CancellationToken cancellationToken) => Task.FromResult<LogShipper?>(null);
 
     public async Task<ulong> CommitAsync(CheckpointCommit commit, CancellationToken cancellationToken)
     {

@@ -30,8 +30,11 @@ internal interface IStoreBackend : IAsyncDisposable
     /// </summary>
     Task LoadAsync(FasterStore store, StoreManifest? manifest, CancellationToken cancellationToken);
 
-    /// <summary>What makes a logged write durable beyond the local log; null when the local log is the truth.</summary>
-    LogShipper? Ship(ChangeLog log, TimeProvider time);
+    /// <summary>
+    /// What makes a logged write durable beyond the local log; null when the local log is the truth. Called once the
+    /// log is open (its torn tail, if any, cut), before the first write.
+    /// </summary>
+    Task<LogShipper?> ShipAsync(ChangeLog log, TimeProvider time, CancellationToken cancellationToken);
 
     /// <summary>
     /// Makes a checkpoint durable: the items as of <see cref="CheckpointCommit.ReplayFrom"/>, the index files the
