@@ -8,16 +8,12 @@
 # and prints req/s, latency percentiles and server CPU per request for each. Knobs:
 #   BASE_REF [43085fd]  DUR [10s]  REPEAT [2]  CONNS ["1:1 2:16"]  OPS ["put get"]  NKEYS [20000]  VALSIZE [100]
 #   NO_BUILD=1 reuses the Release builds.
-#   PIN=1 runs the hosts on CPU 1 and wrk on CPU 0 (as the shared peer bench does with PIN=1), so the measured host and the
-#   load generator do not take each other's core; wrk then runs one thread (the T of CONNS is ignored).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/../http/host.sh"
 BASE_REF="${BASE_REF:-43085fd}"
 DUR="${DUR:-10s}"; REPEAT="${REPEAT:-2}"; CONNS="${CONNS:-1:1 2:16}"; OPS="${OPS:-put get}"
-NKEYS="${NKEYS:-20000}"; VALSIZE="${VALSIZE:-100}"; PIN="${PIN:-0}"
-SERVER_PIN=(); WRK_PIN=()
-if [[ "$PIN" == 1 ]]; then SERVER_PIN=(taskset -c 1); WRK_PIN=(taskset -c 0); fi
+NKEYS="${NKEYS:-20000}"; VALSIZE="${VALSIZE:-100}"
 OUT="${OUTDIR:-/tmp/bench-auth-$(date +%Y%m%d-%H%M%S)}"; mkdir -p "$OUT"
 KEY=AKIABENCHBENCHBENCH0; SECRET=benchsecretbenchsecretbenchsecret0000000
 PY=python3
@@ -40,7 +36,7 @@ declare -A PIDS URLS DATAS
 start() { # start NAME DLL ENV...
   local name=$1 dll=$2; shift 2
   local data; data="$(mktemp -d /tmp/ddb-bench-auth.XXXXXX)"
-  (cd "$data" && exec "${SERVER_PIN[@]}" env "$@" dotnet "$dll" --host 127.0.0.1 --port 0 --data-dir "$data/data") > "$data.log" 2>&1 &
+  (cd "$data" && exec env "$@" dotnet "$dll" --host 127.0.0.1 --port 0 --data-dir "$data/data") > "$data.log" 2>&1 &
   PIDS[$name]=$!; DATAS[$name]=$data
   local url=""
   for _ in $(seq 150); do
@@ -59,8 +55,7 @@ jiffies() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12+$13}'; }
 measure() { # measure NAME OP T C ROUND
   local name=$1 op=$2 t=$3 c=$4 r=$5 pid=${PIDS[$1]} f="$OUT/$1-$2-c$4-r$5.txt" s0 s1
   s0=$(jiffies "$pid")
-  [[ "$PIN" == 1 ]] && t=1
-  REQS="$OUT/$name-$op.reqs" "${WRK_PIN[@]}" wrk -t"$t" -c"$c" -d"$DUR" -s "$HERE/signed.lua" "${URLS[$name]}/" > "$f" 2>&1
+  REQS="$OUT/$name-$op.reqs" wrk -t"$t" -c"$c" -d"$DUR" -s "$HERE/signed.lua" "${URLS[$name]}/" > "$f" 2>&1
   s1=$(jiffies "$pid")
   local req; req=$(grep -o 'requests=[0-9]*' "$f" | head -1 | cut -d= -f2)
   local non2xx; non2xx=$(awk '/Non-2xx/{print $NF}' "$f"); non2xx=${non2xx:-0}
@@ -68,7 +63,7 @@ measure() { # measure NAME OP T C ROUND
        "server_us/req=$(awk -v s=$((s1-s0)) -v hz="$HZ" -v n="$req" 'BEGIN{printf "%.1f", (n>0 ? s/hz*1e6/n : 0)}')" | tee -a "$OUT/summary.txt"
 }
 
-echo "date: $(date -u +%FT%TZ) pin=$PIN base=$BASE_REF head=$(git -C "$REPO_ROOT" rev-parse --short HEAD) loadavg: $(cat /proc/loadavg)" | tee "$OUT/summary.txt"
+echo "date: $(date -u +%FT%TZ) base=$BASE_REF head=$(git -C "$REPO_ROOT" rev-parse --short HEAD) loadavg: $(cat /proc/loadavg)" | tee "$OUT/summary.txt"
 start base "$BASE_DLL" X=1
 start noauth "$CUR_DLL" X=1
 start verify "$CUR_DLL" Auth__Keys__0__AccessKeyId=$KEY Auth__Keys__0__SecretAccessKey=$SECRET \
