@@ -176,7 +176,7 @@ public sealed class PipelinedAppender : IAsyncDisposable
                 _shipped = head.End;
                 if (!head.Whole)
                 {
-                    TestHookAfterPiece();
+                    s_killAfterPiece.KillIfArmed();
                     continue; // a piece of a larger backlog: it may end inside a record
                 }
 
@@ -242,26 +242,21 @@ public sealed class PipelinedAppender : IAsyncDisposable
     /// For crash tests only: while the file the environment variable <c>SERVERLESS_TEST_HOLD_APPENDS</c> names exists,
     /// no append starts, so writes are applied and logged locally but never become durable (nor acknowledged).
     /// </summary>
-    private static readonly string? s_holdAppends = Environment.GetEnvironmentVariable("SERVERLESS_TEST_HOLD_APPENDS");
+    private static readonly FaultHook s_holdAppends = new("SERVERLESS_TEST_HOLD_APPENDS");
 
     /// <summary>
     /// For crash tests only: when the environment variable <c>SERVERLESS_TEST_KILL_AFTER_PIECE</c> names a file that
     /// exists, the process kills itself (SIGKILL) once the first piece of a backlog shipped in pieces has landed, so
     /// the blob ends inside a record.
     /// </summary>
-    private static void TestHookAfterPiece()
-    {
-        if (s_killAfterPiece is { Length: > 0 } path && File.Exists(path)) Process.GetCurrentProcess().Kill();
-    }
-
-    private static readonly string? s_killAfterPiece = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_AFTER_PIECE");
+    private static readonly FaultHook s_killAfterPiece = new("SERVERLESS_TEST_KILL_AFTER_PIECE");
 
     /// <summary>Starts appends for the committed bytes not yet in flight, while there is room.</summary>
     private async Task IssueAsync()
     {
         while (_inFlight.Count < _maxInFlight)
         {
-            if (s_holdAppends is { Length: > 0 } hold && File.Exists(hold)) return;
+            if (s_holdAppends.IsArmed) return;
             if (!_started)
             {
                 var (length, blocks) = await _target.StateAsync(_issued.Segment, _stop.Token).ConfigureAwait(false);

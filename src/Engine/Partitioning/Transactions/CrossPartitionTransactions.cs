@@ -17,11 +17,11 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
 {
     private const string RecordExtension = ".commit";
 
-    // For crash tests only (the SERVERLESS_TEST_KILL_BEFORE_MANIFEST pattern): when the variable names a file that
-    // exists, the process kills itself (SIGKILL) after a prepare, before its commit record / before phase two.
-    private static readonly string? s_killBeforeRecord = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_COMMIT_RECORD");
-    private static readonly string? s_killBeforePhaseTwo = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_PHASE_TWO");
-    private static readonly string? s_failPhaseTwo = Environment.GetEnvironmentVariable("SERVERLESS_TEST_FAIL_PHASE_TWO");
+    // For crash tests only (FaultHook): a SIGKILL after a prepare, before its commit record / before phase two; an
+    // I/O error at the start of phase two.
+    private static readonly FaultHook s_killBeforeRecord = new("SERVERLESS_TEST_KILL_BEFORE_COMMIT_RECORD");
+    private static readonly FaultHook s_killBeforePhaseTwo = new("SERVERLESS_TEST_KILL_BEFORE_PHASE_TWO");
+    private static readonly FaultHook s_failPhaseTwo = new("SERVERLESS_TEST_FAIL_PHASE_TWO");
 
     private readonly DynamoEngine[] _engines;
     private readonly string? _records;
@@ -185,7 +185,7 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         string? record = null;
         try
         {
-            KillIfArmed(s_killBeforeRecord);
+            s_killBeforeRecord.KillIfArmed();
             if (_records != null)
             {
                 var redo = new List<(int, IReadOnlyList<RedoChange>)>(parts.Count);
@@ -196,8 +196,8 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
                 record = path;
             }
 
-            KillIfArmed(s_killBeforePhaseTwo);
-            FailIfArmed(s_failPhaseTwo);
+            s_killBeforePhaseTwo.KillIfArmed();
+            s_failPhaseTwo.FailIfArmed();
             var applied = new List<Task>(parts.Count + 1);
             // The token goes with partition 0's part (the coordinator's, where the operation claimed it).
             if (token != null && parts[0].Partition != 0) applied.Add(_engines[0].Database.Items.ApplyPrepared(new TransactionChanges(0), token, fingerprint));
@@ -243,17 +243,6 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         DirectorySync.Flush(Path.GetDirectoryName(path)!);
     }
 
-    /// <summary>For fault tests: when the variable names a file that exists, phase two fails with an I/O error.</summary>
-    private static void FailIfArmed(string? path)
-    {
-        if (path is { Length: > 0 } && File.Exists(path)) throw new IOException("Test fault: phase two failed (SERVERLESS_TEST_FAIL_PHASE_TWO).");
-    }
-
-    private static void KillIfArmed(string? path)
-    {
-        if (path is { Length: > 0 } && File.Exists(path)) System.Diagnostics.Process.GetCurrentProcess().Kill();
-    }
-
     public bool TryRead(IReadOnlyList<byte[]> keys, out byte[]?[]? values, out bool[] conflicts)
     {
         conflicts = new bool[keys.Count];
@@ -295,8 +284,10 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
     {
         if (_records == null) return;
         foreach (var temp in Directory.EnumerateFiles(_records, "*" + RecordExtension + ".tmp")) File.Delete(temp);
+        var rolled = false;
         foreach (var path in Directory.EnumerateFiles(_records, "*" + RecordExtension))
         {
+            rolled = true;
             var record = CommitRecord.Decode(SealedFile.Open(await File.ReadAllBytesAsync(path).ConfigureAwait(false), _engines[0].Database.Cipher, SealedKind.CommitRecord, path));
             var applied = new List<Task>(record.Parts.Count + 1);
             if (record.Token != null && (record.Parts.Count == 0 || record.Parts[0].Partition != 0))
@@ -308,6 +299,6 @@ internal sealed class CrossPartitionTransactions : ITransactionCoordinator
         }
 
         // As in CommitAsync: no write may reach these keys before the records' deletion is on the disk.
-        DirectorySync.Flush(_records);
+        if (rolled) DirectorySync.Flush(_records);
     }
 }

@@ -70,12 +70,9 @@ public sealed class IndexCheckpoint(string directory, StoreCipher cipher, BlockC
     /// that exists, the process kills itself (SIGKILL) once a checkpoint has written its runs and before it writes
     /// the manifest.
     /// </summary>
-    internal static void TestHookBeforeManifest()
-    {
-        if (s_killBeforeManifest is { Length: > 0 } path && File.Exists(path)) System.Diagnostics.Process.GetCurrentProcess().Kill();
-    }
+    internal static void TestHookBeforeManifest() => s_killBeforeManifest.KillIfArmed();
 
-    private static readonly string? s_killBeforeManifest = Environment.GetEnvironmentVariable("SERVERLESS_TEST_KILL_BEFORE_MANIFEST");
+    private static readonly FaultHook s_killBeforeManifest = new("SERVERLESS_TEST_KILL_BEFORE_MANIFEST");
 
     private readonly Dictionary<string, IndexRun> _open = new(StringComparer.Ordinal);
     private readonly object _lock = new();
