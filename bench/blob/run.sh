@@ -44,8 +44,8 @@ echo "checkpoint of $ITEMS items with snapshot upload: $(echo "$t1 - $t0" | bc) 
 node "$BENCH_DIR/ddbctl.js" load "$HOST_URL" bench "$ITEMS" "$(( ITEMS + LOG_ITEMS ))" 25 16 100 | tail -1
 
 kill -KILL "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; HOST_PID=""; rm -rf "$HOST_DATA" "$HOST_DATA.log"; HOST_DATA=""
-sleep 16 # the killed owner's lease runs out
-t0=$(now); start_host; t1=$(now)
+sleep $(( Engine__Blob__LeaseSeconds + 1 )) # the killed owner's lease runs out
+t0=$(now); HOST_START_TRIES=600 start_host; t1=$(now)
 echo "fresh instance recovery ($ITEMS items in the snapshot + $LOG_ITEMS log records): $(echo "$t1 - $t0" | bc) s to serving"
 grep -o 'store opened: .*' "$HOST_DATA.log" || true
 node "$BENCH_DIR/ddbctl.js" count "$HOST_URL" bench

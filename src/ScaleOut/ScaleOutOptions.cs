@@ -30,16 +30,23 @@ public sealed class ScaleOutOptions
     /// </summary>
     public (IPAddress Address, int SiloPort, int GatewayPort) EndpointFrom(string? privateIp, string? privatePorts)
     {
-        var address = privateIp is { Length: > 0 } ? IPAddress.Parse(privateIp) : IPAddress.Loopback;
+        var address = IPAddress.Loopback;
+        if (privateIp is { Length: > 0 } && !IPAddress.TryParse(privateIp, out address))
+            throw new ArgumentException($"ScaleOut: WEBSITE_PRIVATE_IP '{privateIp}' is not an IP address.", nameof(privateIp));
         var silo = SiloPort;
         var gateway = GatewayPort;
         if (privatePorts is { Length: > 0 })
         {
             var ports = privatePorts.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (ports.Length > 0) silo = int.Parse(ports[0], NumberStyles.None, CultureInfo.InvariantCulture);
-            if (ports.Length > 1) gateway = int.Parse(ports[1], NumberStyles.None, CultureInfo.InvariantCulture);
+            if (ports.Length > 0) silo = PortOf(ports[0], privatePorts);
+            if (ports.Length > 1) gateway = PortOf(ports[1], privatePorts);
         }
 
         return (address, silo, gateway);
     }
+
+    private static int PortOf(string text, string privatePorts) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= IPEndPoint.MaxPort
+            ? port
+            : throw new ArgumentException($"ScaleOut: WEBSITE_PRIVATE_PORTS '{privatePorts}' is not a comma-separated list of ports (1-65535).", nameof(privatePorts));
 }

@@ -131,14 +131,13 @@ internal static class Backups
         return ValueTask.CompletedTask;
     }
 
-    public static ValueTask DeleteBackupAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    public static async ValueTask DeleteBackupAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var meta = RequireBackup(ctx, req);
-        ctx.Engine.Database.Backups.Delete(meta.Arn);
+        await ctx.Engine.Database.Backups.DeleteAsync(meta.Arn).ConfigureAwait(false);
         w.WriteStartObject();
         WriteDescription(w, meta, "DELETED");
         w.WriteEndObject();
-        return ValueTask.CompletedTask;
     }
 
     public static ValueTask ListBackupsAsync(OperationContext ctx, JsonElement req, Utf8JsonWriter w)

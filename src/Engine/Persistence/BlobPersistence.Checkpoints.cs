@@ -10,6 +10,9 @@ namespace Serverless.Engine.Persistence;
 /// </summary>
 public sealed partial class BlobPersistence
 {
+    /// <summary>For the fence test only: holds a checkpoint between its manifest and its deletes while armed.</summary>
+    private static readonly FaultHook s_holdBeforeDeletes = new("SERVERLESS_TEST_HOLD_BEFORE_DELETES");
+
     /// <summary>The prefix of the index files: <c>index/{file name}</c>, the same name as on the local disk.</summary>
     public const string IndexPrefix = "index/";
 
@@ -55,16 +58,19 @@ public sealed partial class BlobPersistence
     /// deletes what it made unnecessary: every other snapshot, and index files it does not name (compacted away, or orphans of a
     /// checkpoint that died before its manifest). The manifest is written only over the one this instance wrote last
     /// (its ETag, see <see cref="FenceManifestAsync"/>), so an instance that lost the store to another commits nothing and
-    /// deletes nothing; the deletes are fenced by the lease too.
+    /// deletes nothing; the deletes are conditional on the manifest's time (below), so an instance frozen after its
+    /// manifest deletes nothing another instance wrote since.
     /// </summary>
     public async Task CommitManifestAsync(byte[] sealedManifest, ulong replayFrom, IReadOnlySet<string> indexFiles, CancellationToken cancellationToken)
     {
         await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        DateTimeOffset committedAt;
         try
         {
             var written = await _bulk.GetBlobClient(ManifestBlob).UploadAsync(BinaryData.FromBytes(sealedManifest),
                 new BlobUploadOptions { Conditions = new BlobRequestConditions { IfMatch = _manifestETag } }, cancellationToken).ConfigureAwait(false);
             _manifestETag = written.Value.ETag;
+            committedAt = written.Value.LastModified;
         }
         catch (RequestFailedException e) when (e.Status == 412)
         {
@@ -77,9 +83,16 @@ public sealed partial class BlobPersistence
             }
 
             _manifestETag = current.Details.ETag;
+            committedAt = current.Details.LastModified;
         }
 
-        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        // The deletes are fenced by the service's clock, not by another renewal (which would only narrow the window):
+        // a blob is deleted only if it was last written a whole second before this manifest (Last-Modified has
+        // whole seconds). An instance that took the store over did so after this manifest, so everything it wrote
+        // (its snapshots, its index files) is younger and is kept even if this instance, frozen here, lost the
+        // lease long ago. What it spares of its own (written within that second) goes at the next checkpoint.
+        await s_holdBeforeDeletes.HoldWhileArmedAsync(cancellationToken).ConfigureAwait(false);
+        var fence = new BlobRequestConditions { IfUnmodifiedSince = committedAt.AddSeconds(-1) };
         var snapshot = SnapshotName(replayFrom);
         var doomed = new List<string>();
         await foreach (var item in _bulk.GetBlobsAsync(new GetBlobsOptions { Prefix = SnapshotPrefix }, cancellationToken).ConfigureAwait(false))
@@ -93,8 +106,18 @@ public sealed partial class BlobPersistence
         }
 
         await Parallel.ForEachAsync(doomed, new ParallelOptions { MaxDegreeOfParallelism = Transfers, CancellationToken = cancellationToken }, async (name, ct) =>
-            await _bulk.DeleteBlobIfExistsAsync(name, cancellationToken: ct).ConfigureAwait(false));
+        {
+            try
+            {
+                await _bulk.DeleteBlobIfExistsAsync(name, DeleteSnapshotsOption.None, fence, ct).ConfigureAwait(false);
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                // Written after the fence: kept.
+            }
+        }).ConfigureAwait(false);
     }
+
 
     /// <summary>The metadata of a log blob cut back after a torn tail (<see cref="CutLogAsync"/>): its valid length in bytes.</summary>
     public const string ValidLengthMetadata = "validlength";

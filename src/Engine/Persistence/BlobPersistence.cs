@@ -231,16 +231,16 @@ public sealed partial class BlobPersistence : IAsyncDisposable, IKeyLocation
     }
 
     /// <summary>Uploads a backup file as <c>backups/{file name}</c>; backups outlive the instance's disk.</summary>
-    public void UploadBackup(string path)
+    public async Task UploadBackupAsync(string path, CancellationToken cancellationToken)
     {
-        EnsureOwnerAsync(CancellationToken.None).GetAwaiter().GetResult();
-        _container.GetBlobClient("backups/" + Path.GetFileName(path)).Upload(path, overwrite: true);
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        await _container.GetBlobClient("backups/" + Path.GetFileName(path)).UploadAsync(path, overwrite: true, cancellationToken).ConfigureAwait(false);
     }
 
-    public void DeleteBackup(string fileName)
+    public async Task DeleteBackupAsync(string fileName, CancellationToken cancellationToken)
     {
-        EnsureOwnerAsync(CancellationToken.None).GetAwaiter().GetResult();
-        _container.DeleteBlobIfExists("backups/" + fileName);
+        await EnsureOwnerAsync(cancellationToken).ConfigureAwait(false);
+        await _container.DeleteBlobIfExistsAsync("backups/" + fileName, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Downloads the backups the local directory does not have yet.</summary>

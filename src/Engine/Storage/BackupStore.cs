@@ -97,21 +97,21 @@ public sealed class BackupStore
         lock (_lock) return _backups.TryGetValue(arn, out var b) ? b.Meta : null;
     }
 
-    /// <summary>Starts a backup: add its items, then <see cref="Add(BackupMeta, BackupWriter)"/> it.</summary>
+    /// <summary>Starts a backup: add its items, then <see cref="AddAsync(BackupMeta, BackupWriter)"/> it.</summary>
     public BackupWriter Begin() => _directory == null
         ? new BackupWriter(new MemoryStream(), null)
         : BackupWriter.ToFile(Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".items.tmp"), _cipher!);
 
     /// <summary>Writes a backup durably (file fsynced, then renamed into place) and registers it.</summary>
-    public void Add(BackupMeta meta, IReadOnlyList<(byte[] Key, byte[] Stored)> items)
+    public async Task AddAsync(BackupMeta meta, IReadOnlyList<(byte[] Key, byte[] Stored)> items)
     {
         using var writer = Begin();
         foreach (var (key, stored) in items) writer.Add(key, stored);
-        Add(meta, writer);
+        await AddAsync(meta, writer).ConfigureAwait(false);
     }
 
     /// <summary>Writes the backup whose items <paramref name="items"/> holds durably (fsynced, then renamed into place) and registers it.</summary>
-    public void Add(BackupMeta meta, BackupWriter items)
+    public async Task AddAsync(BackupMeta meta, BackupWriter items)
     {
         if (_directory == null)
         {
@@ -135,7 +135,7 @@ public sealed class BackupStore
         }
 
         File.Move(tmp, path, overwrite: true);
-        _blob?.UploadBackup(path);
+        if (_blob != null) await _blob.UploadBackupAsync(path, CancellationToken.None).ConfigureAwait(false);
         lock (_lock) _backups[meta.Arn] = (meta, null);
     }
 
@@ -154,12 +154,12 @@ public sealed class BackupStore
         foreach (var item in reader.Items()) yield return item;
     }
 
-    public void Delete(string arn)
+    public async Task DeleteAsync(string arn)
     {
         lock (_lock) _backups.Remove(arn);
         if (_directory == null) return;
         File.Delete(PathOf(arn));
-        _blob?.DeleteBackup(Path.GetFileName(PathOf(arn)));
+        if (_blob != null) await _blob.DeleteBackupAsync(Path.GetFileName(PathOf(arn)), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>The plaintext of a backup file (version 2).</summary>

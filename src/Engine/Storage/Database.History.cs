@@ -119,7 +119,7 @@ public sealed partial class Database
             Type = type,
             Table = definition.Clone(),
         };
-        await Task.Run(() => Backups.Add(meta, writer)).ConfigureAwait(false);
+        await Task.Run(() => Backups.AddAsync(meta, writer)).ConfigureAwait(false);
         return meta;
     }
 
@@ -146,7 +146,7 @@ public sealed partial class Database
             var age = TimeSpan.FromSeconds(now - backup.CreatedAt);
             if ((backup.Type == "AWS_BACKUP" && age > retention) || (backup.Type == "SYSTEM" && age > TimeSpan.FromDays(35)))
             {
-                Backups.Delete(backup.Arn);
+                await Backups.DeleteAsync(backup.Arn).ConfigureAwait(false);
                 deleted++;
             }
         }

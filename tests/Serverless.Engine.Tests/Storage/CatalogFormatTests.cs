@@ -254,7 +254,7 @@ public class CatalogFormatTests
 
     /// <summary>On disk a backup is that layout sealed with the store's data key (kind 2); a damaged one is not listed.</summary>
     [Fact]
-    public void BackupFile_OnDisk_IsSealed_AndADamagedOneIsNotListed()
+    public async Task BackupFile_OnDisk_IsSealed_AndADamagedOneIsNotListed()
     {
         var dir = Directory.CreateTempSubdirectory("backups-").FullName;
         try
@@ -264,7 +264,7 @@ public class CatalogFormatTests
                 Arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/Music/backup/01700000000000-abcdef12", Name = "nightly",
                 CreatedAt = 1700000000.5, SizeBytes = 3, ItemCount = 1, Table = Sample(),
             };
-            new BackupStore(dir, TestKeys.Cipher).Add(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]);
+            await new BackupStore(dir, TestKeys.Cipher).AddAsync(meta, [([0, 0, 0, 7, 1], [3, 9, 9, 9])]);
             var path = Directory.GetFiles(dir, "*.bak").Single();
             var onDisk = File.ReadAllBytes(path);
             Assert.Equal("DDBSEAL1"u8.ToArray(), onDisk[..8]);

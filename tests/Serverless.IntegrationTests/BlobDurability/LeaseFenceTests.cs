@@ -17,10 +17,11 @@ public sealed class LeaseFenceTests
 {
     private const string Container = "fence";
 
-    private static HostProcessOptions Options(AzuriteProcess azurite) => new()
+    private static HostProcessOptions Options(AzuriteProcess azurite, string holdBeforeDeletes = "") => new()
     {
         Environment = new Dictionary<string, string>
         {
+            ["SERVERLESS_TEST_HOLD_BEFORE_DELETES"] = holdBeforeDeletes,
             ["AzureWebJobsStorage"] = azurite.ConnectionString,
             ["Engine__Blob__Container"] = Container,
             ["Engine__Blob__LeaseSeconds"] = "60", // A's renewal keeps believing in its lease for the whole test
@@ -71,6 +72,69 @@ public sealed class LeaseFenceTests
         using var client = fresh.CreateClient();
         Assert.True((await client.GetItemAsync(table, Key("a1"))).IsItemSet);
         Assert.True((await client.GetItemAsync(table, Key("b1"))).IsItemSet);
+    }
+
+    /// <summary>
+    /// The window after the manifest: owner A commits its manifest and is frozen before its deletes (the hold hook);
+    /// meanwhile its lease is broken, B takes over and commits a checkpoint of its own. When A resumes, it deletes
+    /// none of B's snapshots and index files. Before the fix A's deletes (every snapshot but its own) removed B's
+    /// snapshot, so B's manifest named a blob that no longer existed.
+    /// </summary>
+    [Fact]
+    public async Task AnOwnerFrozenBetweenItsManifestAndItsDeletes_DeletesNoneOfTheNewOwnersBlobs()
+    {
+        await using var azurite = await AzuriteProcess.StartAsync();
+        var container = new BlobContainerClient(azurite.ConnectionString, Container);
+        var hold = Path.Combine(Path.GetTempPath(), "fence-hold-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var a = await HostProcess.StartAsync(Options(azurite, hold));
+            using var clientA = a.CreateClient(c => c.MaxErrorRetry = 0);
+            var table = await CreateAsync(clientA, "fence");
+            await clientA.PutItemAsync(table, new() { ["pk"] = S("a1") });
+            await CheckpointAsync(a);
+            await clientA.PutItemAsync(table, new() { ["pk"] = S("a2") });
+
+            var manifestBlob = container.GetBlobClient("manifest.json");
+            var before = (await manifestBlob.GetPropertiesAsync()).Value.ETag;
+            await File.WriteAllBytesAsync(hold, []);
+            var checkpointA = a.SendAdminAsync(HttpMethod.Post, "/admin/functions/Checkpoint");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while ((await manifestBlob.GetPropertiesAsync()).Value.ETag == before)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "A's checkpoint never wrote its manifest");
+                await Task.Delay(50);
+            }
+
+            // A is now held after its manifest, before its deletes. B takes the store over and checkpoints.
+            await container.GetBlobClient("owner.lease").GetBlobLeaseClient().BreakAsync(TimeSpan.Zero);
+            await using var b = await HostProcess.StartAsync(Options(azurite));
+            using var clientB = b.CreateClient(c => c.MaxErrorRetry = 0);
+            await clientB.PutItemAsync(table, new() { ["pk"] = S("b1") });
+            await CheckpointAsync(b);
+            var snapshots = Names(container, "snapshots/");
+            var indexes = Names(container, "index/");
+            Assert.Single(snapshots);
+
+            File.Delete(hold);
+            using (await checkpointA)
+            {
+                // A's checkpoint answers as it may: what counts is what it left in the container.
+            }
+
+            Assert.Subset(Names(container, "snapshots/").ToHashSet(), snapshots.ToHashSet());
+            Assert.Subset(Names(container, "index/").ToHashSet(), indexes.ToHashSet());
+
+            await b.StopAsync();
+            await a.KillAsync();
+            await using var fresh = await HostProcess.StartAsync(Options(azurite));
+            using var client = fresh.CreateClient();
+            foreach (var pk in new[] { "a1", "a2", "b1" }) Assert.True((await client.GetItemAsync(table, Key(pk))).IsItemSet, pk);
+        }
+        finally
+        {
+            File.Delete(hold);
+        }
     }
 
     private static async Task CheckpointAsync(HostProcess host)
