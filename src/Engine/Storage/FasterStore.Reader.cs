@@ -179,44 +179,40 @@ public sealed partial class FasterStore
             PendingReads = 0;
         }
 
-        /// <summary>Issues a copying read of every key; true when some went to disk (finish with <see cref="CompleteWarmAsync"/>).</summary>
+        /// <summary>The log's tail before <see cref="StartWarm"/> issued its reads (see <see cref="CopyToTail"/>).</summary>
+        private long _warmFence;
+
+        /// <summary>Issues a read of every key; true when some went to disk (finish with <see cref="CompleteWarmAsync"/>, which copies those to the tail).</summary>
         public unsafe bool StartWarm(IReadOnlyList<byte[]> keys)
         {
-            var pending = false;
+            _warmFence = Owner._kv.Log.TailAddress;
+            var pending = 0;
             for (var i = 0; i < keys.Count; i++)
             {
                 fixed (byte* k = keys[i])
                 {
                     var keySb = SpanByte.FromPointer(k, keys[i].Length);
-                    // The values are not wanted: every read may share the scratch buffer.
-                    var output = SpanByteAndMemory.FromFixedSpan(_scratch);
-                    Status status;
-                    EncryptedDevice.t_deferReads = true;
-                    try
-                    {
-                        status = CopyingRaw.Read(ref keySb, ref output);
-                    }
-                    finally
-                    {
-                        EncryptedDevice.t_deferReads = false;
-                    }
-
-                    if (status.IsPending) pending = true;
-                    else if (!output.IsSpanByte) output.Memory.Dispose();
+                    // A pending read keeps its output until it completes (its value is copied to the tail then), so
+                    // only the first one in flight may use the scratch buffer.
+                    var output = pending == 0 ? SpanByteAndMemory.FromFixedSpan(_scratch) : default;
+                    var status = ReadDeferring(ref keySb, ref output, 0);
+                    if (status.IsPending) pending++;
+                    else if (!output.IsSpanByte) output.Memory?.Dispose();
                 }
             }
 
-            return pending;
+            return pending > 0;
         }
 
         public async ValueTask CompleteWarmAsync()
         {
-            using var outputs = await CopyingRaw.CompletePendingWithOutputsAsync().ConfigureAwait(false);
+            using var outputs = await Raw.CompletePendingWithOutputsAsync().ConfigureAwait(false);
             Owner.ThrowIfReadFailed();
             while (outputs.Next())
             {
                 var output = outputs.Current.Output;
-                if (!output.IsSpanByte) output.Memory.Dispose();
+                if (outputs.Current.Status.Found) CopyToTail(ref outputs.Current.Key, ref output, _warmFence);
+                if (!output.IsSpanByte) output.Memory?.Dispose();
             }
         }
     }

@@ -35,6 +35,22 @@ public sealed partial class FasterStore : IDisposable
     private readonly ConcurrentBag<Session> _allSessions = new();
     private int _disposed;
 
+    /// <summary>
+    /// Serialises every append to a FASTER hash bucket (writes, and warm-up copies): one stripe per bucket, by FASTER's
+    /// own key hash. FASTER 2.6.5 abandons the record an append wrote when its hash-chain CAS loses to a
+    /// concurrent append, and overwrites that record's key length with its allocated size
+    /// (<c>SaveAllocationForRetry</c>); every walk of the log (the scan iterator, and recovery's own page walk) then
+    /// reads a wrong record size there and leaves the page, skipping every record after it on that page (issue 13,
+    /// docs/larger-than-memory.md). FASTER takes its bucket latch only after the lookup the CAS compares against, so
+    /// two appends to a bucket must not overlap at all; with these stripes the CAS cannot lose.
+    /// </summary>
+    private readonly object[] _appendLocks = CreateAppendLocks();
+
+    /// <summary>A power of two no larger than the index's bucket count, so that a bucket maps to one stripe.</summary>
+    private const int AppendStripes = 1024;
+
+    private const long IndexBytes = 1L << 24;
+
     /// <summary>The session this thread returned last (of whichever store): lent out again without the queue.</summary>
     [ThreadStatic]
     private static Session? t_session;
@@ -51,7 +67,7 @@ public sealed partial class FasterStore : IDisposable
         var memoryBits = Math.Max(24, (int)Math.Floor(Math.Log2(memoryBytes))); // 16 MiB (four pages) at least
         var settings = new FasterKVSettings<SpanByte, SpanByte>
         {
-            IndexSize = 1L << 24, // 16M hash buckets' worth of bytes (262k buckets x 64B)
+            IndexSize = IndexBytes, // 16M hash buckets' worth of bytes (262k buckets x 64B)
             LogDevice = _device,
             PageSize = 1L << 22,
             SegmentSize = 1L << 30,
@@ -64,6 +80,16 @@ public sealed partial class FasterStore : IDisposable
         };
         _kv = new FasterKV<SpanByte, SpanByte>(settings);
     }
+
+    private static object[] CreateAppendLocks()
+    {
+        var locks = new object[AppendStripes];
+        for (var i = 0; i < locks.Length; i++) locks[i] = new object();
+        return locks;
+    }
+
+    /// <summary>The stripe of <see cref="_appendLocks"/> for <paramref name="key"/>'s hash bucket (bucket = hash &amp; (buckets - 1)).</summary>
+    private object AppendLock(ref SpanByte key) => _appendLocks[_kv.Comparer.GetHashCode64(ref key) & (AppendStripes - 1)];
 
     /// <summary>Opens a store persisted under <paramref name="directory"/>; call <see cref="Recover"/> to load a checkpoint.</summary>
     public static FasterStore Open(string directory, long memoryBytes, StoreCipher cipher) => new(directory, memoryBytes, deleteOnDispose: false, cipher);
@@ -158,8 +184,8 @@ public sealed partial class FasterStore : IDisposable
     /// </summary>
     public void ForEach(RecordVisitor visitor)
     {
-        // FASTER's own live-record iterator (session.Iterate) was seen to skip a few records of a store recovered
-        // from a checkpoint and then replayed into; the index, checked per record, is authoritative.
+        // The index, checked per record, decides which record of a key is live (FASTER's live-record iterator,
+        // session.Iterate, was seen to skip records of a recovered store: the abandoned records of issue 13).
         using var lease = Lease();
         foreach (var (from, until) in Ranges(_kv.Log.TailAddress))
         {
@@ -175,12 +201,11 @@ public sealed partial class FasterStore : IDisposable
     }
 
     /// <summary>
-    /// Where recovered logs ended (<see cref="Recover"/>): the log's scan restarts at each. After recovering a snapshot
-    /// checkpoint taken under writes, FASTER's log iterator was seen to leave the recovered log before its end and skip
-    /// to a later page, over every record appended after recovery (issue 13, docs/larger-than-memory.md): most likely a
-    /// record the checkpoint copied half written, whose length the iterator reads from unwritten bytes. The records
-    /// appended after recovery start exactly at the boundary, so a scan restarted there is aligned again. Kept in
-    /// <see cref="BoundariesFile"/>, because that record stays in the log for later recoveries too.
+    /// Where recovered logs ended (<see cref="Recover"/>): the log's scan restarts at each. A log written before the
+    /// append stripes (<see cref="_appendLocks"/>) can hold a record abandoned by FASTER with an unreadable size, and
+    /// the iterator skips from there to the next page; when that page holds the recovered tail, the records appended
+    /// after recovery start exactly at the boundary, so a scan restarted there is aligned again (issue 13,
+    /// docs/larger-than-memory.md). Kept in <see cref="BoundariesFile"/>, because such a record stays in the log.
     /// </summary>
     private List<long> _boundaries = [];
 
@@ -220,9 +245,9 @@ public sealed partial class FasterStore : IDisposable
     /// <summary>
     /// Visits every live record as the hash index reads it, for a store just recovered from a FASTER checkpoint (the
     /// item pass at start-up): the distinct keys of the whole log are collected, then each is read through the index.
-    /// Memory grows with the number of keys. <see cref="ForEach"/>, whose memory is bounded, was seen to miss 3 of
-    /// 200,000 records of a recovered, spilled store (and FASTER's own iterator to skip some), so the pass that
-    /// rebuilds the in-memory indexes keeps this until persistent indexes remove it.
+    /// Memory grows with the number of keys. <see cref="ForEach"/>, whose memory is bounded, was seen to miss records
+    /// of a recovered store (issue 13: records FASTER abandoned with an unreadable size, which the append stripes now
+    /// prevent), so the pass that rebuilds the in-memory indexes keeps this until persistent indexes remove it.
     /// </summary>
     public void ForEachRecovered(RecordVisitor visitor)
     {
@@ -404,14 +429,7 @@ public sealed partial class FasterStore : IDisposable
         {
             Owner = owner;
             Raw = kv.For(new SpanByteFunctions<long>()).NewSession<SpanByteFunctions<long>>();
-
-            // Reads under a lock that went to disk copy the record to the tail, so the read after the lock is taken
-            // again finds it in memory; nothing else reads through this session.
-            CopyingRaw = kv.For(new SpanByteFunctions<long>()).NewSession<SpanByteFunctions<long>>(
-                readCopyOptions: new ReadCopyOptions(ReadCopyFrom.Device, ReadCopyTo.MainLog));
         }
-
-        public ClientSession<SpanByte, SpanByte, SpanByte, SpanByteAndMemory, long, SpanByteFunctions<long>> CopyingRaw { get; }
 
         public FasterStore Owner { get; }
 
@@ -570,18 +588,71 @@ public sealed partial class FasterStore : IDisposable
             fixed (byte* k = key)
             {
                 var keySb = SpanByte.FromPointer(k, key.Length);
+                var fence = Owner._kv.Log.TailAddress;
                 var output = SpanByteAndMemory.FromFixedSpan(_scratch);
-                var status = CopyingRaw.Read(ref keySb, ref output);
-                if (status.IsPending)
+                var status = Raw.Read(ref keySb, ref output);
+                if (!status.IsPending)
                 {
-                    CopyingRaw.CompletePendingWithOutputs(out var outputs, wait: true);
-                    using (outputs)
-                    {
-                        while (outputs.Next()) output = outputs.Current.Output;
-                    }
+                    // In memory already (or absent): nothing to copy.
+                    if (!output.IsSpanByte) output.Memory.Dispose();
+                    return;
                 }
 
-                if (!output.IsSpanByte) output.Memory.Dispose();
+                Raw.CompletePendingWithOutputs(out var outputs, wait: true);
+                using (outputs)
+                {
+                    while (outputs.Next())
+                    {
+                        output = outputs.Current.Output;
+                        if (outputs.Current.Status.Found) CopyToTail(ref keySb, ref output, fence);
+                        if (!output.IsSpanByte) output.Memory.Dispose();
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Appends the value just read from disk for <paramref name="key"/> at the log's tail, unless a record of the
+        /// key (a value or a deletion) was appended since <paramref name="fence"/> (the tail before the read): what
+        /// FASTER's copying read does, but under the key's append stripe (<see cref="AppendLock"/>), so that it never
+        /// races a write into the same hash bucket. Best effort: when that check itself would go to disk, nothing is copied.
+        /// </summary>
+        public void CopyToTail(ref SpanByte key, ref SpanByteAndMemory value, long fence)
+        {
+            if (SetStopAddress == null) return;
+            var bytes = value.IsSpanByte ? value.SpanByte.AsReadOnlySpan() : value.Memory.Memory.Span[..value.Length];
+            lock (Owner.AppendLock(ref key))
+            {
+                var input = default(SpanByte);
+                var output = default(SpanByteAndMemory);
+                var options = default(ReadOptions);
+                SetStopAddress(ref options, fence);
+                var status = Raw.Read(ref key, ref input, ref output, ref options, out var metadata);
+                if (!output.IsSpanByte) output.Memory?.Dispose();
+                if (status.IsPending)
+                {
+                    Raw.CompletePendingWithOutputs(out var newer, wait: true);
+                    using (newer)
+                    {
+                        while (newer.Next())
+                        {
+                            if (!newer.Current.Output.IsSpanByte) newer.Current.Output.Memory?.Dispose();
+                        }
+                    }
+
+                    return;
+                }
+
+                if (status.Found || metadata.Address >= fence) return; // written or deleted since the read
+                unsafe
+                {
+                    fixed (byte* v = bytes)
+                    {
+                        var valueSb = SpanByte.FromPointer(v, bytes.Length);
+                        var upsert = Raw.Upsert(ref key, ref valueSb);
+                        if (upsert.IsPending) Raw.CompletePending(wait: true);
+                    }
+                }
             }
         }
 
@@ -632,8 +703,11 @@ public sealed partial class FasterStore : IDisposable
             {
                 var keySb = SpanByte.FromPointer(k, key.Length);
                 var valueSb = SpanByte.FromPointer(v, value.Length);
-                var status = Raw.Upsert(ref keySb, ref valueSb);
-                if (status.IsPending) Raw.CompletePending(wait: true);
+                lock (Owner.AppendLock(ref keySb))
+                {
+                    var status = Raw.Upsert(ref keySb, ref valueSb);
+                    if (status.IsPending) Raw.CompletePending(wait: true);
+                }
             }
         }
 
@@ -642,15 +716,17 @@ public sealed partial class FasterStore : IDisposable
             fixed (byte* k = key)
             {
                 var keySb = SpanByte.FromPointer(k, key.Length);
-                var status = Raw.Delete(ref keySb);
-                if (status.IsPending) Raw.CompletePending(wait: true);
+                lock (Owner.AppendLock(ref keySb))
+                {
+                    var status = Raw.Delete(ref keySb);
+                    if (status.IsPending) Raw.CompletePending(wait: true);
+                }
             }
         }
 
         public void Dispose()
         {
             Raw.Dispose();
-            CopyingRaw.Dispose();
         }
     }
 }
