@@ -54,9 +54,7 @@ public static class PartitionedStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(remote);
-        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
-        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
-        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
+        await CheckRemoteLayoutAsync(options, cancellationToken).ConfigureAwait(false);
         var engines = new DynamoEngine?[options.Partitions];
         var front = await DynamoEngine.OpenAsync(OptionsOf(options, 0), time, cancellationToken).ConfigureAwait(false);
         engines[0] = front;
@@ -73,9 +71,7 @@ public static class PartitionedStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(remote);
-        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
-        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
-        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
+        await CheckRemoteLayoutAsync(options, cancellationToken).ConfigureAwait(false);
         var own = Copy(options);
         own.Blob = Copy(options.Blob);
         own.Blob.ConnectionString = null;
@@ -85,6 +81,14 @@ public static class PartitionedStore
         var gateway = await DynamoEngine.OpenAsync(own, time, cancellationToken).ConfigureAwait(false);
         gateway.Partitions = new PartitionRouter(new DynamoEngine?[options.Partitions], remote, gateway);
         return gateway;
+    }
+
+    /// <summary>P checked as for a store in one process, for a store some of whose partitions are held elsewhere.</summary>
+    private static async Task CheckRemoteLayoutAsync(EngineOptions options, CancellationToken cancellationToken)
+    {
+        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
+        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
+        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
