@@ -34,7 +34,7 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
         _factory = factory;
         _regions = regions;
         _time = services.GetService<TimeProvider>();
-        // Registered only with ScaleOut:Enabled: partitions other than 0 are then reached through the silo's grains.
+        // Registered only with ScaleOut:Enabled: the host is then a gateway, every partition is reached through the silo's grains.
         _remote = services.GetService<Serverless.Engine.Partitioning.IPartitionTransport>();
         _logger = logger;
     }
@@ -94,7 +94,7 @@ internal sealed class EngineLifetime : IHostedService, IAsyncDisposable
     {
         if (_regions.Names.Count > 0) throw new ArgumentException("ScaleOut:Enabled serves one region; it cannot be combined with LocalHost:Regions.");
         if (options.Partitions < 2) throw new ArgumentException("ScaleOut:Enabled needs a store with partitions (Engine:Partitions > 1, e.g. 8).");
-        return Serverless.Engine.Partitioning.PartitionedStore.OpenWithRemoteAsync(options, _remote!, _time ?? TimeProvider.System);
+        return Serverless.Engine.Partitioning.PartitionedStore.OpenGatewayAsync(options, _remote!, _time ?? TimeProvider.System);
     }
 
     private async ValueTask CloseAsync()

@@ -22,15 +22,16 @@ public sealed record PartitionMessage(
     [property: Id(1)] string Region,
     [property: Id(2)] byte[] Body,
     [property: Id(3)] string? TableName,
-    [property: Id(4)] string? HashKey)
+    [property: Id(4)] string? HashKey,
+    [property: Id(5)] string[]? MoreRoutes = null)
 {
     public static PartitionMessage From(PartitionRequest r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        return new(r.Target, r.Region, r.Body, r.TableName, r.HashKey);
+        return new(r.Target, r.Region, r.Body, r.TableName, r.HashKey, r.MoreRoutes);
     }
 
-    public PartitionRequest ToRequest() => new(Target, Region, Body, TableName, HashKey);
+    public PartitionRequest ToRequest() => new(Target, Region, Body, TableName, HashKey, MoreRoutes);
 }
 
 /// <summary>The wire form of <see cref="PartitionAnswer"/>.</summary>

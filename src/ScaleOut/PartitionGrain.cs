@@ -14,8 +14,10 @@ public sealed class PartitionStoreSettings(EngineOptions options, TimeProvider t
 
 /// <summary>
 /// Owns partition <c>k</c> while active: activation opens <see cref="PartitionedStore.OptionsOf"/> (the store takes
-/// the partition's blob lease before serving), deactivation checkpoints and closes it, releasing the lease.
+/// the partition's blob lease before serving), deactivation checkpoints and closes it, releasing the lease. Placed
+/// by activation count, so the P partitions spread over the silos (docs/scale-out.md, "Placement and balance").
 /// </summary>
+[Orleans.Placement.ActivationCountBasedPlacement]
 public sealed class PartitionGrain(PartitionStoreSettings settings) : Grain, IPartitionGrain
 {
     private DynamoEngine? _engine;

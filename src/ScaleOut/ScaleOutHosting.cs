@@ -11,7 +11,8 @@ namespace Serverless.ScaleOut;
 /// <summary>
 /// Co-hosts an Orleans silo in the host's process (docs/scale-out.md, "Hosting"): membership in Azure Table storage
 /// on the store's account when there is one, else localhost clustering; partition grains opening partitions of the
-/// host's own store; and an <see cref="IPartitionTransport"/> through them, which the host's engine opens with.
+/// host's own store (partition 0 too); and an <see cref="IPartitionTransport"/> through them, with which the host opens
+/// its engine as a gateway that holds no partition itself.
 /// </summary>
 public static class ScaleOutHosting
 {
@@ -48,6 +49,12 @@ public static class ScaleOutHosting
             {
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: scaleOut.ClusterId, clusterId: scaleOut.ClusterId);
             }
+
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                if (scaleOut.ProbeTimeout is { } probe) o.ProbeTimeout = probe;
+                if (scaleOut.MissedProbesLimit is { } missed) o.NumMissedProbesLimit = missed;
+            });
         });
         // The grains open partitions with the host's own settings, once they are bound and validated.
         services.AddSingleton(sp => new PartitionStoreSettings(sp.GetRequiredService<IOptions<EngineOptions>>().Value, sp.GetService<TimeProvider>() ?? TimeProvider.System));

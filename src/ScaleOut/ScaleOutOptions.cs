@@ -25,6 +25,15 @@ public sealed class ScaleOutOptions
     public string ClusterId { get; set; } = "serverless-dynamo";
 
     /// <summary>
+    /// How long a silo waits for a probe's answer before counting it missed (Orleans' <c>ProbeTimeout</c>); null keeps
+    /// Orleans' default (5 s). With <see cref="MissedProbesLimit"/> it sets how soon a killed host's partitions move.
+    /// </summary>
+    public TimeSpan? ProbeTimeout { get; set; }
+
+    /// <summary>Missed probes after which a silo is suspected (Orleans' <c>NumMissedProbesLimit</c>); null keeps Orleans' default (3).</summary>
+    public int? MissedProbesLimit { get; set; }
+
+    /// <summary>
     /// The silo's advertised address and ports: App Service's private address and first two private ports when
     /// present (VNet integration with private ports), else 127.0.0.1 and the configured ports.
     /// </summary>

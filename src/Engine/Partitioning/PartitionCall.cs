@@ -20,9 +20,11 @@ public enum PartitionCallStatus : byte
 
 /// <summary>
 /// A request forwarded to a partition (docs/scale-out.md, "Across processes"): the full X-Amz-Target, the region, the
-/// request's JSON bytes, and the table and partition-key attribute the caller routed by (null when it routed by neither).
+/// request's JSON bytes, and the table and partition-key attribute the caller routed by (null when it routed by neither);
+/// <paramref name="MoreRoutes"/> holds further (table, partition-key attribute) pairs, flattened, for a request that
+/// names several tables (a batch, a transaction).
 /// </summary>
-public sealed record PartitionRequest(string Target, string Region, byte[] Body, string? TableName = null, string? HashKey = null);
+public sealed record PartitionRequest(string Target, string Region, byte[] Body, string? TableName = null, string? HashKey = null, string[]? MoreRoutes = null);
 
 /// <summary>
 /// A partition's answer as plain values, so any transport can carry it: the response JSON, or a DynamoDB error's type,
@@ -48,14 +50,25 @@ public static class PartitionCall
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 512 };
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
+    /// <summary>
+    /// The target of the gateway's catalog call (not a DynamoDB operation): answered with a JSON array of the
+    /// partition's table definitions (the catalog records' format), the one named by <see cref="PartitionRequest.TableName"/>
+    /// (an empty array when there is none), or every one when it is null. Hosts fill their routing catalog from it.
+    /// </summary>
+    public const string CatalogTarget = "Partition.TableDefinitions";
+
     /// <summary>Runs <paramref name="request"/> on <paramref name="engine"/> (one partition's engine, without a router).</summary>
     public static async Task<PartitionAnswer> ExecuteAsync(DynamoEngine engine, PartitionRequest request)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(request);
-        if (request.TableName is { } table && request.HashKey is { } hashKey
-            && engine.Database.FindTable(table)?.Definition is { } definition && definition.HashKey.Name != hashKey)
-            return new PartitionAnswer(PartitionCallStatus.StaleRoute);
+        if (request.Target == CatalogTarget) return Definitions(engine, request.TableName);
+        if (IsStale(engine, request.TableName, request.HashKey)) return new PartitionAnswer(PartitionCallStatus.StaleRoute);
+        if (request.MoreRoutes is { } more)
+        {
+            for (var i = 0; i + 1 < more.Length; i += 2)
+                if (IsStale(engine, more[i], more[i + 1])) return new PartitionAnswer(PartitionCallStatus.StaleRoute);
+        }
 
         // Forwarded requests come from a host's router, which hands over only DynamoDB operations it parsed.
         var handler = OperationTable.Find(request.Target) ?? throw new ArgumentException($"'{request.Target}' is not an operation.", nameof(request));
@@ -75,6 +88,31 @@ public static class PartitionCall
         {
             return ErrorAnswer(e);
         }
+    }
+
+    /// <summary>Whether the partition's table <paramref name="table"/> has another partition key than <paramref name="hashKey"/>.</summary>
+    private static bool IsStale(DynamoEngine engine, string? table, string? hashKey) =>
+        table != null && hashKey != null && engine.Database.FindTable(table)?.Definition is { } definition && definition.HashKey.Name != hashKey;
+
+    private static PartitionAnswer Definitions(DynamoEngine engine, string? table)
+    {
+        var output = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(output))
+        {
+            w.WriteStartArray();
+            if (table == null)
+            {
+                foreach (var state in engine.Database.Catalog.All) JsonSerializer.Serialize(w, state.Definition, Storage.StorageJsonContext.Default.TableDefinition);
+            }
+            else if (engine.Database.FindTable(table) is { } state)
+            {
+                JsonSerializer.Serialize(w, state.Definition, Storage.StorageJsonContext.Default.TableDefinition);
+            }
+
+            w.WriteEndArray();
+        }
+
+        return new PartitionAnswer(PartitionCallStatus.Ok, output.WrittenSpan.ToArray());
     }
 
     /// <summary>The parts of <paramref name="e"/>, its extra members written into one JSON object.</summary>

@@ -71,11 +71,15 @@ public sealed partial class PartitionRouter
     private readonly IPartitionTransport? _remote;
     private readonly ConcurrentDictionary<MethodInfo, OperationHandler> _bound = new();
 
-    internal PartitionRouter(DynamoEngine?[] engines, IPartitionTransport? remote = null)
+    // A gateway's own engine (it holds no partition): its catalog is the routing cache filled from partition 0.
+    private readonly DynamoEngine? _gateway;
+
+    internal PartitionRouter(DynamoEngine?[] engines, IPartitionTransport? remote = null, DynamoEngine? gateway = null)
     {
         _engines = engines;
         _local = [.. engines.OfType<DynamoEngine>()];
         _remote = remote;
+        _gateway = gateway;
     }
 
     /// <summary>The engines of the partitions this process holds, partition 0 (the one the host sees) first.</summary>
@@ -84,7 +88,8 @@ public sealed partial class PartitionRouter
     /// <summary>P, fixed when the store was created.</summary>
     public int Count => _engines.Length;
 
-    private DynamoEngine Front => _engines[0]!;
+    /// <summary>The engine whose catalog the router reads: partition 0's, or a gateway's routing cache.</summary>
+    private DynamoEngine Front => _gateway ?? _engines[0]!;
 
     private static MethodInfo Method(OperationHandler handler) => handler.Method;
 
@@ -95,7 +100,9 @@ public sealed partial class PartitionRouter
     internal OperationHandler Bind(OperationHandler handler)
     {
         var method = handler.Method;
-        if (!Routes.TryGetValue(method, out var route)) return handler;
+        if (!Routes.TryGetValue(method, out var route)) return _gateway == null || RunsOnGateway.Contains(method) ? handler : Forwarded(handler);
+        if (_remote != null)
+            return _bound.GetOrAdd(method, static (_, s) => (ctx, req, w) => s.Router.RetriedAsync(s.Route, s.Handler, ctx, req, w), (Router: this, Route: route, Handler: handler));
         return _bound.GetOrAdd(method, static (_, s) => (ctx, req, w) => s.Router.RouteAsync(s.Route, s.Handler, ctx, req, w), (Router: this, Route: route, Handler: handler));
     }
 
@@ -113,9 +120,9 @@ public sealed partial class PartitionRouter
     };
 
     /// <summary>Runs <paramref name="handler"/> on partition <paramref name="k"/>'s engine, with the request's caller and region.</summary>
-    private ValueTask CallAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    private ValueTask CallAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w, bool keyed = true)
     {
-        if (_engines[k] is not { } engine) return RemoteAsync(k, handler, ctx, req, w);
+        if (_engines[k] is not { } engine) return RemoteAsync(k, handler, ctx, req, w, keyed);
         if (ReferenceEquals(ctx.Engine, engine)) return handler(ctx, req, w);
         var inner = new OperationContext(engine, ctx.Region, ctx.RequestId)
         {
@@ -125,13 +132,14 @@ public sealed partial class PartitionRouter
     }
 
     /// <summary>
-    /// Forwards the request to partition <paramref name="k"/> in another process: its JSON bytes, with the table and the
-    /// partition-key attribute routed by; the answer's bytes are written as they are, an error is raised again as it was.
+    /// Forwards the request to partition <paramref name="k"/> in another process: its JSON bytes, with the tables and
+    /// partition-key attributes routed by when <paramref name="keyed"/>; the answer's bytes are written as they are, an
+    /// error is raised again as it was. A stale route refreshes those tables and raises <see cref="StaleRouteException"/>.
     /// </summary>
-    private async ValueTask RemoteAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
+    private async ValueTask RemoteAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w, bool keyed)
     {
-        var definition = DefinitionOf(req);
-        var request = new PartitionRequest(Targets[handler.Method], ctx.Region, JsonSerializer.SerializeToUtf8Bytes(req), definition?.Name, definition?.HashKey.Name);
+        var target = Targets.TryGetValue(handler.Method, out var known) ? known : ctx.Target ?? throw new InvalidOperationException("A forwarded request needs its target.");
+        var request = keyed ? KeyedRequest(target, ctx.Region, req) : new PartitionRequest(target, ctx.Region, JsonSerializer.SerializeToUtf8Bytes(req));
         var answer = await _remote!.CallAsync(k, request, CancellationToken.None).ConfigureAwait(false);
         switch (answer.Status)
         {
@@ -141,18 +149,18 @@ public sealed partial class PartitionRouter
             case PartitionCallStatus.Error:
                 throw DynamoErrors.Rebuilt(answer);
             default:
-                // Refreshing the routing catalog from partition 0 is not built (docs/scale-out.md, "Remaining").
-                throw new InvalidOperationException($"Partition {k} answered a stale route for table '{definition?.Name}'.");
+                await RefreshAsync(ctx.Region, request).ConfigureAwait(false);
+                throw new StaleRouteException($"Partition {k} answered a stale route for table '{request.TableName}'.");
         }
     }
 
     /// <summary>Runs the request on partition <paramref name="k"/> and parses its answer (for the answers that are merged).</summary>
-    private async Task<JsonDocument> CallForDocumentAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req)
+    private async Task<JsonDocument> CallForDocumentAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, bool keyed = true)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
         await using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
-            await CallAsync(k, handler, ctx, req, w).ConfigureAwait(false);
+            await CallAsync(k, handler, ctx, req, w, keyed).ConfigureAwait(false);
         }
 
         return JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
@@ -161,10 +169,18 @@ public sealed partial class PartitionRouter
     /// <summary>Catalog changes go to every partition, partition 0 first: if it refuses, nothing else is touched.</summary>
     private async ValueTask CatalogAsync(OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
-        await CallAsync(0, handler, ctx, req, w).ConfigureAwait(false);
-        for (var k = 1; k < _engines.Length; k++)
+        try
         {
-            using var _ = await CallForDocumentAsync(k, handler, ctx, req).ConfigureAwait(false);
+            await CallAsync(0, handler, ctx, req, w, keyed: false).ConfigureAwait(false);
+            for (var k = 1; k < _engines.Length; k++)
+            {
+                using var _ = await CallForDocumentAsync(k, handler, ctx, req, keyed: false).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // A gateway learns the change (or that the table is not what it thought) from partition 0 at once.
+            if (_gateway != null && CatalogNameOf(req) is { } name) await RefreshAsync(ctx.Region, name).ConfigureAwait(false);
         }
     }
 
@@ -174,7 +190,7 @@ public sealed partial class PartitionRouter
         var pages = new List<JsonDocument>(_engines.Length);
         try
         {
-            for (var k = 0; k < _engines.Length; k++) pages.Add(await CallForDocumentAsync(k, handler, ctx, req).ConfigureAwait(false));
+            for (var k = 0; k < _engines.Length; k++) pages.Add(await CallForDocumentAsync(k, handler, ctx, req, keyed: false).ConfigureAwait(false));
             var others = new List<JsonElement>(pages.Count - 1);
             for (var k = 1; k < pages.Count; k++) others.Add(pages[k].RootElement);
             WriteSummed(w, pages[0].RootElement, others);
@@ -245,11 +261,7 @@ public sealed partial class PartitionRouter
     /// The table a TableName (or a batch's table key) names, by name or by the name inside a table ARN; the operation
     /// itself still checks the ARN's account and region, on whichever partition it runs.
     /// </summary>
-    private TableDefinition? FindDefinition(string name)
-    {
-        if (TableArns.IsArn(name) && name.IndexOf(":table/", StringComparison.Ordinal) is var at and > 0) name = name[(at + ":table/".Length)..];
-        return Front.Database.FindTable(name)?.Definition;
-    }
+    private TableDefinition? FindDefinition(string name) => Front.Database.FindTable(PlainName(name))?.Definition;
 
     private int PartitionOfMember(JsonElement req, ReadOnlySpan<byte> member) =>
         DefinitionOf(req) is { } definition && req.TryGetProperty(member, out var map) ? PartitionOfAttribute(map, definition.HashKey.Name) : 0;

@@ -54,14 +54,41 @@ public static class PartitionedStore
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(remote);
-        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
-        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
-        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
+        await CheckRemoteLayoutAsync(options, cancellationToken).ConfigureAwait(false);
         var engines = new DynamoEngine?[options.Partitions];
         var front = await DynamoEngine.OpenAsync(OptionsOf(options, 0), time, cancellationToken).ConfigureAwait(false);
         engines[0] = front;
         front.Partitions = new PartitionRouter(engines, remote);
         return front;
+    }
+
+    /// <summary>
+    /// Opens a gateway to a store whose every partition, 0 included, is held elsewhere and reached through
+    /// <paramref name="remote"/> (docs/scale-out.md, "Gateway"): an engine in memory that owns no data, authenticates,
+    /// authorizes and routes, its catalog a cache of partition 0's. P is checked as for a store in one process.
+    /// </summary>
+    public static async Task<DynamoEngine> OpenGatewayAsync(EngineOptions options, IPartitionTransport remote, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(remote);
+        await CheckRemoteLayoutAsync(options, cancellationToken).ConfigureAwait(false);
+        var own = Copy(options);
+        own.Blob = Copy(options.Blob);
+        own.Blob.ConnectionString = null;
+        own.Partitions = 1;
+        own.InMemory = true;
+        own.InMemoryLogBytes = 16L * 1024 * 1024; // the least allowed: the gateway's store stays empty
+        var gateway = await DynamoEngine.OpenAsync(own, time, cancellationToken).ConfigureAwait(false);
+        gateway.Partitions = new PartitionRouter(new DynamoEngine?[options.Partitions], remote, gateway);
+        return gateway;
+    }
+
+    /// <summary>P checked as for a store in one process, for a store some of whose partitions are held elsewhere.</summary>
+    private static async Task CheckRemoteLayoutAsync(EngineOptions options, CancellationToken cancellationToken)
+    {
+        if (options.Partitions < 2) throw new ArgumentException("Partitions held elsewhere need a store with partitions (Engine:Partitions > 1).", nameof(options));
+        if (!options.InMemory) CheckLayout(options.DataDirectory, options.Partitions);
+        if (options.Blob.ConnectionString is { Length: > 0 }) await CheckBlobLayoutAsync(options.Blob, options.Partitions, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

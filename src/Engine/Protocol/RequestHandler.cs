@@ -106,9 +106,15 @@ public sealed class RequestHandler
                 var writer = RentWriter(output);
                 try
                 {
+                    // A partitioned store routes the operation to its partitions (src/Engine/Partitioning); a gateway first
+                    // makes sure its routing catalog, which authorization reads too, holds the tables the request names.
+                    if (_engine.Partitions is { } partitions)
+                    {
+                        await partitions.PrepareAsync(handler, context, document.RootElement).ConfigureAwait(false);
+                        handler = partitions.Bind(handler);
+                    }
+
                     _engine.Security.Authorize(context, request.Target!, document.RootElement);
-                    // A partitioned store routes the operation to its partitions (src/Engine/Partitioning).
-                    if (_engine.Partitions is { } partitions) handler = partitions.Bind(handler);
                     // Requests sent to a cache cluster's endpoint go through the cache, which decorates the read operations.
                     try
                     {

@@ -16,7 +16,7 @@ public sealed class CoHostedSiloTests
 {
     private const string Table = "orders";
 
-    private static HostProcessOptions ScaledOut(params (string Name, string Value)[] more)
+    internal static HostProcessOptions ScaledOut(params (string Name, string Value)[] more)
     {
         var environment = new Dictionary<string, string>
         {
@@ -97,7 +97,7 @@ public sealed class CoHostedSiloTests
         Assert.Equal(40, scanned.Count);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -141,7 +141,7 @@ public sealed class PartitionedStoreTests
     }
 
     /// <summary>Runs the scenario and returns every answer as text, in order, for comparison.</summary>
-    private static async Task<List<string>> RunScenarioAsync(AmazonDynamoDBClient client)
+    internal static async Task<List<string>> RunScenarioAsync(AmazonDynamoDBClient client)
     {
         var log = new List<string>();
         await client.CreateTableAsync(new CreateTableRequest
