@@ -18,7 +18,7 @@ PID=""
 cleanup() { [[ -n "$PID" ]] && kill -KILL "$PID" 2>/dev/null || true; rm -rf "$DATA" "$DATA".log*; }
 trap cleanup EXIT
 now() { date +%s.%N; }
-launch() { # $1: log file; sets PID; returns once a request is answered, printing the seconds it took
+launch() { # $1: log file; sets PID and SECS (seconds until a request was answered); not in a subshell, so PID is kept
   local t0; t0=$(now)
   (cd "$DATA" && exec dotnet "$HOST_DLL" --host 127.0.0.1 --port "$PORT" --data-dir "$DATA") > "$1" 2>&1 &
   PID=$!
@@ -27,7 +27,7 @@ launch() { # $1: log file; sets PID; returns once a request is answered, printin
     kill -0 "$PID" 2>/dev/null || { cat "$1" >&2; exit 1; }
     sleep 0.02
   done
-  echo "$(now) - $t0" | bc
+  SECS=$(echo "$(now) - $t0" | bc)
 }
 rss() { grep -E 'VmRSS|VmHWM' "/proc/$PID/status" | tr -s ' \t' ' ' | tr '\n' ' '; }
 build_host
@@ -37,11 +37,11 @@ node "$BENCH_DIR/ddbctl.js" load "$URL" bench 0 "$ITEMS" 25 16 100 | tail -1
 echo "after load: $(rss)"
 kill -TERM "$PID"; wait "$PID" || true
 echo "data directory: $(du -sh "$DATA" | cut -f1) (store $(du -sh "$DATA/store" | cut -f1), log $(du -sh "$DATA/changelog" | cut -f1))"
-secs=$(launch "$DATA.log1")
-echo "restart after a graceful stop ($ITEMS items): first answer after $secs s; $(grep -o 'store opened: .*' "$DATA.log1"); $(rss)"
+launch "$DATA.log1"
+echo "restart after a graceful stop ($ITEMS items): first answer after $SECS s; $(grep -o 'store opened: .*' "$DATA.log1"); $(rss)"
 node "$BENCH_DIR/ddbctl.js" load "$URL" bench "$ITEMS" "$(( ITEMS + LOG_ITEMS ))" 25 16 100 | tail -1
 kill -KILL "$PID"; wait "$PID" 2>/dev/null || true
-secs=$(launch "$DATA.log2")
-echo "restart after SIGKILL ($LOG_ITEMS records to replay): first answer after $secs s; $(grep -o 'store opened: .*' "$DATA.log2"); $(rss)"
+launch "$DATA.log2"
+echo "restart after SIGKILL ($LOG_ITEMS records to replay): first answer after $SECS s; $(grep -o 'store opened: .*' "$DATA.log2"); $(rss)"
 kill -TERM "$PID"; wait "$PID" || true
 PID=""
