@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -10,7 +11,7 @@ namespace Serverless.Engine.Partitioning;
 /// The gateway (docs/scale-out.md, "Gateway"): a host that holds no partition routes with a catalog cached from
 /// partition 0's grain. The cache is the gateway engine's own catalog, so authorization (resource policies, ARNs) reads
 /// it as on one host. A table is fetched when a request names one the cache lacks (or an index it does not know),
-/// after every catalog change sent through this gateway, and when a partition answers <see cref="PartitionCallStatus.StaleRoute"/>,
+/// or one fetched more than <see cref="CacheAge"/> ago, after every catalog change sent through this gateway, and when a partition answers <see cref="PartitionCallStatus.StaleRoute"/>,
 /// after which the request is routed again, once. PartiQL runs on the gateway over a catalog fetched whole first;
 /// every other operation the router does not route is forwarded to partition 0 as it is.
 /// </summary>
@@ -21,6 +22,15 @@ public sealed partial class PartitionRouter
     [
         Method(ExecuteStatement.ExecuteAsync), Method(BatchExecuteStatement.ExecuteAsync), Method(ExecuteTransaction.ExecuteAsync),
     ];
+
+    /// <summary>
+    /// How long a gateway trusts a table's cached definition: a change made through another host (a resource policy that
+    /// denies, a new index, a dropped table) is seen here within it. One call to partition 0 per table and period.
+    /// </summary>
+    public static readonly TimeSpan CacheAge = TimeSpan.FromSeconds(5);
+
+    /// <summary>When each cached table was fetched (the gateway engine's injected clock).</summary>
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _fetchedAt = new(StringComparer.Ordinal);
 
     /// <summary>Whether this router is a gateway's (it holds no partition; its catalog is a cache of partition 0's).</summary>
     public bool IsGateway => _gateway != null;
@@ -65,12 +75,14 @@ public sealed partial class PartitionRouter
     private async ValueTask RefreshMissingAsync(string region, List<string> names)
     {
         foreach (var name in names)
-            if (Front.Database.FindTable(name) == null) await RefreshAsync(region, name).ConfigureAwait(false);
+            if (Front.Database.FindTable(name) == null || !Fresh(name)) await RefreshAsync(region, name).ConfigureAwait(false);
     }
+
+    private bool Fresh(string name) => _fetchedAt.TryGetValue(name, out var at) && Front.Time.GetUtcNow() - at < CacheAge;
 
     private bool Knows(string name, JsonElement req)
     {
-        if (Front.Database.FindTable(name)?.Definition is not { } definition) return false;
+        if (!Fresh(name) || Front.Database.FindTable(name)?.Definition is not { } definition) return false;
         return !req.TryGetProperty("IndexName"u8, out var index) || index.ValueKind != JsonValueKind.String || definition.FindIndex(index.GetString()!) != null;
     }
 
@@ -113,6 +125,7 @@ public sealed partial class PartitionRouter
     private async ValueTask RefreshAsync(string region, string? name)
     {
         if (_gateway == null) return;
+        var asked = Front.Time.GetUtcNow();
         var answer = await _remote!.CallAsync(0, new PartitionRequest(PartitionCall.CatalogTarget, region, [], name), CancellationToken.None).ConfigureAwait(false);
         if (answer.Status != PartitionCallStatus.Ok) throw DynamoErrors.Rebuilt(answer);
         using var document = JsonDocument.Parse(answer.Body);
@@ -127,6 +140,7 @@ public sealed partial class PartitionRouter
         }
 
         foreach (var (number, json) in fresh.Values) catalog.Replay(number, JsonMarshal.GetRawUtf8Value(json));
+        foreach (var table in fresh.Keys) _fetchedAt[table] = asked;
     }
 
     /// <summary>The table a request names by TableName, or by the ResourceArn of a table (tags, resource policies); plain name.</summary>
