@@ -131,7 +131,7 @@ public sealed partial class PartitionRouter
     private async ValueTask RemoteAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w)
     {
         var definition = DefinitionOf(req);
-        var request = new PartitionRequest(Targets[handler.Method], ctx.Region, JsonSerializer.SerializeToUtf8Bytes(req), definition?.Name, definition?.HashKey.Name);
+        var request = new PartitionRequest(Targets[handler.Method], ctx.Region, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(req).ToArray(), definition?.Name, definition?.HashKey.Name);
         var answer = await _remote!.CallAsync(k, request, CancellationToken.None).ConfigureAwait(false);
         switch (answer.Status)
         {
