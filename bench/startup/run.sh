@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: start-up time, from spawning the process to its first answered request, for
-#   (a) our local host (src/Host) with an empty store: the ReadyToRun publish ("r2r") and the plain Release
-#       build ("il", what start-up was before ReadyToRun), each on a fresh data directory;
+#   (a) our local host (src/Host) with an empty store: the Release publish, Native AOT ("aot", the default
+#       publish), the ReadyToRun publish ("r2r", the publish before Native AOT: -p:PublishAot=false) and the plain
+#       Release build ("il", what start-up was before ReadyToRun), each on a fresh data directory;
 #   (b) dynalite (in memory), in the same run;
 #   (c) our host restarting on a data directory holding ITEMS items of 110 bytes: after a clean stop (SIGTERM,
 #       which checkpoints) and after a SIGKILL, to the first answered GetItem.
@@ -13,8 +14,9 @@
 #   N            starts per series                                      [10]
 #   ITEMS        items for the restart series (0 skips (c))             [1000000]
 #   RESTARTS     restarts per kind in (c)                               [5]
-#   SERIES       which of: r2r il dynalite restart                      ["r2r il dynalite restart"]
-#   NO_BUILD     1 = use the existing build and publish                 [0]
+#   SERIES       which of: aot r2r il dynalite restart                  ["aot r2r il dynalite restart"]
+#   RESTART_HOST the build the restart series (c) runs: aot or r2r      [aot]
+#   NO_BUILD     1 = use the existing builds: PUBLISHED_DIR (aot), R2R_DIR (r2r)  [0]
 #   HOST_ENV     extra environment for our host, e.g. "DOTNET_TieredPGO=0"  []
 #   OUTDIR       raw results                                            [/tmp/bench-startup-<date>]
 set -euo pipefail
@@ -23,24 +25,32 @@ REPO="$(cd "$HERE/../.." && pwd)"
 N="${N:-10}"
 ITEMS="${ITEMS:-1000000}"
 RESTARTS="${RESTARTS:-5}"
-SERIES="${SERIES:-r2r il dynalite restart}"
+SERIES="${SERIES:-aot r2r il dynalite restart}"
+RESTART_HOST="${RESTART_HOST:-aot}"
 OUTDIR="${OUTDIR:-/tmp/bench-startup-$(date +%Y%m%d-%H%M%S)}"
 TOOLS="${BENCH_TOOLS:-/tmp/bench-tools}"
 DYNALITE="$TOOLS/node_modules/dynalite/cli.js"
-PUBLISHED="$OUTDIR/r2r"
+PUBLISHED="$OUTDIR/aot"
+R2R="$OUTDIR/r2r"
 IL_HOST="$REPO/src/Host/bin/Release/net10.0/Serverless.Host"
 mkdir -p "$OUTDIR"
 read -ra HOST_ENV_ARGS <<< "${HOST_ENV:-}"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 
+wants() { [[ " $SERIES " == *" $1 "* || ( " $SERIES " == *" restart "* && "$RESTART_HOST" == "$1" ) ]]; }
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
-  echo "building: dotnet build -c Release src/Host (il), dotnet publish -c Release src/Host (r2r)" >&2
-  dotnet build -c Release "$REPO/src/Host" --nologo -v q > "$OUTDIR/build.log" 2>&1 || { cat "$OUTDIR/build.log" >&2; exit 1; }
-  dotnet publish -c Release "$REPO/src/Host" -o "$PUBLISHED" --nologo -v q > "$OUTDIR/publish.log" 2>&1 || { cat "$OUTDIR/publish.log" >&2; exit 1; }
+  # build LOG COMMAND...: one build step, its output kept in $OUTDIR/LOG and shown only if it fails.
+  build() { local log=$1; shift; echo "building: $*" >&2; "$@" --nologo -v q > "$OUTDIR/$log" 2>&1 || { cat "$OUTDIR/$log" >&2; exit 1; }; }
+  if wants il; then build build.log dotnet build -c Release "$REPO/src/Host"; fi
+  if wants aot; then build publish-aot.log dotnet publish -c Release "$REPO/src/Host" -o "$PUBLISHED"; fi
+  if wants r2r; then build publish-r2r.log dotnet publish -c Release "$REPO/src/Host" -p:PublishAot=false -o "$R2R"; fi
 else
   PUBLISHED="${PUBLISHED_DIR:-$PUBLISHED}"
+  R2R="${R2R_DIR:-$R2R}"
 fi
-R2R_HOST="$PUBLISHED/Serverless.Host"
+AOT_HOST="$PUBLISHED/Serverless.Host"
+R2R_HOST="$R2R/Serverless.Host"
+if [[ "$RESTART_HOST" == r2r ]]; then RESTART_EXE="$R2R_HOST"; else RESTART_EXE="$AOT_HOST"; fi
 if [[ " $SERIES " == *" dynalite "* && ! -f "$DYNALITE" ]]; then
   echo "installing dynalite 4.0.0 under $TOOLS (npm)" >&2
   mkdir -p "$TOOLS" && npm install --prefix "$TOOLS" dynalite@4.0.0 > "$OUTDIR/npm-install.log" 2>&1
@@ -98,6 +108,8 @@ PY
 
 for series in $SERIES; do
   case "$series" in
+    aot) host_series aot "$AOT_HOST"
+         echo "(a) our host, Native AOT publish (the default), empty store: $(stats "$OUTDIR/aot.txt")" | tee -a "$OUTDIR/summary.txt" ;;
     r2r) host_series r2r "$R2R_HOST"
          echo "(a) our host, ReadyToRun publish, empty store: $(stats "$OUTDIR/r2r.txt")" | tee -a "$OUTDIR/summary.txt" ;;
     il) host_series il "$IL_HOST"
@@ -111,7 +123,7 @@ for series in $SERIES; do
     restart)
       [[ "$ITEMS" -gt 0 ]] || continue
       data=$(mktemp -d /tmp/bench-startup-data.XXXXXX)
-      out=$(python3 "$HERE/first_answer.py" --cwd "$data" --log "$OUTDIR/restart-load.log" -- "$R2R_HOST" --port {port} --data-dir "$data")
+      out=$(python3 "$HERE/first_answer.py" --cwd "$data" --log "$OUTDIR/restart-load.log" -- "$RESTART_EXE" --port {port} --data-dir "$data")
       pid=$(echo "$out" | sed -n 2p); port=$(echo "$out" | sed -n 3p)
       node "$HERE/load.js" "http://127.0.0.1:$port" bench "$ITEMS" 16 | tee -a "$OUTDIR/summary.txt"
       kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
@@ -119,23 +131,23 @@ for series in $SERIES; do
       : > "$OUTDIR/restart-clean.txt"; : > "$OUTDIR/restart-kill.txt"
       for _ in $(seq "$RESTARTS"); do
         time_start "$OUTDIR/restart-clean.txt" --stop --request get --key k0000000 --timeout 600 --cwd "$data" \
-          --log "$OUTDIR/restart.log" -- "$R2R_HOST" --port {port} --data-dir "$data"
+          --log "$OUTDIR/restart.log" -- "$RESTART_EXE" --port {port} --data-dir "$data"
       done
       for _ in $(seq "$RESTARTS"); do
         # Start, answer, SIGKILL (no flush, no checkpoint), then time the next start.
         out=$(python3 "$HERE/first_answer.py" --request get --key k0000000 --timeout 600 --cwd "$data" --log "$OUTDIR/restart.log" \
-          -- "$R2R_HOST" --port {port} --data-dir "$data")
+          -- "$RESTART_EXE" --port {port} --data-dir "$data")
         kill -KILL "$(echo "$out" | sed -n 2p)"; sleep 0.5
         time_start "$OUTDIR/restart-kill.txt" --stop --request get --key k0000000 --timeout 600 --cwd "$data" \
-          --log "$OUTDIR/restart.log" -- "$R2R_HOST" --port {port} --data-dir "$data"
+          --log "$OUTDIR/restart.log" -- "$RESTART_EXE" --port {port} --data-dir "$data"
       done
       rm -rf "$data"
-      echo "(c) our host, restart with $ITEMS items after a clean stop: $(stats "$OUTDIR/restart-clean.txt")" | tee -a "$OUTDIR/summary.txt"
-      echo "(c) our host, restart with $ITEMS items after SIGKILL: $(stats "$OUTDIR/restart-kill.txt")" | tee -a "$OUTDIR/summary.txt" ;;
+      echo "(c) our host ($RESTART_HOST), restart with $ITEMS items after a clean stop: $(stats "$OUTDIR/restart-clean.txt")" | tee -a "$OUTDIR/summary.txt"
+      echo "(c) our host ($RESTART_HOST), restart with $ITEMS items after SIGKILL: $(stats "$OUTDIR/restart-kill.txt")" | tee -a "$OUTDIR/summary.txt" ;;
   esac
 done
 
-for name in r2r il; do
+for name in aot r2r il; do
   if [[ -f "$OUTDIR/$name-trace.log" ]]; then
     echo "trace ($name):" | tee -a "$OUTDIR/summary.txt"
     grep -E 'startup-trace|Engine open' "$OUTDIR/$name-trace.log" | sed 's/^/  /' | tee -a "$OUTDIR/summary.txt"

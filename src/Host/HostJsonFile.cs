@@ -1,14 +1,14 @@
-using System.Reflection;
 using System.Text.Json;
 
 namespace Serverless.Host;
 
-/// <summary>The functions app's host.json (next to its assembly), read once at start-up; empty if there is none.</summary>
+/// <summary>The functions app's host.json (copied next to the host by the build), read once at start-up; empty if there is none.</summary>
 internal static class HostJsonFile
 {
-    public static JsonElement Read(Assembly functions)
+    public static JsonElement Read()
     {
-        var path = Path.Combine(Path.GetDirectoryName(functions.Location) ?? AppContext.BaseDirectory, "host.json");
+        // The functions project's build copies host.json next to the host (Assembly.Location is empty under Native AOT).
+        var path = Path.Combine(AppContext.BaseDirectory, "host.json");
         if (!File.Exists(path)) return default;
         using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         return document.RootElement.Clone();

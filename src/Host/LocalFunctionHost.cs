@@ -32,7 +32,11 @@ internal static class LocalFunctionHost
             // The build indexed the functions (the worker SDK's generated metadata); scan for attributes only without it.
             var generated = GeneratedFunctionCatalog.TryRead(FunctionsAssembly);
             if (generated is not null) GeneratedFunctionCatalog.AssertMatchesReflection(FunctionsAssembly, generated);
+            // A Native AOT build keeps only the function classes and the generated provider (Functions/RootedFunctions.xml): no scan.
+            if (generated is null && !System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+                throw new InvalidOperationException("The functions assembly's generated function metadata was not found; a Native AOT build needs it.");
             functions = generated ?? FunctionCatalog.Discover(FunctionsAssembly);
+            BoundHttpFunctions.AssertCovers(functions);
             StartupTrace.Mark("functions discovered");
             (app, router) = Build(commandLine, functions, settings);
             StartupTrace.Mark("host built");
@@ -139,16 +143,18 @@ internal static class LocalFunctionHost
         var timers = TimerFunctionRunner.Resolve(functions, configuration);
         builder.Services.AddSingleton(sp => new TimerFunctionRunner(timers, sp, sp.GetRequiredService<ILogger<TimerFunctionRunner>>(), sp.GetService<TimeProvider>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TimerFunctionRunner>());
-        var queueSettings = QueueHostSettings.From(HostJsonFile.Read(FunctionsAssembly));
+        var hostJson = HostJsonFile.Read();
+        var queueSettings = QueueHostSettings.From(hostJson);
         var queueFunctions = QueueFunctionRunner.Resolve(functions, configuration, queueSettings);
         var lease = TimeSpan.FromSeconds(configuration.GetValue("LocalHost:QueueLeaseSeconds", 600));
         builder.Services.AddSingleton(sp => new QueueFunctionRunner(queueFunctions, queueSettings, lease, sp, sp.GetRequiredService<ILogger<QueueFunctionRunner>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<QueueFunctionRunner>());
-        if (functions.Any(HttpFunctionInvoker.ReturnsActionResult)) builder.Services.AddMvcCore();
+        // MVC is not trim-safe; a Native AOT build refuses functions returning action results (HttpFunctionRouter), so it never needs it.
+        if (System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && functions.Any(HttpFunctionInvoker.ReturnsActionResult)) builder.Services.AddMvcCore();
 
         // Invokers are compiled once, here, against the final service registrations.
         var root = new RootServices();
-        var router = HttpFunctionRouter.Create(functions, ReadRoutePrefix(FunctionsAssembly), builder.Services, root);
+        var router = HttpFunctionRouter.Create(functions, ReadRoutePrefix(hostJson), builder.Services, root);
         StartupTrace.Mark("http invokers compiled");
 
         var app = builder.Build();
@@ -244,8 +250,8 @@ internal static class LocalFunctionHost
     }
 
     /// <summary>The <c>extensions.http.routePrefix</c> of the functions app's host.json; Functions' default is "api".</summary>
-    private static string ReadRoutePrefix(Assembly functions) =>
-        HostJsonFile.Extension(HostJsonFile.Read(functions), "http") is { } http
+    private static string ReadRoutePrefix(JsonElement hostJson) =>
+        HostJsonFile.Extension(hostJson, "http") is { } http
         && http.TryGetProperty("routePrefix", out var prefix)
         && prefix.ValueKind == JsonValueKind.String
             ? prefix.GetString()!

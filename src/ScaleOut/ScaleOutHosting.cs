@@ -24,7 +24,11 @@ public static class ScaleOutHosting
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(scaleOut);
-        return scaleOut.Enabled ? AddSilo(services, scaleOut, storage) : services;
+        if (!scaleOut.Enabled) return services;
+        // Orleans generates code at run time: a Native AOT publish of the host cannot run a silo.
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+            throw new InvalidOperationException("ScaleOut:Enabled needs a JIT build of the host (Orleans does not run under Native AOT): publish it with -p:PublishAot=false.");
+        return AddSilo(services, scaleOut, storage);
     }
 
     /// <summary>Apart, and never inlined: a host without scale-out never loads Orleans' assemblies.</summary>

@@ -89,7 +89,7 @@ public sealed partial class PartitionRouter
     /// <summary>The tables a forwarded request was routed by, with their partition-key attributes (the partition checks them).</summary>
     private PartitionRequest KeyedRequest(string target, string region, JsonElement req)
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(req);
+        var body = JsonMarshal.GetRawUtf8Value(req).ToArray();
         var first = DefinitionOf(req);
         if (OtherTableNames(req) is not { } others) return new PartitionRequest(target, region, body, first?.Name, first?.HashKey.Name);
         var routes = new List<string>();

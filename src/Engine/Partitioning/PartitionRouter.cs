@@ -139,7 +139,7 @@ public sealed partial class PartitionRouter
     private async ValueTask RemoteAsync(int k, OperationHandler handler, OperationContext ctx, JsonElement req, Utf8JsonWriter w, bool keyed)
     {
         var target = Targets.TryGetValue(handler.Method, out var known) ? known : ctx.Target ?? throw new InvalidOperationException("A forwarded request needs its target.");
-        var request = keyed ? KeyedRequest(target, ctx.Region, req) : new PartitionRequest(target, ctx.Region, JsonSerializer.SerializeToUtf8Bytes(req));
+        var request = keyed ? KeyedRequest(target, ctx.Region, req) : new PartitionRequest(target, ctx.Region, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(req).ToArray());
         var answer = await _remote!.CallAsync(k, request, CancellationToken.None).ConfigureAwait(false);
         switch (answer.Status)
         {

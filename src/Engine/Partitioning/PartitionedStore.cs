@@ -106,7 +106,7 @@ public static class PartitionedStore
         return copy;
     }
 
-    private static T Copy<T>(T source) where T : class, new()
+    private static T Copy<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicProperties)] T>(T source) where T : class, new()
     {
         var copy = new T();
         foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))

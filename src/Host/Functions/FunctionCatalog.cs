@@ -16,6 +16,9 @@ internal sealed record FunctionDescriptor(string Name, MethodInfo Method, Parame
 /// </summary>
 internal static class FunctionCatalog
 {
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = RootedFunctions.Justification)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = RootedFunctions.Justification)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2065", Justification = RootedFunctions.Justification)]
     public static IReadOnlyList<FunctionDescriptor> Discover(Assembly assembly)
     {
         var found = new List<FunctionDescriptor>();

@@ -8,6 +8,7 @@ namespace Serverless.Host.Functions;
 /// </summary>
 internal static class FunctionInvocation
 {
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2072", Justification = RootedFunctions.Justification)]
     public static async Task InvokeAsync(IServiceProvider services, MethodInfo method, Func<ParameterInfo, IServiceProvider, object?> bind)
     {
         await using var scope = services.CreateAsyncScope();

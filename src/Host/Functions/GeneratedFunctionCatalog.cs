@@ -15,6 +15,9 @@ namespace Serverless.Host.Functions;
 internal static class GeneratedFunctionCatalog
 {
     /// <summary>The generated functions, sorted by name; null when the assembly has no generated provider.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = RootedFunctions.Justification)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2072", Justification = RootedFunctions.Justification)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = RootedFunctions.Justification)]
     public static IReadOnlyList<FunctionDescriptor>? TryRead(Assembly assembly)
     {
         var providerType = assembly.GetType(assembly.GetName().Name + ".GeneratedFunctionMetadataProvider")
@@ -32,6 +35,8 @@ internal static class GeneratedFunctionCatalog
         return found;
     }
 
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = RootedFunctions.Justification)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2075", Justification = RootedFunctions.Justification)]
     private static FunctionDescriptor? Describe(Assembly assembly, IFunctionMetadata metadata)
     {
         var entryPoint = metadata.EntryPoint ?? "";

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Linq.Expressions;
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
@@ -25,11 +26,6 @@ internal delegate Task HttpFunctionDelegate(HttpContext context);
 /// </summary>
 internal static class HttpFunctionInvoker
 {
-    private static readonly MethodInfo ValueTaskAsTask = typeof(ValueTask).GetMethod(nameof(ValueTask.AsTask))!;
-    private static readonly MethodInfo AwaitResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(AwaitResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
-    private static readonly MethodInfo WriteResultMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(WriteResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
-    private static readonly MethodInfo BindRequestMethod = typeof(HttpFunctionInvoker).GetMethod(nameof(BindRequest), BindingFlags.NonPublic | BindingFlags.Static)!;
-
     /// <summary>True when the function returns MVC action results, which need <c>AddMvcCore()</c>.</summary>
     public static bool ReturnsActionResult(FunctionDescriptor function)
     {
@@ -37,9 +33,15 @@ internal static class HttpFunctionInvoker
         return type is not null && typeof(IActionResult).IsAssignableFrom(type);
     }
 
+    /// <summary>
+    /// The reflection binding, for a function <see cref="BoundHttpFunctions"/> does not list: it generates code at run
+    /// time, so only a JIT build runs it (a Native AOT build refuses such a function at start-up).
+    /// </summary>
     /// <param name="function">The function to call.</param>
     /// <param name="registrations">The host's service registrations, to tell whether the class needs a request scope.</param>
     /// <param name="root">The root provider, filled in once the host is built.</param>
+    [RequiresUnreferencedCode(BindsByReflection)]
+    [RequiresDynamicCode(BindsByReflection)]
     public static HttpFunctionDelegate Compile(FunctionDescriptor function, IServiceCollection registrations, RootServices root)
     {
         var method = function.Method;
@@ -53,12 +55,12 @@ internal static class HttpFunctionInvoker
 
             // A class built only from singletons gets them from the root provider: creating and disposing a
             // request scope would be pure per-request overhead. Otherwise it gets the request's scope, as in Azure.
-            var fromRoot = NeedsOnlySingletons(type, registrations);
+            var fromRoot = BoundHttpFunctions.NeedsOnlySingletons(type, registrations);
 
             // The usual shape, `Task M(HttpRequest)` (every function of this app), binds a typed delegate to the method:
             // shared generic code, precompiled by ReadyToRun, where compiling an expression tree costs JIT at start-up.
             if (method.ReturnType == typeof(Task) && method.GetParameters() is [{ ParameterType: var only }] && only == typeof(HttpRequest) && type.IsClass)
-                return (HttpFunctionDelegate)BindRequestMethod.MakeGenericMethod(type).Invoke(null, [method, factory, fromRoot, root])!;
+                return (HttpFunctionDelegate)typeof(HttpFunctionInvoker).GetMethod(nameof(BindRequest), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(type).Invoke(null, [method, factory, fromRoot, root])!;
 
             Expression provider = fromRoot
                 ? Expression.Property(Expression.Constant(root), nameof(RootServices.Provider))
@@ -76,18 +78,22 @@ internal static class HttpFunctionInvoker
         Expression body;
         if (returnType == typeof(Task)) body = call;
         else if (returnType == typeof(void)) body = Expression.Block(call, Expression.Constant(Task.CompletedTask));
-        else if (returnType == typeof(ValueTask)) body = Expression.Call(call, ValueTaskAsTask);
+        else if (returnType == typeof(ValueTask)) body = Expression.Call(call, typeof(ValueTask).GetMethod(nameof(ValueTask.AsTask))!);
         else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(Task<>))
-            body = Expression.Call(AwaitResultMethod.MakeGenericMethod(returnType.GetGenericArguments()), call, context);
+            body = Expression.Call(AwaitResultMethod().MakeGenericMethod(returnType.GetGenericArguments()), call, context);
         else if (returnType.IsGenericType && returnType.GetGenericTypeDefinition() == typeof(ValueTask<>))
             body = Expression.Call(
-                AwaitResultMethod.MakeGenericMethod(returnType.GetGenericArguments()),
+                AwaitResultMethod().MakeGenericMethod(returnType.GetGenericArguments()),
                 Expression.Call(call, returnType.GetMethod(nameof(ValueTask<int>.AsTask))!),
                 context);
-        else body = Expression.Call(WriteResultMethod, Expression.Convert(call, typeof(object)), context);
+        else body = Expression.Call(typeof(HttpFunctionInvoker).GetMethod(nameof(WriteResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!, Expression.Convert(call, typeof(object)), context);
 
         return Expression.Lambda<HttpFunctionDelegate>(body, $"Invoke_{function.Name}", [context]).Compile();
+
+        static MethodInfo AwaitResultMethod() => typeof(HttpFunctionInvoker).GetMethod(nameof(AwaitResultAsync), BindingFlags.NonPublic | BindingFlags.Static)!;
     }
+
+    private const string BindsByReflection = "Binds a function by reflection and compiles an expression tree; BoundHttpFunctions binds the functions at compile time.";
 
     private static HttpFunctionDelegate BindRequest<T>(MethodInfo method, ObjectFactory factory, bool fromRoot, RootServices root)
         where T : class
@@ -98,26 +104,7 @@ internal static class HttpFunctionInvoker
             : context => call((T)factory(context.RequestServices, null), context.Request);
     }
 
-    private static bool NeedsOnlySingletons(Type type, IServiceCollection registrations)
-    {
-        var constructors = type.GetConstructors();
-        if (constructors.Length != 1) return false;
-        foreach (var parameter in constructors[0].GetParameters())
-        {
-            var wanted = parameter.ParameterType;
-            var open = wanted.IsConstructedGenericType ? wanted.GetGenericTypeDefinition() : null;
-            ServiceDescriptor? match = null;
-            foreach (var descriptor in registrations)
-            {
-                if (descriptor.ServiceType == wanted || (open is not null && descriptor.ServiceType == open)) match = descriptor;
-            }
-
-            if (match is null ? !parameter.HasDefaultValue : match.Lifetime != ServiceLifetime.Singleton) return false;
-        }
-
-        return true;
-    }
-
+    [RequiresUnreferencedCode(BindsByReflection)]
     private static Expression BindParameter(FunctionDescriptor function, ParameterInfo parameter, ParameterExpression context, LocalFunctionDefinition definition)
     {
         var type = parameter.ParameterType;
@@ -141,9 +128,13 @@ internal static class HttpFunctionInvoker
         return type;
     }
 
+    [RequiresUnreferencedCode(BindsByReflection)]
+    [RequiresDynamicCode(BindsByReflection)]
     private static async Task AwaitResultAsync<T>(Task<T> task, HttpContext context) => await WriteResultAsync(await task.ConfigureAwait(false), context).ConfigureAwait(false);
 
     // What the Functions ASP.NET Core integration does with a returned value.
+    [RequiresUnreferencedCode(BindsByReflection)]
+    [RequiresDynamicCode(BindsByReflection)]
     private static Task WriteResultAsync(object? result, HttpContext context) => result switch
     {
         null => Task.CompletedTask,

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Template;
@@ -56,10 +58,20 @@ internal sealed class HttpFunctionRouter
         {
             if (function.Trigger is not HttpTriggerAttribute http) continue;
             var route = string.Join('/', new[] { routePrefix.Trim('/'), (http.Route ?? function.Name).Trim('/') }.Where(s => s.Length > 0));
-            routes.Add(new HttpFunctionRoute(function, route, http.Methods is { Length: > 0 } m ? m : null, HttpFunctionInvoker.Compile(function, registrations, root)));
+            routes.Add(new HttpFunctionRoute(function, route, http.Methods is { Length: > 0 } m ? m : null, Bind(function, registrations, root)));
         }
 
         return new HttpFunctionRouter(routes);
+    }
+
+    /// <summary>The compile-time binding of the function; by reflection only where the runtime can generate code.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = RootedFunctions.Justification)]
+    private static HttpFunctionDelegate Bind(FunctionDescriptor function, IServiceCollection registrations, RootServices root)
+    {
+        if (BoundHttpFunctions.TryGet(function.EntryPoint, out var bind)) return bind(registrations, root);
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+            throw new NotSupportedException($"Function '{function.Name}' ({function.EntryPoint}) is not listed in src/Host/Functions/BoundHttpFunctions.cs, and a Native AOT build cannot bind it by reflection.");
+        return HttpFunctionInvoker.Compile(function, registrations, root);
     }
 
     public Task DispatchAsync(HttpContext context)

@@ -103,7 +103,8 @@ internal sealed class LocalFunctionDefinition : FunctionDefinition
         Name = function.Name;
         Id = function.Name;
         EntryPoint = function.EntryPoint;
-        PathToAssembly = function.Method.DeclaringType!.Assembly.Location;
+        // The assembly's file next to the host's (Assembly.Location is empty in a Native AOT build).
+        PathToAssembly = Path.Combine(AppContext.BaseDirectory, function.Method.DeclaringType!.Assembly.GetName().Name + ".dll");
         Parameters = [.. function.Method.GetParameters().Select(p => new FunctionParameter(p.Name ?? string.Empty, p.ParameterType))];
     }
 

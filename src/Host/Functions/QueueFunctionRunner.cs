@@ -158,7 +158,13 @@ internal sealed class QueueFunctionRunner : FunctionLoopRunner<QueueFunction>
         _logger.LogWarning("Queue function {Function}: message {Id} moved to queue {Poison} after {Count} attempts", f.Descriptor.Name, message.Id, f.PoisonQueue, message.DequeueCount);
     }
 
+    /// <summary>A message as a JSON-deserialised class, by reflection: JIT builds only (the check in <see cref="Bind"/>).</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Deserialises an arbitrary type by reflection.")]
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Deserialises an arbitrary type by reflection.")]
+    private static object? DeserializePoco(string text, Type type) => JsonSerializer.Deserialize(text, type, PocoJson);
+
     /// <summary>The trigger parameter as string, bytes, BinaryData, JsonElement or a JSON-deserialised type; also binding data by name, as in Functions.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = RootedFunctions.Justification)]
     private static object? Bind(QueueFunction f, ParameterInfo parameter, ReceivedMessage message, IServiceProvider services, CancellationToken cancellationToken)
     {
         var type = parameter.ParameterType;
@@ -173,7 +179,9 @@ internal sealed class QueueFunctionRunner : FunctionLoopRunner<QueueFunction>
                 return document.RootElement.Clone();
             }
 
-            return JsonSerializer.Deserialize(message.Text, type, PocoJson);
+            if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+                throw new NotSupportedException($"Function '{f.Descriptor.Name}': a Native AOT build binds a queue message to string, byte[], BinaryData or JsonElement, not to {type}.");
+            return DeserializePoco(message.Text, type);
         }
 
         if (type == typeof(CancellationToken)) return cancellationToken;

@@ -302,14 +302,17 @@ public sealed class HostProcess : IAsyncDisposable
 
     private static ProcessStartInfo CreateStartInfo(IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string> environment, string? dll = null)
     {
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet")
+        // SERVERLESS_HOST_EXE runs the tests against a published host instead of the build's dll (docs/startup.md:
+        // the Native AOT publish is checked this way).
+        var published = dll is null && Environment.GetEnvironmentVariable("SERVERLESS_HOST_EXE") is { Length: > 0 } exe ? exe : null;
+        var info = new ProcessStartInfo(published ?? (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } dotnet ? dotnet : "dotnet"))
         {
             WorkingDirectory = workingDirectory, // no stray local.settings.json from the repository
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(dll ?? RepositoryLayout.HostDll);
+        if (published is null) info.ArgumentList.Add(dll ?? RepositoryLayout.HostDll);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
 
         foreach (var name in new[] { "ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "DOTNET_URLS" }) info.Environment.Remove(name);
