@@ -28,8 +28,8 @@ public sealed class ChangeLogOptions
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Roll to a new segment file past this size. Default: 16 MiB: the open segment is memory-mapped, so its written
-    /// pages count in the process's resident memory (docs/startup.md, "Memory").
+    /// Roll to a new segment file past this size. Default: 16 MiB. The open segment is memory-mapped; its written pages
+    /// are dropped from the process's resident memory as appends pass them (docs/startup.md, "Memory").
     /// </summary>
     public long SegmentBytes { get; set; } = 16L * 1024 * 1024;
 
