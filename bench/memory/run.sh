@@ -3,13 +3,15 @@
 # holding DYNALITE_ITEMS, loaded the same way in the same run (bench/startup/load.js: BatchWriteItem, 16
 # connections). Our host runs the ReadyToRun publish on a temporary data directory; RSS is read from
 # /proc/PID/status (VmRSS, and VmHWM, the peak) idle before the load, right after it, and after a clean restart
-# on the loaded store (what a fresh instance holds once it serves).
+# on the loaded store (what a fresh instance holds once it serves); also IDLE_SECONDS after the load, once the
+# engine's idle compaction has run.
 #
 # Knobs [defaults]:
 #   ITEMS           items in our host; 20000000 is the larger-than-memory size            [1000000]
 #   DYNALITE_ITEMS  items in dynalite (0 skips it)                                          [1000000]
 #   STORE_MEMORY    Engine__StoreMemoryBytes for our host (empty = the default)             []
 #   HOST_ENV        extra environment for our host                                          []
+#   IDLE_SECONDS    wait after the load before the second reading                           [3]
 #   NO_BUILD        1 = reuse PUBLISHED_DIR (a `dotnet publish -c Release src/Host` output)  [0]
 #   OUTDIR          raw results                                                             [/tmp/bench-memory-<date>]
 set -euo pipefail
@@ -57,6 +59,8 @@ start ours --cwd "$data" -- env "${HOST_ENV_ARGS[@]}" "$PUBLISHED/Serverless.Hos
 echo "ours, empty: $(rss "$PID")" | tee -a "$OUTDIR/summary.txt"
 node "$STARTUP/load.js" "$URL" bench "$ITEMS" 16 | sed 's/^/ours: /' | tee -a "$OUTDIR/summary.txt"
 echo "ours, $ITEMS items, after the load: $(rss "$PID")" | tee -a "$OUTDIR/summary.txt"
+sleep "${IDLE_SECONDS:-3}" # the engine's idle compaction runs 1 s after the last write (Engine__IdleCompactionAfter)
+echo "ours, $ITEMS items, ${IDLE_SECONDS:-3} s after the load: $(rss "$PID")" | tee -a "$OUTDIR/summary.txt"
 stop "$PID"
 echo "ours: data directory $(du -sh "$data" | cut -f1)" | tee -a "$OUTDIR/summary.txt"
 start ours-restart --request get --key k0000000 --cwd "$data" -- env "${HOST_ENV_ARGS[@]}" "$PUBLISHED/Serverless.Host" --port {port} --data-dir "$data"

@@ -43,6 +43,13 @@ public sealed class EngineOptions
     public long CheckpointLogBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
+    /// Once no write has been logged for this long (after at least 4 MiB of log since the last time), one full,
+    /// compacting garbage collection gives the memory a burst of writes left behind back to the operating system.
+    /// Zero turns it off. Default: 1 second (docs/startup.md, "Memory").
+    /// </summary>
+    public TimeSpan IdleCompactionAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Largest item collection (items sharing a partition key, plus their local-index entries) in a table with local
     /// secondary indexes. Default: 10 GiB, DynamoDB's limit.
     /// </summary>
@@ -84,6 +91,7 @@ public sealed class EngineOptions
         if (Partitions is < 1 or > Partitioning.PartitionMap.MaxPartitions) throw new ArgumentException("Partitions must be from 1 to 256.");
         if (InMemoryLogBytes < 16L * 1024 * 1024) throw new ArgumentException("InMemoryLogBytes must be at least 16 MiB.");
         if (MaxRequestBytes < 1024) throw new ArgumentException("MaxRequestBytes must be at least 1024.");
+        if (IdleCompactionAfter < TimeSpan.Zero) throw new ArgumentException("IdleCompactionAfter must not be negative.");
         if (StoreMemoryBytes < 16L * 1024 * 1024) throw new ArgumentException("StoreMemoryBytes must be at least 16 MiB.");
         if (ChangeLog.GroupCommitDelay < TimeSpan.Zero) throw new ArgumentException("ChangeLog.GroupCommitDelay must not be negative.");
         if (ChangeLog.SyncInterval <= TimeSpan.Zero) throw new ArgumentException("ChangeLog.SyncInterval must be positive.");

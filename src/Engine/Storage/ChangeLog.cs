@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
+using Serverless.Engine.Common;
 using Serverless.Engine.Security.Encryption;
 
 namespace Serverless.Engine.Storage;
@@ -27,8 +28,8 @@ public sealed class ChangeLogOptions
     public TimeSpan SyncInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Roll to a new segment file past this size. Default: 16 MiB: the open segment is memory-mapped, so its written
-    /// pages count in the process's resident memory (docs/startup.md, "Memory").
+    /// Roll to a new segment file past this size. Default: 16 MiB. The open segment is memory-mapped; its written pages
+    /// are dropped from the process's resident memory as appends pass them (docs/startup.md, "Memory").
     /// </summary>
     public long SegmentBytes { get; set; } = 16L * 1024 * 1024;
 
@@ -58,6 +59,12 @@ public sealed class ChangeLog : IAsyncDisposable
 
     /// <summary>Room past a full segment in its mapping: more than the largest record (two 400 KB images and a key).</summary>
     private const long MaxRecordBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Written pages of the mapped segment are dropped from the resident set in steps of this size: they are in the
+    /// page cache already, and without it the open segment counted in RSS up to its full size.
+    /// </summary>
+    private const long ReleaseStep = 1024 * 1024;
 
     private const string NotDurable = "The change log cannot be written; the write was not applied durably.";
 
@@ -89,6 +96,7 @@ public sealed class ChangeLog : IAsyncDisposable
     private MemoryMappedViewAccessor? _view;
     private nint _mapped;
     private long _mappedCapacity;
+    private long _released;
     private ulong _segmentFirstLsn;
     private int _dirty;
     private volatile bool _rollRequested;
@@ -431,6 +439,14 @@ public sealed class ChangeLog : IAsyncDisposable
             if (_segmentLength >= _options.SegmentBytes || _segmentLength + record.Length > _mappedCapacity || _rollRequested && _segmentLength > 0) RollSegment(lsn);
             record.CopyTo(new Span<byte>((byte*)_mapped + _segmentLength, record.Length));
             _segmentLength += record.Length;
+            if (_segmentLength - _released >= 2 * ReleaseStep)
+            {
+                // Keep the page being written (and the one before) mapped; everything older is only read from the file.
+                var upTo = (_segmentLength - ReleaseStep) & ~(long)(MappedPages.PageSize - 1);
+                MappedPages.Release(_mapped + (nint)_released, upTo - _released);
+                _released = upTo;
+            }
+
             Volatile.Write(ref _dirty, 1);
             Volatile.Write(ref _durableLsn, lsn);
             return Task.CompletedTask;
@@ -456,6 +472,7 @@ public sealed class ChangeLog : IAsyncDisposable
         byte* pointer = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
         _mapped = (nint)(pointer + _view.PointerOffset);
+        _released = 0;
     }
 
     /// <summary>Unmaps the open segment and cuts it back to its records (the caller fsyncs).</summary>

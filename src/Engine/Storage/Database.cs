@@ -44,6 +44,7 @@ public sealed partial class Database : IAsyncDisposable
         Items = new ItemWriter(this, store, _locks);
         Checkpoints = new Checkpointer(this, store);
         Maintenance = new Maintenance(this, store, _locks);
+        Idle = new IdleCompaction(this, options.IdleCompactionAfter);
     }
 
     /// <summary>Opens the store the options name (see <see cref="StoreOpener"/>).</summary>
@@ -61,6 +62,9 @@ public sealed partial class Database : IAsyncDisposable
 
     /// <summary>Tracked background work: TTL sweep, backfills, purges, background checkpoints.</summary>
     public Maintenance Maintenance { get; }
+
+    /// <summary>The full collection once writes stop (docs/startup.md, "Memory").</summary>
+    public IdleCompaction Idle { get; }
 
     internal EngineOptions Options => _options;
 
@@ -292,6 +296,7 @@ public sealed partial class Database : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Idle.Dispose();
         await Maintenance.DrainAsync().ConfigureAwait(false);
         if (_log != null)
         {

@@ -111,7 +111,7 @@ public sealed partial class ItemWriter
         if (hasNew)
         {
             _store.Upsert(key, @new);
-            if (!hasOld) table.Keys.Add(key.ToArray());
+            if (!hasOld) table.Keys.AddAbsent(key.ToArray()); // hasOld is the item's state under its lock, as the item count relies on
         }
         else
         {

@@ -44,10 +44,17 @@ public sealed class OrderedKeyIndex
     public long Count => Interlocked.Read(ref _count);
 
     /// <summary>Adds a key (the array may be kept; do not modify it). False when it was already present.</summary>
-    public bool Add(byte[] key) => Change(key, key, add: true);
+    public bool Add(byte[] key) => Change(key, key, add: true, absentBelow: false);
+
+    /// <summary>
+    /// Adds a key the caller knows is not live in the index (its item did not exist, under the item's lock), so
+    /// the layers under the memtable are not searched: on a table with runs, a write of a new item would otherwise
+    /// read a run's block for every bloom-filter false positive, which filled the block cache during a bulk load.
+    /// </summary>
+    public bool AddAbsent(byte[] key) => Change(key, key, add: true, absentBelow: true);
 
     /// <summary>Removes a key; false when it was absent.</summary>
-    public bool Remove(ReadOnlySpan<byte> key) => Change(null, key, add: false);
+    public bool Remove(ReadOnlySpan<byte> key) => Change(null, key, add: false, absentBelow: false);
 
     public bool Contains(ReadOnlySpan<byte> key)
     {
@@ -55,12 +62,12 @@ public sealed class OrderedKeyIndex
         return StateBelowMem(v, key, includeMem: true) == KeyState.Live;
     }
 
-    private bool Change(byte[]? array, ReadOnlySpan<byte> key, bool add)
+    private bool Change(byte[]? array, ReadOnlySpan<byte> key, bool add, bool absentBelow)
     {
         while (true)
         {
             var v = Current;
-            var below = v.Frozen.Length == 0 && v.Runs.Length == 0 ? KeyState.Absent : StateBelowMem(v, key, includeMem: false);
+            var below = absentBelow || (v.Frozen.Length == 0 && v.Runs.Length == 0) ? KeyState.Absent : StateBelowMem(v, key, includeMem: false);
             var result = add
                 ? v.Mem.Change(array, key, below, static (here, below) => Add(here, below))
                 : v.Mem.Change(array, key, below, static (here, below) => Remove(here, below));

@@ -221,12 +221,19 @@ public sealed class EncryptionPrimitivesTests : IDisposable
             Assert.Equal(data, Read(device, 1024, 2048));
             Assert.Equal(new byte[512], Read(device, 0, 512)); // never written: zeros
             Assert.Equal(data[..700], Read(device, 1024, 700)); // a length inside a sector: its prefix, authenticated
+
+            // A write larger than the device's sealing step (64 KiB) and not a multiple of it, as a page flush is.
+            var big = new byte[3 * 65536 + 1536];
+            new Random(5).NextBytes(big);
+            Write(device, big, 8192);
+            Assert.Equal(big, Read(device, 8192, big.Length));
+            Assert.Equal(data, Read(device, 1024, 2048));
         }
 
         var stored = File.ReadAllBytes(path + ".0");
         Assert.Equal(-1, stored.AsSpan().IndexOf(data.AsSpan(0, 64))); // not in clear
         var tags = File.ReadAllBytes(path + ".0" + EncryptedDevice.TagSuffix);
-        Assert.Equal((1024 + 2048) / 512 * 32, tags.Length);
+        Assert.Equal((8192 + 3 * 65536 + 1536) / 512 * 32, tags.Length);
         stored[1024 + 700] ^= 1;
         File.WriteAllBytes(path + ".0", stored);
         using (var device = new EncryptedDevice(path, TestKeys.Cipher))

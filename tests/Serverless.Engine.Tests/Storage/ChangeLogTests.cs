@@ -84,6 +84,38 @@ public sealed class ChangeLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Append_PastTheReleasedPagesOfTheMappedSegment_KeepsEveryRecord()
+    {
+        // 1,500 records of 4 KiB: 6 MiB in one segment, whose written pages are dropped from the resident set as the
+        // appends pass them (madvise), while staying in the file.
+        var options = new ChangeLogOptions();
+        var image = new byte[4096];
+        await using (var log = ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, Ignore))
+        {
+            for (var i = 0; i < 1500; i++)
+            {
+                image[0] = (byte)i;
+                image[^1] = (byte)(i >> 8);
+                await log.AppendItemWrite(i, ChangeFlags.None, 1, [(byte)i, (byte)(i >> 8)], false, default, true, image).Committed;
+            }
+        }
+
+        Assert.Single(Directory.GetFiles(_dir, "*.log"));
+        var seen = 0;
+        await using (ChangeLog.OpenAndReplay(_dir, options, TestKeys.Cipher, 1, (in ChangeRecord r) =>
+        {
+            Assert.Equal((byte)seen, r.NewImage[0]);
+            Assert.Equal((byte)(seen >> 8), r.NewImage[^1]);
+            Assert.Equal(4096, r.NewImage.Length);
+            seen++;
+        }))
+        {
+        }
+
+        Assert.Equal(1500, seen);
+    }
+
+    [Fact]
     public async Task Replay_OfSegmentCopiedWhileOpen_StopsAtTheMappedZeros_AndAppendsAfterThem()
     {
         // A copy taken while the log is open is what a killed process leaves: records, then the zeros the

@@ -175,29 +175,42 @@ public sealed class EncryptedDevice : StorageDeviceBase
         static SafeFileHandle Open(string path) => File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
     }
 
+    /// <summary>
+    /// Sectors sealed and written per step. A page flush is 4 MiB; sealing it whole needed a page-sized buffer
+    /// (and its tags) per writing thread, arrays on the large-object heap that only a full collection frees, which
+    /// held tens of MiB after a write load (docs/startup.md, "Memory"). 64 KiB stays below the large-object size.
+    /// </summary>
+    private const int ChunkBytes = 64 * 1024;
+
     private unsafe void Write(IntPtr source, int segment, ulong offset, int length)
     {
         var (data, meta) = Handles(segment);
-        var sectors = length / (int)Sector;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        var tags = ArrayPool<byte>.Shared.Rent(sectors * MetaBytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(length, ChunkBytes));
+        var tags = ArrayPool<byte>.Shared.Rent(Math.Min(length, ChunkBytes) / (int)Sector * MetaBytes);
         try
         {
-            new ReadOnlySpan<byte>((void*)source, length).CopyTo(buffer);
             var sealer = RecordCipher.ForThread(_cipher);
             Span<byte> aad = stackalloc byte[12];
             BinaryPrimitives.WriteInt32LittleEndian(aad, segment);
-            for (var i = 0; i < sectors; i++)
+            for (var done = 0; done < length;)
             {
-                var m = tags.AsSpan(i * MetaBytes, MetaBytes);
-                m[..4].Clear();
-                m[0] = 1;
-                BinaryPrimitives.WriteUInt64LittleEndian(aad[4..], offset + (ulong)(i * Sector));
-                sealer.Seal(m.Slice(4, StoreCipher.NonceSize), buffer.AsSpan(i * (int)Sector, (int)Sector), m.Slice(16, StoreCipher.TagSize), aad);
-            }
+                var n = Math.Min(length - done, ChunkBytes);
+                var at = offset + (ulong)done;
+                new ReadOnlySpan<byte>((byte*)source + done, n).CopyTo(buffer);
+                var sectors = n / (int)Sector;
+                for (var i = 0; i < sectors; i++)
+                {
+                    var m = tags.AsSpan(i * MetaBytes, MetaBytes);
+                    m[..4].Clear();
+                    m[0] = 1;
+                    BinaryPrimitives.WriteUInt64LittleEndian(aad[4..], at + (ulong)(i * Sector));
+                    sealer.Seal(m.Slice(4, StoreCipher.NonceSize), buffer.AsSpan(i * (int)Sector, (int)Sector), m.Slice(16, StoreCipher.TagSize), aad);
+                }
 
-            RandomAccess.Write(data, buffer.AsSpan(0, length), (long)offset);
-            RandomAccess.Write(meta, tags.AsSpan(0, sectors * MetaBytes), (long)(offset / Sector) * MetaBytes);
+                RandomAccess.Write(data, buffer.AsSpan(0, n), (long)at);
+                RandomAccess.Write(meta, tags.AsSpan(0, sectors * MetaBytes), (long)(at / Sector) * MetaBytes);
+                done += n;
+            }
         }
         finally
         {

@@ -87,6 +87,31 @@ public sealed class PersistedIndexTests : IDisposable
     }
 
     [Fact]
+    public void AddAbsent_OverRuns_ReadsNoBlock_AndKeepsTheCount()
+    {
+        var files = Files();
+        var index = new OrderedKeyIndex();
+        for (var i = 0; i < 20000; i += 2) index.Add(K(i));
+        Checkpoint(files, index);
+        for (var i = 0; i < 4000; i += 4) Assert.True(index.Remove(K(i))); // tombstones over the run
+        var misses = files.Cache.Misses;
+        var hits = files.Cache.Hits;
+
+        // New keys (the odd ones) and keys a tombstone hides: the items did not exist, so nothing below is searched.
+        for (var i = 1; i < 20000; i += 2) Assert.True(index.AddAbsent(K(i)));
+        for (var i = 0; i < 4000; i += 4) Assert.True(index.AddAbsent(K(i)));
+        Assert.Equal(misses, files.Cache.Misses);
+        Assert.Equal(hits, files.Cache.Hits);
+        Assert.Equal(20000, index.Count);
+        Assert.Equal(Enumerable.Range(0, 20000).ToList(), ReadAll(index, [], true, [0xFF, 0xFF, 0xFF, 0xFF], true, true, 500));
+
+        // Add still searches the layers below, so a key held only by the run is found present.
+        Assert.False(index.Add(K(4002)));
+        Assert.True(files.Cache.Hits + files.Cache.Misses > hits + misses);
+        Assert.Equal(20000, index.Count);
+    }
+
+    [Fact]
     public void Tombstones_HideOlderRuns_AndFullCompactionDropsThem()
     {
         var files = Files();
